@@ -1,0 +1,5 @@
+import sys
+
+from rnnshape.cli import main
+
+sys.exit(main())

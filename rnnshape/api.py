@@ -1,0 +1,97 @@
+"""The Python API: the same Report the CLI renders.
+
+>>> from rnnshape import analyze
+>>> report = analyze("gru", hidden_size=16, dry_run=True)
+>>> [(t.name, t.shape) for t in report.prediction.outputs]
+[('output', (10, 3, 16)), ('h_n', (1, 3, 16))]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rnnshape.errors import WitnessMismatch
+from rnnshape.guard import available_bytes, check_memory, check_meta
+from rnnshape.predict import predict
+from rnnshape.report import Prediction, Report, Timing
+from rnnshape.spec import Spec, make_spec, with_device
+from rnnshape.timing import DEFAULT_MIN_TIME
+
+
+def analyze(
+    kind: str | Spec = "lstm",
+    *,
+    dry_run: bool = False,
+    time: bool = True,
+    min_time: float = DEFAULT_MIN_TIME,
+    threads: int | None = None,
+    clock: Callable[[], float] | None = None,
+    **options,
+) -> Report:
+    """Build and run a configuration with torch (or only predict it with ``dry_run=True``).
+
+    ``options`` are :func:`rnnshape.spec.make_spec`'s keyword arguments (PyTorch's constructor names).
+    """
+    spec = kind if isinstance(kind, Spec) else make_spec(kind, **options)
+    if dry_run:
+        return Report(predict(spec), verified=False, torch_version=None, timing=None, warnings=spec.warnings)
+    return run_report(spec, time=time, min_time=min_time, threads=threads, clock=clock)
+
+
+def run_report(
+    spec: Spec,
+    *,
+    time: bool = True,
+    min_time: float = DEFAULT_MIN_TIME,
+    threads: int | None = None,
+    clock: Callable[[], float] | None = None,
+) -> Report:
+    import torch
+
+    from rnnshape import run
+
+    spec = with_device(spec, run.resolve_device(spec.device))
+    run.check_dtype(spec)
+    prediction = predict(spec)
+    warnings = list(spec.warnings)
+    if spec.device == "meta":
+        slow = check_meta(spec)
+        if slow:
+            warnings.append(slow)
+    else:
+        check_memory(prediction, available_bytes(spec.device), spec.device)
+    built = run.build(spec)
+    observed = run.observe(spec, built)
+    compare(prediction, observed)
+    warnings += [w for w in observed.warnings if w not in warnings]
+    timing = None
+    if time and spec.device != "meta":
+        threads = threads or torch.get_num_threads()
+        timing = Timing(forward=run.time_forward(built, threads=threads, min_time=min_time, clock=clock))
+    return Report(prediction, verified=True, torch_version=observed.torch_version, timing=timing,
+                  warnings=tuple(warnings))
+
+
+def compare(prediction: Prediction, observed) -> None:
+    """Hold the two witnesses equal; any difference is a bug, shown with both values."""
+    pairs = [
+        ("module", prediction.module_repr, observed.module_repr),
+        ("parameters", [(p.name, p.shape) for p in prediction.parameters], list(observed.parameters)),
+        ("inputs", [(t.name, t.shape) for t in prediction.inputs], list(observed.inputs)),
+        ("outputs", [(t.name, t.shape) for t in prediction.outputs], list(observed.outputs)),
+    ]
+    for what, predicted, produced in pairs:
+        if predicted != produced:
+            raise WitnessMismatch(
+                f"the predictor and torch disagree on {what}: predicted {_diff(predicted, produced)}",
+                hint="this is a bug in rnnshape; please report it with the command line you ran",
+            )
+
+
+def _diff(predicted, produced) -> str:
+    if isinstance(predicted, list):
+        for i, (a, b) in enumerate(zip(predicted, produced)):
+            if a != b:
+                return f"{a[0]} {a[1]}, torch produced {b[0]} {b[1]} (entry {i})"
+        return f"{len(predicted)} entries, torch produced {len(produced)}"
+    return f"{predicted!r}, torch produced {produced!r}"

@@ -1,0 +1,249 @@
+"""The command line. Thin: options become a Spec, a Report comes back, a renderer prints it.
+
+Only this module imports Typer. torch is never imported here at module level: --help, --version and
+shell completion (which re-imports this module on every Tab) must stay fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated, Optional
+
+import typer
+from typer._click import exceptions as click_exceptions
+from typer.core import TyperGroup
+
+from rnnshape import __version__
+from rnnshape.errors import RnnshapeError, UsageError
+from rnnshape.spec import Dtype, InitState, Kind, Nonlinearity, make_spec
+from rnnshape.timing import DEFAULT_MIN_TIME
+
+
+class _Group(TyperGroup):
+    """Every exit goes through one place: our errors and click's become one line and a status."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        code = _guarded(
+            lambda: super(_Group, self).main(
+                args, prog_name or "rnnshape", complete_var, standalone_mode=False, **extra
+            )
+        )
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+app = typer.Typer(
+    cls=_Group,
+    name="rnnshape",
+    help="See what a PyTorch RNN, LSTM or GRU does to your tensors: parameters, shapes, counts, time.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"rnnshape {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", "-V", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """See what a PyTorch RNN, LSTM or GRU does to your tensors: parameters, shapes, counts, time."""
+
+
+def _error(err: RnnshapeError | Exception, hint: str | None = None) -> None:
+    message = getattr(err, "message", None) or str(err)
+    sys.stderr.write(f"rnnshape: error: {message}\n")
+    hint = hint or getattr(err, "hint", None)
+    if hint:
+        sys.stderr.write(f"hint: {hint}\n")
+
+
+def _guarded(fn) -> int:
+    try:
+        rv = fn()
+        return rv if isinstance(rv, int) else 0
+    except RnnshapeError as err:
+        _error(err)
+        return err.exit_code
+    except click_exceptions.UsageError as err:
+        cmd = err.ctx.command_path if err.ctx else "rnnshape"
+        _error(err, hint=f"see '{cmd} --help'")
+        return 2
+    except click_exceptions.ClickException as err:
+        _error(err)
+        return err.exit_code
+    except (KeyboardInterrupt, click_exceptions.Abort):
+        sys.stderr.write("rnnshape: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return _quiet_pipe()
+    except Exception as err:  # a bug: one line, and the way to see more
+        if os.environ.get("RNNSHAPE_DEBUG"):
+            raise
+        _error(
+            f"internal error: {type(err).__name__}: {err}",
+            hint="this is a bug in rnnshape; please report it. Set RNNSHAPE_DEBUG=1 for the traceback",
+        )
+        return 1
+
+
+def _quiet_pipe() -> int:
+    """The reader went away (`rnnshape lstm | head -1`): stop without a word."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _int_list(text: str, flag: str) -> tuple[int, ...]:
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        values = tuple(int(p) for p in parts)
+    except ValueError:
+        raise UsageError(
+            f"{flag} must be an integer or a comma-separated list of integers (got {text!r})",
+            hint=f"for example {flag} 30,20",
+        ) from None
+    return values
+
+
+HELP_MODEL = "Model"
+HELP_INPUT = "Input"
+HELP_RUN = "Run"
+HELP_OUTPUT = "Output"
+
+
+def _command(kind: Kind):
+    def command(
+        input_size: Annotated[int, typer.Option("--input-size", "-i", help="H_in: features per time step.",
+                                                rich_help_panel=HELP_MODEL)] = 100,
+        hidden_size: Annotated[str, typer.Option("--hidden-size", "-H", metavar="INT[,INT...]",
+                                                 help="H. A list stacks modules (or cells with --cell): 30,20.",
+                                                 rich_help_panel=HELP_MODEL)] = "20",
+        layers: Annotated[Optional[int], typer.Option("--layers", "--num-layers", "-l",
+                                                      help="num_layers (default 1).",
+                                                      rich_help_panel=HELP_MODEL)] = None,
+        bidirectional: Annotated[bool, typer.Option("--bidirectional", "-b", help="Two directions (D=2).",
+                                                    rich_help_panel=HELP_MODEL)] = False,
+        proj_size: Annotated[int, typer.Option("--proj-size", help="LSTM only: project h to this width.",
+                                               rich_help_panel=HELP_MODEL)] = 0,
+        no_bias: Annotated[bool, typer.Option("--no-bias", help="bias=False.", rich_help_panel=HELP_MODEL)] = False,
+        batch_first: Annotated[bool, typer.Option("--batch-first", help="Input and output are (N, L, ·).",
+                                                  rich_help_panel=HELP_MODEL)] = False,
+        dropout: Annotated[float, typer.Option("--dropout", help="Between layers (train mode only).",
+                                               rich_help_panel=HELP_MODEL)] = 0.0,
+        nonlinearity: Annotated[Optional[Nonlinearity], typer.Option("--nonlinearity",
+                                                                     help="RNN only (default tanh).",
+                                                                     rich_help_panel=HELP_MODEL)] = None,
+        cell: Annotated[bool, typer.Option("--cell", help="Use the Cell module, looped over the time steps.",
+                                           rich_help_panel=HELP_MODEL)] = False,
+        seq_len: Annotated[Optional[int], typer.Option("--seq-len", "-L", help="L (default 10, or max(lengths)).",
+                                                       rich_help_panel=HELP_INPUT)] = None,
+        batch: Annotated[Optional[int], typer.Option("--batch", "-N", help="N (default 3, or the number of lengths).",
+                                                     rich_help_panel=HELP_INPUT)] = None,
+        unbatched: Annotated[bool, typer.Option("--unbatched", help="2-D input, no batch dimension.",
+                                                rich_help_panel=HELP_INPUT)] = False,
+        lengths: Annotated[Optional[str], typer.Option("--lengths", metavar="INT,INT...",
+                                                       help="Variable lengths, run as a PackedSequence.",
+                                                       rich_help_panel=HELP_INPUT)] = None,
+        init_state: Annotated[InitState, typer.Option("--init-state", help="Pass h_0/c_0 explicitly, or not.",
+                                                      rich_help_panel=HELP_INPUT)] = InitState.NONE,
+        device: Annotated[str, typer.Option("--device", metavar="auto|cpu|cuda|cuda:N|meta",
+                                            help="meta runs torch without allocating memory.",
+                                            rich_help_panel=HELP_RUN)] = "cpu",
+        dtype: Annotated[Dtype, typer.Option("--dtype", rich_help_panel=HELP_RUN)] = Dtype.FLOAT32,
+        no_time: Annotated[bool, typer.Option("--no-time", help="Build and run, but do not time.",
+                                              rich_help_panel=HELP_RUN)] = False,
+        min_time: Annotated[float, typer.Option("--min-time", metavar="SECONDS",
+                                                help="Measure at least this long (more is more precise).",
+                                                rich_help_panel=HELP_RUN)] = DEFAULT_MIN_TIME,
+        threads: Annotated[Optional[int], typer.Option("--threads", help="torch threads (default: torch's).",
+                                                       rich_help_panel=HELP_RUN)] = None,
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="Answer from the predictor, without torch.",
+                                              rich_help_panel=HELP_RUN)] = False,
+        json_out: Annotated[bool, typer.Option("--json", "-j", help="One JSON document on stdout.",
+                                               rich_help_panel=HELP_OUTPUT)] = False,
+        code: Annotated[bool, typer.Option("--code", help="Print the PyTorch code for this configuration.",
+                                           rich_help_panel=HELP_OUTPUT)] = False,
+    ) -> int:
+        sizes = _int_list(hidden_size, "--hidden-size")
+        spec = make_spec(
+            kind,
+            cell=cell,
+            input_size=input_size,
+            hidden_size=sizes,
+            num_layers=layers,
+            bidirectional=bidirectional,
+            proj_size=proj_size,
+            bias=not no_bias,
+            batch_first=batch_first,
+            dropout=dropout,
+            nonlinearity=nonlinearity.value if nonlinearity else None,
+            seq_len=seq_len,
+            batch=batch,
+            unbatched=unbatched,
+            lengths=_int_list(lengths, "--lengths") if lengths is not None else None,
+            init_state=init_state,
+            dtype=dtype,
+            device=device,
+        )
+        if code and json_out:
+            raise UsageError("--code and --json cannot be combined: each prints its own document on stdout")
+        if min_time <= 0:
+            raise UsageError(f"--min-time must be > 0 seconds (got {min_time})")
+        if threads is not None and threads < 1:
+            raise UsageError(f"--threads must be >= 1 (got {threads})")
+        if code:
+            from rnnshape.codegen import snippet
+
+            _emit(snippet(spec))
+            return 0
+        from rnnshape.api import analyze
+
+        report = analyze(spec, dry_run=dry_run, time=not no_time, min_time=min_time, threads=threads)
+        for w in report.warnings:
+            sys.stderr.write(f"rnnshape: warning: {w}\n")
+        if json_out:
+            from rnnshape.render.jsonout import dumps, report_dict
+
+            _emit(dumps(report_dict(report)))
+        else:
+            from rich.console import Console
+
+            from rnnshape.render.tables import render
+
+            Console().print(render(report))
+        return 0
+
+    what = {"rnn": "an Elman RNN (nn.RNN)", "lstm": "an LSTM (nn.LSTM)", "gru": "a GRU (nn.GRU)"}[kind.value]
+    command.__doc__ = (
+        f"Build {what}, run a dummy batch through it, and show its parameters, tensor shapes, "
+        f"counts and forward time."
+    )
+    return command
+
+
+def _emit(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+for _kind in Kind:
+    app.command(_kind.value)(_command(_kind))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry point."""
+    return typer.main.get_command(app).main(argv, prog_name="rnnshape", standalone_mode=False)

@@ -1,0 +1,32 @@
+"""The domain errors, one per exit code. Only the CLI edge turns them into text and a status."""
+
+from __future__ import annotations
+
+
+class RnnshapeError(Exception):
+    """Base class: a message for people, an optional hint, and the exit status the CLI uses."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class UsageError(RnnshapeError):
+    """A value or a combination of options the user can fix (exit 2)."""
+
+    exit_code = 2
+
+
+class EnvironmentUnfit(RnnshapeError):
+    """This machine cannot run it: no such device, not enough memory, too slow on meta (exit 3)."""
+
+    exit_code = 3
+
+
+class WitnessMismatch(RnnshapeError):
+    """The predictor and torch disagree: a bug in one of them, never resolved silently (exit 1)."""
+
+    exit_code = 1

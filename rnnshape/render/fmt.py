@@ -1,0 +1,50 @@
+"""Number formatting for people. Data stays raw everywhere else; only renderers call these."""
+
+from __future__ import annotations
+
+from rnnshape.stats import Stats
+
+
+def count(n: int) -> str:
+    return f"{n:,}"
+
+
+def shape(s: tuple[int, ...]) -> str:
+    return "(" + ", ".join(str(d) for d in s) + ("," if len(s) == 1 else "") + ")"
+
+
+def dims(d: tuple[str, ...], sep: str = ", ") -> str:
+    return "(" + sep.join(d) + ")"
+
+
+def nbytes(n: int) -> str:
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:,.1f} {unit}"
+    return f"{n} B"
+
+
+def time_unit(seconds: float) -> tuple[str, float]:
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return unit, scale
+    return "ns", 1e-9
+
+
+def seconds(value: float, unit: tuple[str, float] | None = None) -> str:
+    name, scale = unit or time_unit(value)
+    v = value / scale
+    digits = 0 if v >= 100 else (1 if v >= 10 else 2)
+    return f"{v:.{digits}f} {name}"
+
+
+def stats_line(s: Stats) -> str:
+    """`1.84 ms ± 0.06 (IQR) · 1.79 … 2.10 ms · 120 runs × 10 calls · 2 threads`: never a time alone."""
+    unit = time_unit(s.median)
+    bare = lambda v: seconds(v, unit).rsplit(" ", 1)[0]  # noqa: E731
+    calls = f" × {s.calls_per_run} calls" if s.calls_per_run > 1 else ""
+    threads = f"{s.threads} thread" + ("s" if s.threads != 1 else "")
+    return (
+        f"{seconds(s.median, unit)} ± {bare(s.iqr)} (IQR) · {bare(s.min)} … {seconds(s.max, unit)} · "
+        f"{s.runs} runs{calls} · {threads}"
+    )

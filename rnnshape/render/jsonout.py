@@ -1,0 +1,97 @@
+"""The JSON view of a Report: schema_version 1, raw numbers, times in seconds. No Rich here."""
+
+from __future__ import annotations
+
+import json
+
+from rnnshape import __version__
+from rnnshape.report import Report, TensorInfo
+from rnnshape.spec import Spec
+from rnnshape.stats import Stats
+
+SCHEMA_VERSION = 1
+
+
+def spec_dict(spec: Spec) -> dict:
+    return {
+        "kind": spec.kind.value,
+        "cell": spec.cell,
+        "input_size": spec.input_size,
+        "hidden_size": list(spec.hidden_size) if isinstance(spec.hidden_size, tuple) else spec.hidden_size,
+        "num_layers": spec.num_layers,
+        "bidirectional": spec.bidirectional,
+        "proj_size": spec.proj_size,
+        "bias": spec.bias,
+        "batch_first": spec.batch_first,
+        "dropout": spec.dropout,
+        "nonlinearity": spec.nonlinearity,
+        "seq_len": spec.seq_len,
+        "batch": spec.batch,
+        "unbatched": spec.unbatched,
+        "lengths": list(spec.lengths) if spec.lengths is not None else None,
+        "init_state": spec.init_state.value,
+        "dtype": spec.dtype.value,
+        "device": spec.device,
+    }
+
+
+def stats_dict(s: Stats) -> dict:
+    return {
+        "median_s": s.median,
+        "iqr_s": s.iqr,
+        "min_s": s.min,
+        "max_s": s.max,
+        "runs": s.runs,
+        "calls_per_run": s.calls_per_run,
+        "threads": s.threads,
+        "noisy": s.noisy,
+    }
+
+
+def _tensor(t: TensorInfo) -> dict:
+    return {"name": t.name, "shape": list(t.shape), "dims": list(t.dims), "note": t.note}
+
+
+def report_dict(report: Report) -> dict:
+    p = report.prediction
+    t = p.totals
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "rnnshape_version": __version__,
+        "torch_version": report.torch_version,
+        "verified": report.verified,
+        "spec": spec_dict(p.spec),
+        "module": p.module_repr,
+        "parameters": [
+            {
+                "name": q.name,
+                "shape": list(q.shape),
+                "numel": q.numel,
+                "dims": list(q.dims),
+                "module": q.module,
+                "layer": q.layer,
+                "direction": q.direction,
+                "gates": list(q.gates),
+            }
+            for q in p.parameters
+        ],
+        "inputs": [_tensor(x) for x in p.inputs],
+        "outputs": [_tensor(x) for x in p.outputs],
+        "totals": {
+            "parameters": t.parameters,
+            "parameter_bytes": t.parameter_bytes,
+            "macs": t.macs,
+            "flops": t.flops,
+            "steps": t.steps,
+            "input_bytes": t.input_bytes,
+            "output_bytes": t.output_bytes,
+            "keras_parameters": t.keras_parameters,
+        },
+        "symbols": dict(p.symbols),
+        "timing": None if report.timing is None else {"forward": stats_dict(report.timing.forward)},
+        "warnings": list(report.warnings),
+    }
+
+
+def dumps(doc: dict) -> str:
+    return json.dumps(doc, indent=2, ensure_ascii=False)
