@@ -24,10 +24,12 @@ class _Group(TyperGroup):
     """Every exit goes through one place: our errors and click's become one line and a status."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        argv = list(sys.argv[1:] if args is None else args)
         code = _guarded(
             lambda: super(_Group, self).main(
-                args, prog_name or "rnnshape", complete_var, standalone_mode=False, **extra
-            )
+                argv, prog_name or "rnnshape", complete_var, standalone_mode=False, **extra
+            ),
+            argv,
         )
         if standalone_mode:
             sys.exit(code)
@@ -68,7 +70,7 @@ def _error(err: RnnshapeError | Exception, hint: str | None = None) -> None:
         sys.stderr.write(f"hint: {hint}\n")
 
 
-def _guarded(fn) -> int:
+def _guarded(fn, argv: list[str]) -> int:
     try:
         rv = fn()
         return rv if isinstance(rv, int) else 0
@@ -77,7 +79,7 @@ def _guarded(fn) -> int:
         return err.exit_code
     except click_exceptions.UsageError as err:
         cmd = err.ctx.command_path if err.ctx else "rnnshape"
-        _error(err, hint=f"see '{cmd} --help'")
+        _error(_usage_message(err, argv), hint=f"see '{cmd} --help'")
         return 2
     except click_exceptions.ClickException as err:
         _error(err)
@@ -95,6 +97,37 @@ def _guarded(fn) -> int:
             hint="this is a bug in rnnshape; please report it. Set RNNSHAPE_DEBUG=1 for the traceback",
         )
         return 1
+
+
+def _usage_message(err: click_exceptions.UsageError, argv: list[str]) -> str:
+    """Click's parse errors in rnnshape's formula: the flag, the rule, the value."""
+    param = getattr(err, "param", None)
+    if not isinstance(err, click_exceptions.BadParameter) or param is None or not param.opts:
+        return err.format_message()
+    flag = max(param.opts, key=len)
+    value = _raw_value(argv, param.opts)
+    text = err.message
+    if "valid integer" in text:
+        rule = "must be an integer"
+    elif "valid number" in text:
+        rule = "must be a number"
+    elif "is not one of" in text:
+        choices = text.split("is not one of", 1)[1].strip(" .").replace("'", "")
+        rule = f"must be one of {choices}"
+    else:
+        rule = "is invalid: " + text.removeprefix("Value error, ")
+    return f"{flag} {rule}" + (f" (got {value!r})" if value is not None else "")
+
+
+def _raw_value(argv: list[str], opts: list[str]) -> str | None:
+    value = None
+    for i, tok in enumerate(argv):
+        for opt in opts:
+            if tok == opt and i + 1 < len(argv):
+                value = argv[i + 1]
+            elif tok.startswith(opt + "=") and opt.startswith("--"):
+                value = tok[len(opt) + 1 :]
+    return value
 
 
 def _quiet_pipe() -> int:
