@@ -84,7 +84,7 @@ def _guarded(fn, argv: list[str]) -> int:
     except click_exceptions.ClickException as err:
         _error(err)
         return err.exit_code
-    except (KeyboardInterrupt, click_exceptions.Abort):
+    except (KeyboardInterrupt, typer.Abort):
         sys.stderr.write("rnnshape: interrupted\n")
         return 130
     except BrokenPipeError:

@@ -218,14 +218,19 @@ def _keras_parameters(spec: Spec, params, n_params: int) -> int | None:
 
 
 def _symbols(spec: Spec, mods: tuple[Module, ...]) -> tuple[tuple[str, int], ...]:
+    """The legend of the docs' symbols; a stack numbers them per module (H.0, H.1, ...)."""
     first = mods[0]
     out = [("H_in", spec.input_size)]
     if len(mods) == 1:
         out.append(("H", first.hidden_size))
-        if not first.cell:
-            if first.proj_size:
-                out.append(("P", first.proj_size))
-            out += [("H_out", first.h_out), ("D", first.directions), ("num_layers", first.num_layers)]
+    else:
+        out += [(f"H.{i}", m.hidden_size) for i, m in enumerate(mods)]
+    if not first.cell:
+        if first.proj_size:
+            out.append(("P", first.proj_size))
+        if len(mods) == 1:
+            out.append(("H_out", first.h_out))
+        out += [("D", first.directions), ("num_layers", first.num_layers)]
     out.append(("L", spec.seq_len))
     if not spec.unbatched:
         out.append(("N", spec.batch))

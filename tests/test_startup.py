@@ -1,0 +1,61 @@
+"""--help, --version, completion and --dry-run must never import torch (it costs over a second)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+PROBE = (
+    "import sys, runpy\n"
+    "sys.argv = ['rnnshape'] + sys.argv[1:]\n"
+    "try:\n"
+    "    runpy.run_module('rnnshape', run_name='__main__')\n"
+    "except SystemExit:\n"
+    "    pass\n"
+    "sys.stdout.flush()\n"
+    "sys.stderr.write('TORCH_IMPORTED=%s\\n' % ('torch' in sys.modules))\n"
+)
+
+
+def _run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=120)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["--version"],
+        ["lstm", "--help"],
+        ["lstm", "--layers", "4", "--bidirectional", "--dry-run", "--json"],
+        ["gru", "--cell", "--code"],
+        ["lstm", "--proj-size", "20"],  # a usage error is found before torch is needed
+    ],
+)
+def test_no_torch_import(args):
+    proc = _run(*args)
+    assert "TORCH_IMPORTED=False" in proc.stderr, proc.stderr
+
+
+def test_completion_does_not_import_torch():
+    proc = _run(env={"_RNNSHAPE_COMPLETE": "complete_bash", "COMP_WORDS": "rnnshape ls", "COMP_CWORD": "1"})
+    assert "TORCH_IMPORTED=False" in proc.stderr, proc.stderr
+
+
+def test_import_cli_module_leaves_torch_out():
+    code = "import sys, rnnshape.cli, rnnshape; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
+    assert out.strip() == "False"
+
+
+def test_version_and_module_entry():
+    proc = subprocess.run([sys.executable, "-m", "rnnshape", "--version"], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.startswith("rnnshape ")
+    proc = subprocess.run([sys.executable, "-m", "rnnshape", "lstm", "--dry-run", "--json"],
+                          capture_output=True, text=True)
+    assert json.loads(proc.stdout)["spec"]["kind"] == "lstm"
