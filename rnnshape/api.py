@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from rnnshape.errors import WitnessMismatch
+from rnnshape.errors import UsageError, WitnessMismatch
 from rnnshape.guard import available_bytes, check_memory, check_meta
 from rnnshape.predict import predict
 from rnnshape.report import Prediction, Report, Timing
@@ -26,6 +26,7 @@ def analyze(
     min_time: float = DEFAULT_MIN_TIME,
     threads: int | None = None,
     clock: Callable[[], float] | None = None,
+    check_flops: bool = False,
     **options,
 ) -> Report:
     """Build and run a configuration with torch (or only predict it with ``dry_run=True``).
@@ -34,8 +35,10 @@ def analyze(
     """
     spec = kind if isinstance(kind, Spec) else make_spec(kind, **options)
     if dry_run:
+        if check_flops:
+            raise UsageError("--check-flops runs torch (on meta), so it cannot be combined with --dry-run")
         return Report(predict(spec), verified=False, torch_version=None, timing=None, warnings=spec.warnings)
-    return run_report(spec, time=time, min_time=min_time, threads=threads, clock=clock)
+    return run_report(spec, time=time, min_time=min_time, threads=threads, clock=clock, check_flops=check_flops)
 
 
 def run_report(
@@ -45,6 +48,7 @@ def run_report(
     min_time: float = DEFAULT_MIN_TIME,
     threads: int | None = None,
     clock: Callable[[], float] | None = None,
+    check_flops: bool = False,
 ) -> Report:
     import torch
 
@@ -64,12 +68,22 @@ def run_report(
     observed = run.observe(spec, built)
     compare(prediction, observed)
     warnings += [w for w in observed.warnings if w not in warnings]
+    flops_counted = None
+    if check_flops:
+        check_meta(spec)
+        flops_counted = run.count_flops(spec)
+        if flops_counted != prediction.totals.flops:
+            raise WitnessMismatch(
+                f"FlopCounterMode counted {flops_counted:,} FLOPs on meta, the analytic count is "
+                f"{prediction.totals.flops:,}",
+                hint="this is a bug in rnnshape; please report it with the command line you ran",
+            )
     timing = None
     if time and spec.device != "meta":
         threads = threads or torch.get_num_threads()
         timing = Timing(forward=run.time_forward(built, threads=threads, min_time=min_time, clock=clock))
     return Report(prediction, verified=True, torch_version=observed.torch_version, timing=timing,
-                  warnings=tuple(warnings))
+                  warnings=tuple(warnings), flops_counted=flops_counted)
 
 
 def compare(prediction: Prediction, observed) -> None:

@@ -206,6 +206,12 @@ def _command(kind: Kind):
                                                        rich_help_panel=HELP_RUN)] = None,
         dry_run: Annotated[bool, typer.Option("--dry-run", help="Answer from the predictor, without torch.",
                                               rich_help_panel=HELP_RUN)] = False,
+        check_flops: Annotated[bool, typer.Option(
+            "--check-flops",
+            help="Cross-check the analytic FLOPs with torch's FlopCounterMode on a meta copy. rnnshape counts "
+                 "analytically because dispatch-based counters read 0 for CPU LSTMs, whose fused oneDNN "
+                 "kernel hides the matmuls.",
+            rich_help_panel=HELP_RUN)] = False,
         json_out: Annotated[bool, typer.Option("--json", "-j", help="One JSON document on stdout.",
                                                rich_help_panel=HELP_OUTPUT)] = False,
         code: Annotated[bool, typer.Option("--code", help="Print the PyTorch code for this configuration.",
@@ -245,7 +251,8 @@ def _command(kind: Kind):
             return 0
         from rnnshape.api import analyze
 
-        report = analyze(spec, dry_run=dry_run, time=not no_time, min_time=min_time, threads=threads)
+        report = analyze(spec, dry_run=dry_run, time=not no_time, min_time=min_time, threads=threads,
+                         check_flops=check_flops)
         for w in report.warnings:
             sys.stderr.write(f"rnnshape: warning: {w}\n")
         if json_out:

@@ -47,7 +47,10 @@ def check_meta(spec: Spec) -> str | None:
             hint="use --dry-run for the same shapes and counts at once",
         )
     if seconds > META_WARN_SECONDS:
-        return f"the meta forward takes about {seconds:,.0f} s (per layer x direction x step); --dry-run answers at once"
+        return (
+            f"the meta forward takes about {seconds:,.0f} s (per layer x direction x step); "
+            "--dry-run answers at once"
+        )
     return None
 
 

@@ -183,7 +183,8 @@ def _state_note(spec: Spec, mod: Module, state: str, initial: bool) -> str | Non
     if spec.batch_first and not spec.unbatched:
         notes.append("never batch-first")
     if mod.proj_size:
-        notes.append(f"proj_size wide ({mod.proj_size})" if state == "h" else f"stays hidden_size wide ({mod.hidden_size})")
+        wide = f"proj_size wide ({mod.proj_size})" if state == "h" else f"stays hidden_size wide ({mod.hidden_size})"
+        notes.append(wide)
     if mod.directions * mod.num_layers > 1:
         notes.append("index layer·D + direction" if mod.directions > 1 else "index = layer")
     if spec.packed and not initial:

@@ -80,6 +80,7 @@ class Report:
     torch_version: str | None
     timing: Timing | None
     warnings: tuple[str, ...] = ()
+    flops_counted: int | None = None  # FlopCounterMode on a meta copy (--check-flops), equal to totals.flops
 
     @property
     def spec(self) -> Spec:

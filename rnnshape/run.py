@@ -164,7 +164,7 @@ def _forward_fn(spec: Spec, mods: list, inputs: dict) -> Callable[[], dict]:
         return forward
 
     if spec.packed:
-        packed = pack_padded_sequence(x, list(spec.lengths), batch_first=spec.batch_first, enforce_sorted=False)
+        packed = _pack(spec, x, pack_padded_sequence)
         inputs["input.data"] = packed.data
 
     def forward() -> dict:
@@ -183,6 +183,19 @@ def _forward_fn(spec: Spec, mods: list, inputs: dict) -> Callable[[], dict]:
         return result
 
     return forward
+
+
+def _pack(spec: Spec, x, pack_padded_sequence):
+    if spec.device != "meta":
+        return pack_padded_sequence(x, list(spec.lengths), batch_first=spec.batch_first, enforce_sorted=False)
+    # On meta, pad_packed_sequence cannot un-sort (it moves meta indices to the CPU), so sort the batch
+    # by length here and pack it pre-sorted: every shape is the same, only the batch order differs.
+    import torch
+
+    order = sorted(range(len(spec.lengths)), key=lambda b: -spec.lengths[b])
+    x = x.index_select(0 if spec.batch_first else 1, torch.tensor(order, device=x.device))
+    lengths = [spec.lengths[b] for b in order]
+    return pack_padded_sequence(x, lengths, batch_first=spec.batch_first, enforce_sorted=True)
 
 
 def _finals(states: list, sfxs: list[str], lstm: bool) -> dict:
@@ -243,3 +256,21 @@ def time_forward(built: Built, *, threads: int, min_time: float, clock=None):
             return built.forward()
 
     return measure(fn, threads=threads, min_time=min_time, clock=clock)
+
+
+def count_flops(spec: Spec) -> int:
+    """FlopCounterMode over a meta copy: the dispatch-based count, for --check-flops.
+
+    On meta, torch decomposes every recurrent op into per-step addmm/mm, which the counter sees. On CPU
+    the fused oneDNN LSTM kernel (aten.mkldnn_rnn_layer) has no FLOP formula and reads 0; that is why
+    rnnshape counts analytically and only cross-checks here.
+    """
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from rnnshape.spec import with_device
+
+    meta = build(with_device(spec, "meta"))
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        meta.forward()
+    return int(counter.get_total_flops())

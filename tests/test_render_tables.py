@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from golden_util import assert_golden, render_text
+
 from rnnshape.predict import predict
 from rnnshape.render.tables import render
 from rnnshape.report import Report, Timing

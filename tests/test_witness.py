@@ -9,10 +9,10 @@ from __future__ import annotations
 import os
 
 from hypothesis import HealthCheck, given, settings
-
-from rnnshape import analyze, predict
 from strategies import specs
 from torch_reference import reference
+
+from rnnshape import analyze, predict
 
 EXAMPLES = int(os.environ.get("RNNSHAPE_EXAMPLES", "1500"))
 

@@ -86,6 +86,7 @@ def report_dict(report: Report) -> dict:
             "input_bytes": t.input_bytes,
             "output_bytes": t.output_bytes,
             "keras_parameters": t.keras_parameters,
+            "flops_counted": report.flops_counted,
         },
         "symbols": dict(p.symbols),
         "timing": None if report.timing is None else {"forward": stats_dict(report.timing.forward)},

@@ -117,7 +117,10 @@ def totals_table(report: Report) -> Table:
     table.add_row("parameter memory", fmt.nbytes(t.parameter_bytes), f"{fmt.count(t.parameter_bytes)} B at {dtype}")
     table.add_row("MACs / forward", fmt.count(t.macs),
                   f"{fmt.count(t.steps)} steps × {fmt.count(weights)} weights (biases excluded)")
-    table.add_row("FLOPs / forward", fmt.count(t.flops), "2 × MACs")
+    flops_note = "2 × MACs"
+    if report.flops_counted is not None:
+        flops_note += f"; FlopCounterMode on meta counts {fmt.count(report.flops_counted)}: equal"
+    table.add_row("FLOPs / forward", fmt.count(t.flops), flops_note)
     table.add_row("input memory", fmt.nbytes(t.input_bytes), ", ".join(x.name for x in p.inputs))
     table.add_row("output memory", fmt.nbytes(t.output_bytes), ", ".join(x.name for x in p.outputs))
     return table
