@@ -12,16 +12,37 @@ from rnnshape.report import ParamInfo, Report
 
 
 def render(report: Report) -> RenderableType:
-    return Group(
-        header(report),
-        Text(),
-        parameters_table(report),
-        Text(),
-        tensors_table(report),
-        Text(),
-        totals_table(report),
-        *([Text(), timing_table(report)] if report.timing else []),
-    )
+    """The whole report; it lays itself out for the width of whatever console prints it."""
+    return _Fitted(report)
+
+
+class _Fitted:
+    def __init__(self, report: Report) -> None:
+        self.report = report
+
+    def __rich_console__(self, console, options):
+        report, width = self.report, options.max_width
+        yield Group(
+            header(report),
+            Text(),
+            parameters_table(report, width),
+            Text(),
+            tensors_table(report, width),
+            Text(),
+            totals_table(report),
+            *([Text(), timing_table(report)] if report.timing else []),
+        )
+
+
+def _keep(columns: list[tuple[str, list[str]]], optional: list[str], width: int) -> set[str]:
+    """Drop optional columns (least useful first) until the rest fit; never truncate a shape or a count."""
+    need = {name: max([len(name)] + [len(c) for c in cells]) + 3 for name, cells in columns}
+    kept = set(need)
+    for name in optional:
+        if sum(need[k] for k in kept) + 1 <= width:
+            break
+        kept.discard(name)
+    return kept
 
 
 def print_report(report: Report, console: Console) -> None:
@@ -45,28 +66,29 @@ def _legend(report: Report) -> str:
     return "  ".join(f"{k}={v}" for k, v in report.prediction.symbols)
 
 
-def parameters_table(report: Report) -> Table:
+def parameters_table(report: Report, width: int = 80) -> Table:
     params = report.prediction.parameters
-    show_gates = any(q.gates for q in params)
+    rows = [
+        (q, [q.name, fmt.shape(q.shape), fmt.count(q.numel), fmt.dims(q.dims, " × ")[1:-1], _gates(q)])
+        for q in params
+    ]
+    headers = ["name", "shape", "numel", "from", "row blocks"]
+    if not any(q.gates for q in params):
+        headers = headers[:-1]
+    columns = [(h, [r[1][i] for r in rows]) for i, h in enumerate(headers)]
+    kept = _keep(columns, ["row blocks", "from"], width)
+    show = [i for i, h in enumerate(headers) if h in kept]
     table = Table(title="Parameters", title_justify="left", box=box.SIMPLE_HEAD, caption=_legend(report),
                   caption_justify="left", pad_edge=False)
-    table.add_column("name", no_wrap=True)
-    table.add_column("shape", no_wrap=True)
-    table.add_column("numel", justify="right", no_wrap=True)
-    table.add_column("from", no_wrap=True)
-    if show_gates:
-        table.add_column("row blocks", no_wrap=True)
+    for i in show:
+        table.add_column(headers[i], no_wrap=True, justify="right" if headers[i] == "numel" else "left")
     group = None
-    for q in params:
+    for q, cells in rows:
         key = (q.module, q.layer, q.direction)
         if group is not None and key != group:
             table.add_section()
         group = key
-        style = "magenta" if q.direction else None
-        row = [q.name, fmt.shape(q.shape), fmt.count(q.numel), fmt.dims(q.dims, " × ")[1:-1]]
-        if show_gates:
-            row.append(_gates(q))
-        table.add_row(*row, style=style)
+        table.add_row(*[cells[i] for i in show], style="magenta" if q.direction else None)
     return table
 
 
@@ -76,17 +98,20 @@ def _gates(q: ParamInfo) -> str:
     return " ".join(q.gates)
 
 
-def tensors_table(report: Report) -> RenderableType:
+def tensors_table(report: Report, width: int = 80) -> RenderableType:
     p = report.prediction
-    table = Table(title="Tensors", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("", no_wrap=True)
-    table.add_column("name", no_wrap=True)
-    table.add_column("shape", no_wrap=True)
-    table.add_column("dims", no_wrap=True)
+    rows = []
     for role, tensors in (("in", p.inputs), ("out", p.outputs)):
         for i, t in enumerate(tensors):
-            table.add_row(role if i == 0 else "", t.name, fmt.shape(t.shape), fmt.dims(t.dims),
-                          end_section=i == len(tensors) - 1)
+            rows.append((role if i == 0 else "", t.name, fmt.shape(t.shape), fmt.dims(t.dims), i == len(tensors) - 1))
+    headers = ["", "name", "shape", "dims"]
+    kept = _keep([(h, [r[i] for r in rows]) for i, h in enumerate(headers)], ["dims", ""], width)
+    show = [i for i, h in enumerate(headers) if h in kept]
+    table = Table(title="Tensors", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for i in show:
+        table.add_column(headers[i], no_wrap=True)
+    for r in rows:
+        table.add_row(*[r[i] for i in show], end_section=r[4])
     notes = _grouped_notes(p.inputs + p.outputs)
     if not notes:
         return table
