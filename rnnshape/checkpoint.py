@@ -141,8 +141,9 @@ def _refusal(path: str, message: str) -> UsageError:
     reason = message.split("WeightsUnpickler error:", 1)[-1].strip().splitlines()
     detail = next((line.strip() for line in reason if line.strip()), "unsupported pickle content")
     return UsageError(
-        f"{path} uses pickle features a plain checkpoint does not need ({detail}): refused, nothing was run",
-        hint="rnnshape loads .pt files with torch.load(weights_only=True) only",
+        f"{path} is a pickle that torch.load(weights_only=True) cannot read ({detail}): corrupt, or objects "
+        f"other than tensors; nothing was run",
+        hint="rnnshape reads only what torch.load(weights_only=True) allows: tensors in plain containers",
     )
 
 
