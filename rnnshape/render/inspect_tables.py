@@ -95,7 +95,7 @@ def _raw_table(m: Recovered) -> Table:
 
 
 def render_comparison(c: Comparison) -> RenderableType:
-    where = f"{prefix_text(c.module.prefix)} in {c.file}"
+    where = f"{c.module.prefix!r} in {c.file}" if c.module.prefix else f"the top-level module of {c.file}"
     if c.considered > 1:
         where += (f" (the closest of {c.considered} recurrent modules; pick another with "
                   f"rnnshape inspect FILE --prefix NAME --against ...)")
