@@ -160,6 +160,7 @@ HELP_OUTPUT = "Output"
 
 def _command(kind: Kind):
     def command(
+        ctx: typer.Context,
         input_size: Annotated[int, typer.Option("--input-size", "-i", help="H_in: features per time step.",
                                                 rich_help_panel=HELP_MODEL)] = 100,
         hidden_size: Annotated[str, typer.Option("--hidden-size", "-H", metavar="INT[,INT...]",
@@ -216,6 +217,10 @@ def _command(kind: Kind):
                                                rich_help_panel=HELP_OUTPUT)] = False,
         code: Annotated[bool, typer.Option("--code", help="Print the PyTorch code for this configuration.",
                                            rich_help_panel=HELP_OUTPUT)] = False,
+        check: Annotated[Optional[str], typer.Option("--check", metavar="FILE",
+                                                     help="Compare with the recurrent module in this checkpoint "
+                                                          "and say why it would not load.",
+                                                     rich_help_panel=HELP_OUTPUT)] = None,
     ) -> int:
         sizes = _int_list(hidden_size, "--hidden-size")
         spec = make_spec(
@@ -238,6 +243,10 @@ def _command(kind: Kind):
             dtype=dtype,
             device=device,
         )
+        if check is not None:
+            from rnnshape.inspect_cmd import check as check_file
+
+            return check_file(spec, check, (ctx.obj or {}).get("prefix"), json_out)
         if code and json_out:
             raise UsageError("--code and --json cannot be combined: each prints its own document on stdout")
         if min_time <= 0:
@@ -282,6 +291,41 @@ def _emit(text: str) -> None:
 
 for _kind in Kind:
     app.command(_kind.value)(_command(_kind))
+
+
+@app.command("inspect")
+def inspect_command(
+    file: Annotated[str, typer.Argument(metavar="FILE", help="A .pt/.pth checkpoint or a .safetensors file.",
+                                        show_default=False)],
+    against: Annotated[Optional[str], typer.Option("--against", metavar="'KIND OPTIONS'",
+                                                   help="Compare this configuration with the checkpoint, "
+                                                        "e.g. 'lstm --hidden-size 256 --layers 2'.")] = None,
+    prefix: Annotated[Optional[str], typer.Option("--prefix", metavar="NAME",
+                                                  help="Only the module under this name (e.g. encoder.rnn).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", "-j", help="One JSON document on stdout.")] = False,
+) -> int:
+    """Find the recurrent modules in a checkpoint, recover their configuration, and say why one won't load.
+
+    Reads .pt/.pth with torch.load(weights_only=True), so a file that tries to run code is refused.
+    """
+    if against is None:
+        from rnnshape.inspect_cmd import show
+
+        return show(file, prefix, json_out)
+    import shlex
+
+    args = shlex.split(against)
+    kinds = [k.value for k in Kind]
+    if not args or args[0] not in kinds:
+        raise UsageError(f"--against must start with {', '.join(kinds)} (got {against!r})",
+                         hint="for example --against 'lstm --hidden-size 256 --layers 2'")
+    sub = typer.main.get_command(app).commands[args[0]]
+    extra = ["--check", file] + (["--json"] if json_out else [])
+    try:
+        return sub.main(args[1:] + extra, prog_name=args[0], standalone_mode=False,
+                        obj={"prefix": prefix})
+    except click_exceptions.UsageError as err:
+        raise UsageError(f"--against: {_usage_message(err, args)}") from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,75 @@
+"""The JSON views of `rnnshape inspect` and `--check`: schema_version 1, shapes as lists. No Rich here."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from rnnshape import __version__
+from rnnshape.against import Comparison, command_line
+from rnnshape.codegen import _ctor
+from rnnshape.inspection import Inspection
+from rnnshape.recover import Recovered
+from rnnshape.render.jsonout import SCHEMA_VERSION
+
+_FIELDS = ("input_size", "hidden_size", "num_layers", "bidirectional", "proj_size", "bias")
+
+
+def module_dict(r: Recovered) -> dict:
+    m = r.module
+    doc = {"prefix": r.prefix, "recognised": r.recognised, "kind": m.kind.value if m else None, "cell": r.cell}
+    doc.update({f: getattr(m, f) if m else None for f in _FIELDS})
+    doc.update({
+        "dtype": r.spec.dtype.value if r.spec else None,
+        "constructor": r.constructor,
+        "command": command_line(r.spec) if r.spec else None,
+        "parameters": [{"name": e.name, "shape": list(e.shape), "dtype": e.dtype} for e in r.entries],
+        "candidates": [
+            {"kind": c.kind.value, "cell": c.cell, "nonlinearity": c.nonlinearity, "constructor": c.constructor}
+            for c in r.candidates
+        ],
+        "reason": r.reason,
+        "notes": list(r.notes),
+    })
+    return doc
+
+
+def inspection_dict(ins: Inspection) -> dict:
+    ckpt = ins.checkpoint
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "rnnshape_version": __version__,
+        "file": ckpt.file,
+        "format": ckpt.format,
+        "location": list(ckpt.location),
+        "tensors": len(ckpt.entries),
+        "modules": [module_dict(m) for m in ins.modules],
+        "notes": list(ins.notes),
+    }
+
+
+def _plain(value):
+    return value.value if isinstance(value, Enum) else value
+
+
+def comparison_dict(c: Comparison) -> dict:
+    m = c.requested.modules()[0]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "rnnshape_version": __version__,
+        "file": c.file,
+        "prefix": c.module.prefix,
+        "considered": c.considered,
+        "match": c.match,
+        "requested": {"constructor": _ctor(m, ""), "command": command_line(c.requested)},
+        "checkpoint": module_dict(c.module),
+        "mismatches": [
+            {"field": x.field, "requested": _plain(x.requested), "checkpoint": _plain(x.checkpoint),
+             "message": x.message}
+            for x in c.mismatches
+        ],
+        "missing": [{"name": n, "requested": list(want)} for n, want in c.missing],
+        "unexpected": [{"name": n, "checkpoint": list(have)} for n, have in c.unexpected],
+        "size_mismatch": [
+            {"name": n, "checkpoint": list(saved), "requested": list(want)} for n, saved, want in c.size_mismatch
+        ],
+    }

@@ -1,0 +1,164 @@
+"""Bad and hostile files: one clear line on stderr, exit 2, never a traceback, and nothing runs."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import struct
+
+import pytest
+from checkpoint_files import build, save, save_safetensors
+
+
+class _Plant:
+    """Unpickling this calls open(marker, 'w'): the file appears only if the pickle was allowed to run code."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def _one_error(r, *words):
+    assert r.code == 2, (r.code, r.stdout, r.stderr)
+    assert r.stdout == ""
+    first, *rest = r.stderr.splitlines()
+    assert first.startswith("rnnshape: error: ")
+    assert all(line.startswith("hint: ") for line in rest) and len(rest) <= 1
+    assert "Traceback" not in r.stderr
+    for w in words:
+        assert w in first, first
+    return first
+
+
+@pytest.mark.parametrize("how", ["torch.save", "pickle protocol 2", "pickle protocol 4", "inside a state_dict"])
+def test_a_pickle_that_runs_code_is_refused_and_nothing_runs(cli, tmp_path, how):
+    import torch
+
+    marker = tmp_path / "PWNED"
+    path = tmp_path / "evil.pt"
+    if how == "torch.save":
+        torch.save({"state_dict": {"x": _Plant(marker)}}, path)
+    elif how == "inside a state_dict":
+        state = dict(build({"kind": "lstm", "input_size": 3, "hidden_size": 2}).state_dict())
+        state["payload"] = _Plant(marker)
+        torch.save(state, path)
+    else:
+        path.write_bytes(pickle.dumps({"x": _Plant(marker)}, protocol=int(how[-1])))
+    assert not marker.exists()
+    first = _one_error(cli("inspect", path), "nothing was run")
+    assert not marker.exists()
+    if how in ("torch.save", "inside a state_dict"):
+        assert "refused" in first and "open" in first
+
+
+def test_a_pickled_module_is_refused_with_the_way_out(cli, tmp_path):
+    import torch
+
+    path = tmp_path / "whole.pt"
+    torch.save(build({"kind": "gru", "input_size": 3, "hidden_size": 2}), path)
+    r = cli("inspect", path)
+    _one_error(r, "pickled module", "torch.nn.modules.rnn.GRU")
+    assert "state_dict()" in r.stderr
+
+
+def _zip_checkpoint(tmp_path):
+    path = tmp_path / "ok.pt"
+    save(path, build({"kind": "lstm", "input_size": 30, "hidden_size": 20}).state_dict(), "plain")
+    return path.read_bytes()
+
+
+def _safetensors(tmp_path):
+    path = tmp_path / "ok.safetensors"
+    save_safetensors(path, build({"kind": "lstm", "input_size": 30, "hidden_size": 20}).state_dict())
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda t: b"", ["empty"]),
+        (lambda t: _zip_checkpoint(t)[:-100], ["truncated or corrupt"]),
+        (lambda t: _zip_checkpoint(t)[:30], ["truncated or corrupt"]),
+        (lambda t: _safetensors(t)[:-10], ["truncated", "ends at byte"]),
+        (lambda t: _safetensors(t)[:5], ["not a PyTorch checkpoint or a safetensors file"]),
+        (lambda t: struct.pack("<Q", 10**12) + b"{}", ["not a PyTorch checkpoint"]),
+        (lambda t: struct.pack("<Q", 8) + b"{not js}", ["corrupt safetensors header"]),
+        (lambda t: struct.pack("<Q", 8) + b'{"a": 1}', ["'a' is not described by an object"]),
+        (lambda t: _st_header({"w": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 20]}}, 20),
+         ["20 bytes of data for shape (2, 3)"]),
+        (lambda t: _st_header({"w": {"dtype": "Q9", "shape": [2], "data_offsets": [0, 8]}}, 8), ["unknown dtype"]),
+        (lambda t: _st_header({"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 0]}}, 0), ["valid shape"]),
+        (lambda t: b"hello, I am a text file\n", ["not a PyTorch checkpoint", "b'hello, I'"]),
+        (lambda t: b"\x89PNG\r\n\x1a\n" + bytes(40), ["not a PyTorch checkpoint"]),
+        (lambda t: b"\x80\x02garbage that is not a pickle", ["cannot read", "nothing was run"]),
+    ],
+)
+def test_damaged_and_foreign_files_give_one_line(cli, tmp_path, make, words):
+    path = tmp_path / "bad.pt"
+    path.write_bytes(make(tmp_path))
+    _one_error(cli("inspect", path), str(path), *words)
+
+
+def _st_header(header: dict, data: int) -> bytes:
+    raw = json.dumps(header).encode()
+    return struct.pack("<Q", len(raw)) + raw + bytes(data)
+
+
+def test_a_numpy_archive_is_a_zip_but_not_a_checkpoint(cli, tmp_path):
+    import numpy as np
+
+    path = tmp_path / "arrays.npz"
+    np.savez(path, a=np.zeros(3))
+    _one_error(cli("inspect", path), "zip archive", "no data.pkl")
+
+
+@pytest.mark.parametrize("obj, words", [([1, 2, 3], "a list"), ({"epoch": 3, "lr": 0.1}, "keys epoch, lr"),
+                                        ({}, "an empty dict")])
+def test_a_file_without_tensors_is_not_a_checkpoint(cli, tmp_path, obj, words):
+    import torch
+
+    path = tmp_path / "meta.pt"
+    torch.save(obj, path)
+    _one_error(cli("inspect", path), "holds no tensors", words)
+
+
+def test_missing_file_and_directory(cli, tmp_path):
+    _one_error(cli("inspect", tmp_path / "nope.pt"), "no such file")
+    _one_error(cli("inspect", tmp_path), "is a directory")
+
+
+@pytest.mark.parametrize("how", ["plain", "safetensors"])
+def test_no_recurrent_module_is_exit_0_and_said_on_stderr(cli, tmp_path, how):
+    from torch import nn
+
+    path = tmp_path / "linear.bin"
+    save(path, nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 1)).state_dict(), how)
+    r = cli("inspect", path)
+    assert r.code == 0 and "holds no recurrent module" in r.stderr and "Traceback" not in r.stderr
+    r = cli("inspect", path, "--json")
+    assert r.code == 0 and r.json()["modules"] == [] and r.json()["tensors"] == 4
+
+
+def test_kind_of_file_is_told_by_content_not_extension(cli, tmp_path):
+    path = tmp_path / "weights.pt"  # safetensors bytes under a .pt name
+    save_safetensors(path, build({"kind": "gru", "input_size": 5, "hidden_size": 4}).state_dict())
+    r = cli("inspect", path, "--json")
+    assert r.code == 0 and r.json()["format"] == "safetensors"
+    assert r.json()["modules"][0]["constructor"] == "nn.GRU(input_size=5, hidden_size=4)"
+
+
+def test_zip_checkpoints_are_memory_mapped(tmp_path, monkeypatch):
+    """Large files must not be read into memory twice: torch.load gets mmap=True for zip checkpoints."""
+    import torch
+
+    from rnnshape.checkpoint import read_checkpoint
+
+    seen = []
+    real = torch.load
+    monkeypatch.setattr(torch, "load", lambda *a, **kw: seen.append(kw) or real(*a, **kw))
+    path = tmp_path / "m.pt"
+    save(path, build({"kind": "rnn", "input_size": 2, "hidden_size": 2}).state_dict(), "plain")
+    read_checkpoint(path)
+    assert seen == [{"map_location": "cpu", "weights_only": True, "mmap": True}]
