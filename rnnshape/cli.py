@@ -192,6 +192,11 @@ def _command(kind: Kind):
         lengths: Annotated[Optional[str], typer.Option("--lengths", metavar="INT,INT...",
                                                        help="Variable lengths, run as a PackedSequence.",
                                                        rich_help_panel=HELP_INPUT)] = None,
+        input_shape: Annotated[Optional[str], typer.Option(
+            "--input-shape", metavar="INT,INT[,INT]",
+            help="The tensor you have: rnnshape says how torch reads it (which dim is time, which batch) "
+                 "and the fix when it does not fit. Sets --seq-len and --batch.",
+            rich_help_panel=HELP_INPUT)] = None,
         init_state: Annotated[InitState, typer.Option("--init-state", help="Pass h_0/c_0 explicitly, or not.",
                                                       rich_help_panel=HELP_INPUT)] = InitState.NONE,
         device: Annotated[str, typer.Option("--device", metavar="auto|cpu|cuda|cuda:N|meta",
@@ -242,6 +247,7 @@ def _command(kind: Kind):
             init_state=init_state,
             dtype=dtype,
             device=device,
+            input_shape=_int_list(input_shape, "--input-shape") if input_shape is not None else None,
         )
         if check is not None:
             from rnnshape.inspect_cmd import check as check_file

@@ -10,6 +10,7 @@ Tests hold it equal to torch over thousands of generated configurations (tests/t
 
 from __future__ import annotations
 
+from rnnshape.reading import explain
 from rnnshape.report import ParamInfo, Prediction, TensorInfo, Totals
 from rnnshape.spec import Kind, Module, Spec
 
@@ -29,6 +30,7 @@ def predict(spec: Spec) -> Prediction:
         outputs=outputs,
         totals=_totals(spec, params, inputs, outputs),
         symbols=_symbols(spec, mods),
+        reading=explain(spec.input_shape, batch_first=spec.batch_first, cell=spec.cell) if spec.input_shape else (),
     )
 
 

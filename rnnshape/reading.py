@@ -48,7 +48,10 @@ def _rank_hint(shape: tuple[int, ...], cell: bool) -> str:
 def _features_hint(shape: tuple[int, ...], input_size: int) -> str:
     if input_size in shape[:-1]:
         at = shape.index(input_size)
-        return f"dimension {at} is {input_size}: move the features last (x.movedim({at}, -1)), or use --input-size {shape[-1]}"
+        return (
+            f"dimension {at} is {input_size}: move the features last (x.movedim({at}, -1)), "
+            f"or use --input-size {shape[-1]}"
+        )
     return f"use --input-size {shape[-1]} if that is your feature width"
 
 

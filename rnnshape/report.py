@@ -64,6 +64,7 @@ class Prediction:
     outputs: tuple[TensorInfo, ...]
     totals: Totals
     symbols: tuple[tuple[str, int], ...]  # the legend: ("H_in", 100), ("H", 20), ...
+    reading: tuple[str, ...] = ()  # how torch reads the user's --input-shape, line by line
 
 
 @dataclass(frozen=True)

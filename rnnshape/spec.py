@@ -118,6 +118,7 @@ class Spec:
     init_state: InitState = InitState.NONE
     dtype: Dtype = Dtype.FLOAT32
     device: str = "cpu"
+    input_shape: tuple[int, ...] | None = None  # the tensor the user holds (--input-shape), if stated
     warnings: tuple[str, ...] = field(default=(), compare=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -186,6 +187,7 @@ def make_spec(
     init_state: InitState | str = InitState.NONE,
     dtype: Dtype | str = Dtype.FLOAT32,
     device: str = "cpu",
+    input_shape: tuple[int, ...] | list[int] | None = None,
 ) -> Spec:
     """Resolve the options a user gave (``None`` = not given) into a validated :class:`Spec`.
 
@@ -217,6 +219,12 @@ def make_spec(
             )
         num_layers = len(hidden_size)
     num_layers = 1 if num_layers is None else num_layers
+
+    if input_shape is not None:
+        input_shape = tuple(input_shape)
+        seq_len, batch, unbatched = _from_input_shape(
+            input_shape, input_size, batch_first, cell, seq_len, batch, unbatched
+        )
 
     if lengths is not None:
         lengths = tuple(lengths)
@@ -260,7 +268,31 @@ def make_spec(
         init_state=init_state,
         dtype=dtype,
         device=device,
+        input_shape=input_shape,
     )
+
+
+def _from_input_shape(shape, input_size, batch_first, cell, seq_len, batch, unbatched):
+    """The tensor the user holds sets L, N and batchedness; an explicit option that disagrees is an error."""
+    from rnnshape.reading import read_shape
+
+    read = read_shape(shape, input_size=input_size, batch_first=batch_first, cell=cell)
+    flag = f"--input-shape {','.join(str(d) for d in shape)}"
+    swap = "drop --batch-first" if batch_first else "add --batch-first"
+    for option, given, value, other in (
+        ("--seq-len", seq_len, read["seq_len"], read["batch"]),
+        ("--batch", batch, read["batch"], read["seq_len"]),
+    ):
+        if given is not None and given != value:
+            looks = given == other and not read["unbatched"]
+            raise UsageError(
+                f"{option} {given} disagrees with {flag}, which torch reads as {option} {value}",
+                hint=f"looks {'time-major' if batch_first else 'batch-first'}: {swap}" if looks
+                else f"drop {option}: the shape already says it",
+            )
+    if unbatched and not read["unbatched"]:
+        raise UsageError(f"--unbatched disagrees with {flag}, a 3-D batched tensor", hint="drop --unbatched")
+    return read["seq_len"], read["batch"], read["unbatched"]
 
 
 def _enum(cls, value, flag):

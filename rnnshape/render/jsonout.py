@@ -32,6 +32,7 @@ def spec_dict(spec: Spec) -> dict:
         "init_state": spec.init_state.value,
         "dtype": spec.dtype.value,
         "device": spec.device,
+        "input_shape": None if spec.input_shape is None else list(spec.input_shape),
     }
 
 
@@ -89,6 +90,8 @@ def report_dict(report: Report) -> dict:
             "flops_counted": report.flops_counted,
         },
         "symbols": dict(p.symbols),
+        "input_shape": None if p.spec.input_shape is None else {
+            "shape": list(p.spec.input_shape), "reading": list(p.reading)},
         "timing": None if report.timing is None else {"forward": stats_dict(report.timing.forward)},
         "warnings": list(report.warnings),
     }

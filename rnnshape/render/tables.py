@@ -113,9 +113,12 @@ def tensors_table(report: Report, width: int = 80) -> RenderableType:
     for r in rows:
         table.add_row(*[r[i] for i in show], end_section=r[4])
     notes = _grouped_notes(p.inputs + p.outputs)
-    if not notes:
+    if not notes and not p.reading:
         return table
     lines = [Text.assemble((f"{names}: ", "bold"), note) for names, note in notes]
+    if p.reading:
+        lines.append(Text.assemble(("your tensor ", "bold"), p.reading[0]))
+        lines += [Text.assemble(("  hint: ", "yellow"), line) for line in p.reading[1:]]
     return Group(table, *lines)
 
 
