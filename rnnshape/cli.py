@@ -255,10 +255,12 @@ def _command(kind: Kind):
             return check_file(spec, check, (ctx.obj or {}).get("prefix"), json_out)
         if code and json_out:
             raise UsageError("--code and --json cannot be combined: each prints its own document on stdout")
-        if min_time <= 0:
-            raise UsageError(f"--min-time must be > 0 seconds (got {min_time})")
-        if threads is not None and threads < 1:
-            raise UsageError(f"--threads must be >= 1 (got {threads})")
+        if not 0 < min_time <= 600:
+            raise UsageError(f"--min-time must be in (0, 600] seconds (got {min_time})")
+        cores = os.cpu_count() or 1
+        if threads is not None and not 1 <= threads <= 4 * cores:
+            raise UsageError(f"--threads must be between 1 and {4 * cores} on this machine (got {threads})",
+                             hint=f"this machine has {cores} cores")
         if code:
             from rnnshape.codegen import snippet
 

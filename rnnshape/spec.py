@@ -64,6 +64,7 @@ DEFAULT_INPUT_SIZE = 100
 DEFAULT_HIDDEN_SIZE = 20
 DEFAULT_SEQ_LEN = 10
 DEFAULT_BATCH = 3
+MAX_LAYERS = 10_000  # every parameter is listed; far beyond any real stack, short of a hang
 
 
 @dataclass(frozen=True)
@@ -322,6 +323,9 @@ def _validate(spec: Spec) -> None:
     for h in sizes:
         _int(h, "--hidden-size", 1)
     _int(spec.num_layers, "--layers", 1)
+    if spec.num_layers > MAX_LAYERS:
+        raise UsageError(f"--layers must be <= {MAX_LAYERS:,} (got {spec.num_layers:,})",
+                         hint="rnnshape lists every parameter of every layer")
     if isinstance(spec.hidden_size, tuple) and spec.num_layers != len(sizes):
         raise UsageError(
             f"--layers must equal the number of --hidden-size values (got {spec.num_layers} and {len(sizes)})"
