@@ -71,7 +71,7 @@ class Diagram:
     levels: tuple[Level, ...]  # bottom (first) to top
     input_name: str  # "input[t]" or "input[:, t]"
     input_shape: tuple[int, ...]
-    output_name: str  # "output[t]", "output[:, t]", or "h" for a cell loop (it has no output tensor)
+    output_name: str  # "output[t]", "output[:, t]", or "h_t" for a cell loop (it has no output tensor)
     output_shape: tuple[int, ...]
     states: tuple[tuple[str, tuple[int, ...]], ...]  # the final-state tensors whole: ("h_n", (8, 3, 20)), ...
     nodes: tuple[Node, ...]
@@ -97,7 +97,7 @@ def diagram(prediction: Prediction, columns: int = DEFAULT_STEPS) -> Diagram:
     steps = shown_steps(spec.seq_len, columns)
     bf = spec.batch_first and not spec.unbatched
     title = prediction.module_repr if len(mods) == 1 else " → ".join(module_repr((m,)) for m in mods)
-    out_name = "h" if spec.cell else ("output[:, t]" if bf else "output[t]")
+    out_name = "h_t" if spec.cell else ("output[:, t]" if bf else "output[t]")
     nodes, edges = _graph(levels, steps, spec.seq_len, spec, out_name)
     return Diagram(
         title=title,
@@ -186,7 +186,7 @@ def _graph(levels, steps, seq_len, spec, out_name):
         below = here
     top = levels[-1]
     for t in steps:
-        cell_loop = out_name == "h"
+        cell_loop = out_name == "h_t"
         name = f"h of the last cell at t={t}" if cell_loop else out_name.replace("t]", f"{t}]")
         nodes.append(Node(f"out.t{t}", "output", name, t=t, shape=top.out_shape))
         edges.append(Edge(below[t], f"out.t{t}", "h_t" if cell_loop else "output", top.out_shape))

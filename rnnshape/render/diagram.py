@@ -67,13 +67,13 @@ def _rec_label(lv: Level, verbose: bool) -> str:
     return f"h {fmt.shape(lv.h_shape)} c {fmt.shape(lv.c_shape)}"
 
 
-def _up_labels(dg: Diagram, t: int, verbose: bool) -> list[str]:
-    """The labels of the vertical edges in column t, top (output) first, then each level's input."""
-    out_name = dg.output_name.replace("t]", f"{t}]")
-    labels = [out_name]
-    for n in range(len(dg.levels) - 1, -1, -1):
-        lv = dg.levels[n]
-        labels.append(dg.input_name.replace("t]", f"{t}]") if n == 0 else lv.input_tensor)
+def _up_labels(dg: Diagram, verbose: bool) -> list[str]:
+    """The labels of the vertical edges in every column, top (output) first, then each level's input.
+
+    The column's header names t, so the labels do not repeat it: x_t is input[t], output is output[t].
+    """
+    labels = ["h_t" if dg.output_name == "h_t" else "output"]
+    labels += [lv.input_tensor for lv in reversed(dg.levels)]
     if not verbose:
         return labels
     shapes = [dg.output_shape] + [lv.input_shape for lv in reversed(dg.levels)]
@@ -103,7 +103,7 @@ def choose_layout(dg: Diagram, width: int) -> _Layout:
     for verbose in (True, False):
         for columns in range(min(dg.seq_len, MAX_COLUMNS), least - 1, -1):
             steps = shown_steps(dg.seq_len, columns)
-            up = max(len(s) for t in steps for s in _up_labels(dg, t, verbose))
+            up = max(len(s) for s in _up_labels(dg, verbose))
             rec = max(len(_rec_label(lv, verbose)) for lv in dg.levels)
             gap = max(rec + 4, up + 4 - box, 7)
             layout = _Layout(steps, verbose, box, gap, left)
@@ -146,13 +146,13 @@ def _draw(dg: Diagram, layout: _Layout) -> list[Text]:
     for j, t in enumerate(steps):
         c.put(0, layout.center(j) - 1, f"t={t}", "bold")
         c.put(1, layout.center(j), "▲ ", FRAME_STYLE)
-        c.put(1, layout.center(j) + 2, _up_labels(dg, t, layout.verbose)[0], SHAPE_STYLE)
+        c.put(1, layout.center(j) + 2, _up_labels(dg, layout.verbose)[0], SHAPE_STYLE)
     y = 2
     for n in range(len(dg.levels) - 1, -1, -1):
         y = _draw_level(c, dg, layout, n, y)
         for j, t in enumerate(steps):
             c.put(y, layout.center(j), "▲ ", FRAME_STYLE)
-            c.put(y, layout.center(j) + 2, _up_labels(dg, t, layout.verbose)[len(dg.levels) - n], SHAPE_STYLE)
+            c.put(y, layout.center(j) + 2, _up_labels(dg, layout.verbose)[len(dg.levels) - n], SHAPE_STYLE)
         y += 1
     return c.lines()
 
@@ -195,10 +195,11 @@ def _draw_direction(c: _Canvas, lv: Level, layout: _Layout, d: int, row: int, la
             c.put(label_row, start + (layout.gap - len(label)) // 2, label, SHAPE_STYLE)
     first, last = layout.x(0), layout.x(len(steps) - 1) + layout.box
     left, right = (lv.finals[d], lv.initials[d]) if d else (lv.initials[d], lv.finals[d])
-    c.put(row, first - len(left) - 4, left, "bold" if d else None)
+    # initial states dim, final states bold: distinct styles also keep SVG viewers from eating leading spaces
+    c.put(row, first - len(left) - 4, left, "bold" if d else "dim")
     c.put(row, first - 3, "◀──" if d else "──▶", style)
     c.put(row, last, "◀──" if d else "──▶", style)
-    c.put(row, last + 4, right, None if d else "bold")
+    c.put(row, last + 4, right, "dim" if d else "bold")
 
 
 def _subtitle(dg: Diagram, layout: _Layout) -> str:
@@ -215,7 +216,8 @@ def _subtitle(dg: Diagram, layout: _Layout) -> str:
 
 def _legend(dg: Diagram, layout: _Layout):
     zero = any("0" == i for lv in dg.levels for i in lv.initials)
-    lines = []
+    lines = [f"x_t is {dg.input_name}" + ("" if dg.output_name == "h_t" else f", output is {dg.output_name}")
+             + "; t is the column"]
     if zero:
         lines.append("0: the initial state torch uses when none is passed (zeros)")
     if not layout.verbose:
@@ -224,7 +226,7 @@ def _legend(dg: Diagram, layout: _Layout):
             by_label.setdefault(_rec_label(lv, True), []).append(lv.short)
         shapes = [f"{', '.join(names)}: {label}" for label, names in by_label.items()]
         lines.append("states between steps: " + " · ".join(shapes))
-        ups = _up_labels(dg, dg.steps[0], True)
+        ups = _up_labels(dg, True)
         lines.append("up the columns: " + " · ".join(reversed(ups)))
     if dg.states:
         parts = [f"{name} {fmt.shape(shape)}" for name, shape in dg.states]
