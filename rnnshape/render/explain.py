@@ -120,8 +120,9 @@ def _terms(g: ExGroup) -> Table:
                 rows.append(t)
     rows.sort(key=lambda t: (_param_order(t.source.parameter), t.source.rows))
     param = None
+    gated = len(rows) > len({t.source.parameter for t in rows})  # sections only when a parameter has gates
     for t in rows:
-        if param is not None and t.source.parameter != param:
+        if gated and param is not None and t.source.parameter != param:
             table.add_section()
         param = t.source.parameter
         where = t.source.parameter if t.source.whole else f"{t.source.parameter}[{t.source.rows[0]}:{t.source.rows[1]}]"
@@ -164,15 +165,15 @@ def _states_table(ex: Explanation) -> Table:
     table.add_column("slice", no_wrap=True)
     table.add_column("shape", no_wrap=True)
     table.add_column("is", no_wrap=True)
-    table.add_column("equals", no_wrap=True)
+    states = [s for s in ex.states if not s.tensor.startswith("c_n")]
+    equals = any(s.same_as for s in states)
+    if equals:
+        table.add_column("equals", no_wrap=True)
     labels = {(g.module, g.layer, g.direction): g.label for g in ex.groups}
-    for s in ex.states:
-        if s.tensor.startswith("c_n"):
-            continue
+    for s in states:
         name = s.tensor if s.index is None else f"{s.tensor}[{s.index}]"
-        table.add_row(Text(name), Text(fmt.shape(s.shape), style=SHAPE_STYLE),
-                      Text(labels[(s.module, s.layer, s.direction)]), Text(s.same_as or ""),
-                      style=REVERSE_STYLE if s.direction else None)
+        row = [Text(name), Text(fmt.shape(s.shape), style=SHAPE_STYLE), Text(labels[(s.module, s.layer, s.direction)])]
+        table.add_row(*row, *([Text(s.same_as or "")] if equals else []), style=REVERSE_STYLE if s.direction else None)
     return table
 
 
