@@ -17,7 +17,8 @@ from rnnshape.explain import Group as ExGroup
 from rnnshape.render import fmt
 
 SHAPE_STYLE, WEIGHT_STYLE, REVERSE_STYLE = "green", "cyan", "magenta"
-_SYMBOL = re.compile(r"\b([Wb]_[a-z]{2}|W_hr)\b")
+# A weight symbol and the space after it: a styled span that starts with a space loses it in some SVG viewers.
+_SYMBOL = re.compile(r"\b[Wb]_[a-z]{2}\b ?")
 
 
 class ExplanationView:
@@ -82,7 +83,7 @@ def _equations(g: ExGroup, wide: bool) -> Group:
         if t.symbol not in seen:
             seen.add(t.symbol)
             parts.append(f"{t.symbol} {fmt.shape(t.shape)}")
-    title = Text.assemble((f"One step of {g.label}", "bold"), f" ({_arrow(g)})")
+    title = Text.assemble((f"One step of {g.label} ", "bold"), f"({_arrow(g)})")
     given = Text("  given " + " · ".join(parts), style="dim")
     table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 1))
     table.add_column(no_wrap=True, width=1)
