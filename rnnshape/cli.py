@@ -226,6 +226,14 @@ def _command(kind: Kind):
                                                      help="Compare with the recurrent module in this checkpoint "
                                                           "and say why it would not load.",
                                                      rich_help_panel=HELP_OUTPUT)] = None,
+        explain: Annotated[bool, typer.Option("--explain", help="The equations, with every term's shape and rows.",
+                                              rich_help_panel=HELP_OUTPUT)] = False,
+        diagram: Annotated[bool, typer.Option("--diagram", help="Draw the network unrolled over time.",
+                                              rich_help_panel=HELP_OUTPUT)] = False,
+        svg: Annotated[Optional[str], typer.Option("--svg", metavar="FILE", help="Also save the output as SVG.",
+                                                   rich_help_panel=HELP_OUTPUT)] = None,
+        html: Annotated[Optional[str], typer.Option("--html", metavar="FILE", help="Also save the output as HTML.",
+                                                    rich_help_panel=HELP_OUTPUT)] = None,
     ) -> int:
         sizes = _int_list(hidden_size, "--hidden-size")
         spec = make_spec(
@@ -255,6 +263,7 @@ def _command(kind: Kind):
             return check_file(spec, check, (ctx.obj or {}).get("prefix"), json_out)
         if code and json_out:
             raise UsageError("--code and --json cannot be combined: each prints its own document on stdout")
+        _check_extras(code=code, json_out=json_out, explain=explain, diagram=diagram, svg=svg, html=html)
         if not 0 < min_time <= 600:
             raise UsageError(f"--min-time must be in (0, 600] seconds (got {min_time})")
         cores = os.cpu_count() or 1
@@ -275,13 +284,25 @@ def _command(kind: Kind):
         if json_out:
             from rnnshape.render.jsonout import dumps, report_dict
 
-            _emit(dumps(report_dict(report)))
+            doc = report_dict(report)
+            if explain or diagram:
+                from rnnshape.render.views import json_extras
+
+                doc.update(json_extras(report.prediction, explain=explain, diagram=diagram))
+            _emit(dumps(doc))
         else:
             from rich.console import Console
 
             from rnnshape.render.tables import render
 
-            Console().print(render(report))
+            console = Console()
+            renderable = render(report)
+            if explain or diagram:
+                from rnnshape.render.views import with_views
+
+                renderable = with_views(renderable, report.prediction, explain=explain, diagram=diagram)
+            console.print(renderable)
+            _export(renderable, svg=svg, html=html, width=console.width)
         return 0
 
     what = {"rnn": "an Elman RNN (nn.RNN)", "lstm": "an LSTM (nn.LSTM)", "gru": "a GRU (nn.GRU)"}[kind.value]
@@ -290,6 +311,29 @@ def _command(kind: Kind):
         f"counts and forward time."
     )
     return command
+
+
+def _check_extras(*, code, json_out, explain, diagram, svg, html) -> None:
+    given = [flag for flag, on in (("--explain", explain), ("--diagram", diagram), ("--svg", svg),
+                                   ("--html", html)) if on]
+    if code and given:
+        raise UsageError(f"--code cannot be combined with {given[0]}: --code prints only the code")
+    files = [(flag, v) for flag, v in (("--svg", svg), ("--html", html)) if v is not None]
+    if json_out and files:
+        raise UsageError(f"{files[0][0]} cannot be combined with --json: it saves what the terminal shows "
+                         f"(got {files[0][0]} {files[0][1]})", hint="drop --json to export the tables")
+    for flag, path in files:
+        if not path:
+            raise UsageError(f"{flag} needs a file name (got {path!r})")
+
+
+def _export(renderable, *, svg: str | None, html: str | None, width: int) -> None:
+    from rnnshape.render.export import export
+
+    for path, fmt in ((svg, "svg"), (html, "html")):
+        if path:
+            export(renderable, path, width=width, fmt=fmt)
+            sys.stderr.write(f"rnnshape: saved {path}\n")
 
 
 def _emit(text: str) -> None:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 
+from conftest import invoke
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from conftest import invoke
 
 ODD = st.sampled_from(
     ["0", "-1", "1", "2", "3", "7", "20", "10000000000000", "2.5", "nan", "inf", "-0", "", " ", "a", "1,2",

@@ -1,0 +1,237 @@
+"""Draw a Diagram in the terminal: boxes per (level, step), recurrence arrows per direction, shapes on edges.
+
+The drawing adapts to the console width: as many time steps as fit with every edge labelled with its shape;
+when even three columns do not fit, edges carry only their names and a legend below gives the shapes.
+Reads only the Diagram (rnnshape.diagram); no torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.text import Text
+
+from rnnshape.diagram import Diagram, Level, shown_steps
+from rnnshape.render import fmt
+
+FORWARD_STYLE, REVERSE_STYLE, SHAPE_STYLE, FRAME_STYLE = "cyan", "magenta", "green", "bright_black"
+MAX_COLUMNS = 12
+
+
+@dataclass(frozen=True)
+class _Layout:
+    steps: tuple[int, ...]
+    verbose: bool  # shapes on the edges (else names only, shapes in the legend)
+    box: int  # box width
+    gap: int  # edge length between boxes
+    left: int  # width of the zone left of the first box
+
+    @property
+    def pitch(self) -> int:
+        return self.box + self.gap
+
+    def x(self, j: int) -> int:
+        return self.left + j * self.pitch
+
+    def center(self, j: int) -> int:
+        return self.x(j) + self.box // 2
+
+
+class DiagramView:
+    """A Rich renderable: ``Console().print(DiagramView(diagram(prediction)))``."""
+
+    def __init__(self, dg: Diagram) -> None:
+        self.dg = dg
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        layout = choose_layout(self.dg, options.max_width)
+        yield Text(self.dg.title, style="bold")
+        yield Text(_subtitle(self.dg, layout))
+        yield Text()
+        for line in _draw(self.dg, layout):
+            line.no_wrap = True
+            line.overflow = "crop"
+            yield line
+        yield Text()
+        yield from _legend(self.dg, layout)
+
+
+def _rec_label(lv: Level, verbose: bool) -> str:
+    if lv.c_shape is None:
+        return f"h {fmt.shape(lv.h_shape)}" if verbose else "h"
+    if not verbose:
+        return "h,c"
+    if lv.c_shape == lv.h_shape:
+        return f"h,c {fmt.shape(lv.h_shape)}"
+    return f"h {fmt.shape(lv.h_shape)} c {fmt.shape(lv.c_shape)}"
+
+
+def _up_labels(dg: Diagram, verbose: bool) -> list[str]:
+    """The labels of the vertical edges in every column, top (output) first, then each level's input.
+
+    The column's header names t, so the labels do not repeat it: x_t is input[t], output is output[t].
+    """
+    labels = ["h_t" if dg.output_name == "h_t" else "output"]
+    labels += [lv.input_tensor for lv in reversed(dg.levels)]
+    if not verbose:
+        return labels
+    shapes = [dg.output_shape] + [lv.input_shape for lv in reversed(dg.levels)]
+    return [f"{a} {fmt.shape(s)}" for a, s in zip(labels, shapes)]
+
+
+def _box_text(lv: Level, d: int) -> str:
+    arrow = (" ←" if d else " →") if lv.directions > 1 else ""
+    return f" {lv.short}{arrow} "
+
+
+def _side_labels(dg: Diagram) -> tuple[int, int]:
+    left = right = 0
+    for lv in dg.levels:
+        for d in range(lv.directions):
+            lab_left, lab_right = (lv.finals[d], lv.initials[d]) if d else (lv.initials[d], lv.finals[d])
+            left, right = max(left, len(lab_left)), max(right, len(lab_right))
+    return left + 4, right + 4
+
+
+def choose_layout(dg: Diagram, width: int) -> _Layout:
+    """The most time steps that fit `width` with shapes on the edges; names only when three do not fit."""
+    box = max(len(_box_text(lv, d)) for lv in dg.levels for d in range(lv.directions)) + 2
+    box += 1 - box % 2  # odd, so that ┴ and ┬ sit in the middle
+    left, right = _side_labels(dg)
+    least = min(dg.seq_len, 3)
+    for verbose in (True, False):
+        for columns in range(min(dg.seq_len, MAX_COLUMNS), least - 1, -1):
+            steps = shown_steps(dg.seq_len, columns)
+            up = max(len(s) for s in _up_labels(dg, verbose))
+            rec = max(len(_rec_label(lv, verbose)) for lv in dg.levels)
+            gap = max(rec + 4, up + 4 - box, 7)
+            layout = _Layout(steps, verbose, box, gap, left)
+            if _width(layout, right, up) <= width:
+                return layout
+    steps = shown_steps(dg.seq_len, least)
+    return _Layout(steps, False, box, 7, left)
+
+
+def _width(layout: _Layout, right: int, up: int) -> int:
+    last = len(layout.steps) - 1
+    return max(layout.x(last) + layout.box + right, layout.center(last) + 2 + up)
+
+
+class _Canvas:
+    def __init__(self) -> None:
+        self.rows: list[dict[int, tuple[str, str | None]]] = []
+
+    def put(self, y: int, x: int, text: str, style: str | None = None) -> None:
+        while len(self.rows) <= y:
+            self.rows.append({})
+        for i, ch in enumerate(text):
+            self.rows[y][x + i] = (ch, style)
+
+    def lines(self) -> list[Text]:
+        out = []
+        for row in self.rows:
+            line = Text()
+            for x in range(max(row) + 1 if row else 0):
+                ch, style = row.get(x, (" ", None))
+                line.append(ch, style=style)
+            line.rstrip()
+            out.append(line)
+        return out
+
+
+def _draw(dg: Diagram, layout: _Layout) -> list[Text]:
+    c = _Canvas()
+    steps = layout.steps
+    for j, t in enumerate(steps):
+        c.put(0, layout.center(j) - 1, f"t={t}", "bold")
+        c.put(1, layout.center(j), "▲ ", FRAME_STYLE)
+        c.put(1, layout.center(j) + 2, _up_labels(dg, layout.verbose)[0], SHAPE_STYLE)
+    y = 2
+    for n in range(len(dg.levels) - 1, -1, -1):
+        y = _draw_level(c, dg, layout, n, y)
+        for j, t in enumerate(steps):
+            c.put(y, layout.center(j), "▲ ", FRAME_STYLE)
+            c.put(y, layout.center(j) + 2, _up_labels(dg, layout.verbose)[len(dg.levels) - n], SHAPE_STYLE)
+        y += 1
+    return c.lines()
+
+
+def _draw_level(c: _Canvas, dg: Diagram, layout: _Layout, n: int, y: int) -> int:
+    lv = dg.levels[n]
+    rows = list(range(lv.directions - 1, -1, -1))  # reverse on top, forward below
+    bottom = y + len(rows) + 1
+    for j in range(len(layout.steps)):
+        x = layout.x(j)
+        inner = layout.box - 2
+        top_border = "┌" + "─" * inner + "┐"
+        low_border = "└" + "─" * inner + "┘"
+        mid = layout.box // 2
+        c.put(y, x, top_border[:mid] + "┴" + top_border[mid + 1:], FRAME_STYLE)
+        c.put(bottom, x, low_border[:mid] + "┬" + low_border[mid + 1:], FRAME_STYLE)
+        for i, d in enumerate(rows):
+            style = REVERSE_STYLE if d else FORWARD_STYLE
+            c.put(y + 1 + i, x, "│", FRAME_STYLE)
+            c.put(y + 1 + i, x + 1, _box_text(lv, d).center(inner), style)
+            c.put(y + 1 + i, x + layout.box - 1, "│", FRAME_STYLE)
+    for i, d in enumerate(rows):
+        _draw_direction(c, lv, layout, d, y + 1 + i, label_row=(y if d or lv.directions == 1 else bottom))
+    return bottom + 1
+
+
+def _draw_direction(c: _Canvas, lv: Level, layout: _Layout, d: int, row: int, label_row: int) -> None:
+    style = REVERSE_STYLE if d else FORWARD_STYLE
+    steps = layout.steps
+    for j in range(len(steps) - 1):
+        start = layout.x(j) + layout.box
+        elided = steps[j + 1] - steps[j] > 1
+        line = ["─"] * layout.gap
+        line[0 if d else -1] = "◀" if d else "▶"
+        if elided:
+            line[layout.gap // 2 - 1: layout.gap // 2 + 2] = [" ", "⋯", " "]
+        c.put(row, start, "".join(line), style)
+        if not elided:
+            label = _rec_label(lv, layout.verbose)
+            c.put(label_row, start + (layout.gap - len(label)) // 2, label, SHAPE_STYLE)
+    first, last = layout.x(0), layout.x(len(steps) - 1) + layout.box
+    left, right = (lv.finals[d], lv.initials[d]) if d else (lv.initials[d], lv.finals[d])
+    # initial states dim, final states bold: distinct styles also keep SVG viewers from eating leading spaces
+    c.put(row, first - len(left) - 4, left, "bold" if d else "dim")
+    c.put(row, first - 3, "◀──" if d else "──▶", style)
+    c.put(row, last, "◀──" if d else "──▶", style)
+    c.put(row, last + 4, right, "dim" if d else "bold")
+
+
+def _subtitle(dg: Diagram, layout: _Layout) -> str:
+    skipped = [t for t in range(dg.seq_len) if t not in layout.steps]
+    last = dg.seq_len - 1
+    text = f"unrolled over L = {dg.seq_len} step" + ("s" if dg.seq_len != 1 else "")
+    if skipped:
+        text += f" ({skipped[0]} … {skipped[-1]} elided as ⋯)"
+    text += f" · → t = 0 … {last}"
+    if max(lv.directions for lv in dg.levels) > 1:
+        text += f" · ← t = {last} … 0"
+    return text
+
+
+def _legend(dg: Diagram, layout: _Layout):
+    zero = any("0" == i for lv in dg.levels for i in lv.initials)
+    lines = [f"x_t is {dg.input_name}" + ("" if dg.output_name == "h_t" else f", output is {dg.output_name}")
+             + "; t is the column"]
+    if zero:
+        lines.append("0: the initial state torch uses when none is passed (zeros)")
+    if not layout.verbose:
+        by_label: dict[str, list[str]] = {}
+        for lv in dg.levels:
+            by_label.setdefault(_rec_label(lv, True), []).append(lv.short)
+        shapes = [f"{', '.join(names)}: {label}" for label, names in by_label.items()]
+        lines.append("states between steps: " + " · ".join(shapes))
+        ups = _up_labels(dg, True)
+        lines.append("up the columns: " + " · ".join(reversed(ups)))
+    if dg.states:
+        parts = [f"{name} {fmt.shape(shape)}" for name, shape in dg.states]
+        lines.append("final states: " + " · ".join(parts))
+    if any(lv.c_shape for lv in dg.levels):
+        lines.append("each h_n slice leaves with the c_n slice of the same index")
+    for line in lines:
+        yield Text(line, style="dim")

@@ -1,0 +1,40 @@
+"""Save any Rich renderable as SVG or HTML, the way it looks in a terminal of a given width.
+
+>>> import os, tempfile
+>>> from rich.text import Text
+>>> path = os.path.join(tempfile.mkdtemp(), "hello.svg")
+>>> export(Text("hello"), path, width=40)
+>>> open(path, encoding="utf-8").read().startswith("<svg")
+True
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from rich.console import Console, RenderableType
+
+from rnnshape.errors import UsageError
+
+FORMATS = ("svg", "html")
+
+
+def export(renderable: RenderableType, path: str | os.PathLike, *, width: int = 80, fmt: str | None = None,
+           title: str = "rnnshape") -> None:
+    """Render at `width` columns and write `path`; the format is `fmt` or the file's suffix (.svg, .html)."""
+    fmt = fmt or Path(path).suffix.lstrip(".").lower()
+    if fmt == "htm":
+        fmt = "html"
+    if fmt not in FORMATS:
+        raise UsageError(f"cannot tell the export format of {str(path)!r}: use a .svg or .html file name")
+    with open(os.devnull, "w", encoding="utf-8") as sink:
+        console = Console(record=True, width=width, file=sink, force_terminal=True, color_system="truecolor")
+        console.print(renderable)
+    try:
+        if fmt == "svg":
+            console.save_svg(str(path), title=title)
+        else:
+            console.save_html(str(path))
+    except OSError as err:
+        raise UsageError(f"cannot write {str(path)!r}: {err.strerror or err}") from None

@@ -1,0 +1,38 @@
+"""`--explain` and `--diagram` next to the tables: build the views from a Prediction, for Rich or for JSON.
+
+>>> from rnnshape.predict import predict
+>>> from rnnshape.spec import make_spec
+>>> sorted(json_extras(predict(make_spec("rnn")), explain=True, diagram=True))
+['diagram', 'explain']
+"""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+
+from rnnshape.diagram import diagram as build_diagram
+from rnnshape.explain import explain as build_explanation
+from rnnshape.render.diagram import DiagramView
+from rnnshape.render.explain import ExplanationView
+from rnnshape.report import Prediction
+
+
+def with_views(tables: RenderableType, prediction: Prediction, *, explain: bool, diagram: bool) -> RenderableType:
+    parts = [tables]
+    if explain:
+        parts += [Text(), ExplanationView(build_explanation(prediction))]
+    if diagram:
+        parts += [Text(), DiagramView(build_diagram(prediction))]
+    return Group(*parts)
+
+
+def json_extras(prediction: Prediction, *, explain: bool, diagram: bool) -> dict:
+    from rnnshape.render.explain_json import diagram_dict, explain_dict
+
+    out = {}
+    if explain:
+        out["explain"] = explain_dict(build_explanation(prediction))
+    if diagram:
+        out["diagram"] = diagram_dict(build_diagram(prediction))
+    return out
