@@ -1,0 +1,18 @@
+"""The README's --dry-run examples are the current output, byte for byte (python tests/readme_blocks.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from readme_blocks import README, blocks, expected
+
+DRY = [m for m in blocks(README.read_text(encoding="utf-8")) if "--dry-run" in m["args"] or "--code" in m["args"]]
+
+
+def test_readme_has_examples():
+    assert len(DRY) >= 10
+
+
+@pytest.mark.parametrize("m", DRY, ids=[m["args"] for m in DRY])
+def test_readme_example_is_real(m):
+    assert m["body"] == expected(m["args"], m["section"], m["mode"]), "README is stale: run python tests/readme_blocks.py"
