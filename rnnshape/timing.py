@@ -1,14 +1,52 @@
-"""Measure a forward with torch.utils.benchmark; the clock is a parameter so tests can fake it."""
+"""Measure a statement with torch.utils.benchmark; the clock is a parameter so tests can fake it."""
 
 from __future__ import annotations
 
 import timeit
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from rnnshape.stats import Stats
+from rnnshape.errors import UsageError
+from rnnshape.stats import MIN_RUNS, Stats
 
 DEFAULT_MIN_TIME = 0.1  # seconds; short, so the default command stays near `import torch` wall time
 WARMUP_CALLS = 2  # the first forward of a process is several times slower than steady state
+RETRY_MAX_SECONDS = 1.0  # measure again after too few runs only when a block is this quick
+
+
+@dataclass(frozen=True)
+class TimingOptions:
+    """What to time beyond the forward, and how long. ``threads=None`` means torch's own count.
+
+    >>> TimingOptions(backward=True).min_time
+    0.1
+    """
+
+    min_time: float = DEFAULT_MIN_TIME
+    threads: int | None = None
+    backward: bool = False
+    vs_loop: bool = False
+    clock: Callable[[], float] | None = None
+
+    def check(self, spec, *, timed: bool) -> None:
+        """The combinations that cannot be timed, as usage errors naming the flag."""
+        if self.min_time <= 0:
+            raise UsageError(f"--min-time must be > 0 seconds (got {self.min_time})")
+        if self.threads is not None and self.threads < 1:
+            raise UsageError(f"--threads must be >= 1 (got {self.threads})")
+        for flag, asked in (("--backward", self.backward), ("--vs-loop", self.vs_loop)):
+            if asked and not timed:
+                raise UsageError(f"{flag} needs a timed run (got --no-time or --dry-run)",
+                                 hint=f"drop --no-time/--dry-run, or drop {flag}")
+            if asked and spec.device == "meta":
+                raise UsageError(f"{flag} needs a real device: meta runs are not timed (got --device meta)",
+                                 hint="use --device cpu or cuda")
+        if self.vs_loop and spec.cell:
+            raise UsageError("--vs-loop compares a fused module with a cell loop; --cell already is the loop "
+                             "(got --cell)", hint="drop --cell to compare nn.LSTM with its LSTMCell loop")
+        if self.vs_loop and spec.packed:
+            raise UsageError("--vs-loop runs the tutorial loop, which takes no PackedSequence (got --lengths)",
+                             hint="drop --lengths; --lengths alone times packed against padded")
 
 
 def measure(
@@ -20,20 +58,25 @@ def measure(
 ) -> Stats:
     """Warm up, then time ``fn`` with Timer.blocked_autorange on ``threads`` threads (Timer's default is 1).
 
-    On an accelerator Timer synchronises at the start and end of each block.
+    On an accelerator the clock synchronises at the start and end of each block. When a block outlasts
+    ``min_time`` (a stall, or a slow statement), blocked_autorange returns a single sample with IQR 0;
+    then measure once more when that is cheap, pooling blocks of the same size. Fewer than MIN_RUNS
+    runs left is flagged by :func:`rnnshape.stats.noise_warning`.
     """
     import torch.utils.benchmark as benchmark
 
     for _ in range(WARMUP_CALLS):
         fn()
-    timer = benchmark.Timer(
-        stmt="fn()",
-        globals={"fn": fn},
-        num_threads=threads,
-        timer=clock or _default_clock(),
-    )
+    timer = benchmark.Timer(stmt="fn()", globals={"fn": fn}, num_threads=threads, timer=clock or _default_clock())
     m = timer.blocked_autorange(min_run_time=min_time)
-    return Stats(samples=tuple(m.times), calls_per_run=m.number_per_run, threads=threads)
+    times, number = list(m.times), m.number_per_run
+    if len(times) < MIN_RUNS and max(times) * number <= RETRY_MAX_SECONDS:
+        again = timer.blocked_autorange(min_run_time=min_time)
+        if again.number_per_run == number:
+            times += again.times
+        elif len(again.times) > len(times):
+            times, number = list(again.times), again.number_per_run
+    return Stats(samples=tuple(times), calls_per_run=number, threads=threads)
 
 
 def _default_clock() -> Callable[[], float]:

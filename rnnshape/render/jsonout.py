@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from rnnshape import __version__
+from rnnshape.render.timing_json import timing_dict
 from rnnshape.report import Report, TensorInfo
 from rnnshape.spec import Spec
 from rnnshape.stats import Stats
@@ -88,7 +89,7 @@ def report_dict(report: Report) -> dict:
             "keras_parameters": t.keras_parameters,
         },
         "symbols": dict(p.symbols),
-        "timing": None if report.timing is None else {"forward": stats_dict(report.timing.forward)},
+        "timing": timing_dict(report),
         "warnings": list(report.warnings),
     }
 

@@ -1,0 +1,41 @@
+"""Memory estimates by part, torch-free: what one forward (and a backward) holds at its peak.
+
+>>> from rnnshape.predict import predict
+>>> from rnnshape.spec import make_spec
+>>> parts, total = estimate(predict(make_spec("lstm", num_layers=4, bidirectional=True)), backward=False)
+>>> [name for name, _ in parts], total
+(['parameters', 'inputs', 'outputs', 'working set'], 332200)
+"""
+
+from __future__ import annotations
+
+from rnnshape.guard import SAFETY, working_bytes
+from rnnshape.report import Prediction
+from rnnshape.spec import Kind, Spec
+
+
+def estimate(prediction: Prediction, *, backward: bool) -> tuple[tuple[tuple[str, int], ...], int]:
+    """The parts in bytes and their total with guard's safety margin (for a forward, guard's estimate)."""
+    t = prediction.totals
+    parts = [
+        ("parameters", t.parameter_bytes),
+        ("inputs", t.input_bytes),
+        ("outputs", t.output_bytes),
+        ("working set", 2 * working_bytes(prediction)),
+    ]
+    if backward:
+        parts += [("gradients", t.parameter_bytes), ("kept for backward", kept_for_backward(prediction.spec))]
+    return tuple(parts), int(SAFETY * sum(b for _, b in parts))
+
+
+def kept_for_backward(spec: Spec) -> int:
+    """Activations autograd keeps for a backward, estimated: per (layer, direction, step) the gates,
+    the cell state (LSTM) and h; per step each layer's input after the first (for weight_ih's gradient)."""
+    steps = spec.steps()
+    total = 0
+    for i, m in enumerate(spec.modules()):
+        cell_state = m.hidden_size if m.kind is Kind.LSTM else 0
+        per_direction = m.kind.gates * m.hidden_size + cell_state + m.h_out
+        total += steps * m.num_layers * m.directions * per_direction
+        total += steps * ((m.num_layers - 1) * m.output_size + (m.input_size if i > 0 else 0))
+    return total * spec.dtype.itemsize
