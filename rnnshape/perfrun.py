@@ -42,7 +42,9 @@ def time_report(spec: Spec, prediction: Prediction, built, opts: TimingOptions) 
         stats["padded"] = timed(_no_grad(padded_forward(spec, built)))
     memory = _memory(spec, prediction, built, backward=opts.backward)
     warnings = [w for key, s in stats.items() if (w := noise_warning(LABELS[key], s, opts.min_time))]
-    return Timing(**stats, kernel=observe_kernel(built.forward), memory=memory), warnings
+    # The first dispatch mode of a process imports torch._dynamo (about 1.2 s): only --vs-loop pays for it.
+    kernel = observe_kernel(built.forward) if opts.vs_loop else None
+    return Timing(**stats, kernel=kernel, memory=memory), warnings
 
 
 def train_step(built) -> Callable[[], None]:

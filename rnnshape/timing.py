@@ -64,9 +64,11 @@ def measure(
     runs left is flagged by :func:`rnnshape.stats.noise_warning`.
     """
     import torch.utils.benchmark as benchmark
+    from torch.utils.benchmark.utils.common import set_torch_threads
 
-    for _ in range(WARMUP_CALLS):
-        fn()
+    with set_torch_threads(threads):  # warm up on the threads that will be timed
+        for _ in range(WARMUP_CALLS):
+            fn()
     timer = benchmark.Timer(stmt="fn()", globals={"fn": fn}, num_threads=threads, timer=clock or _default_clock())
     m = timer.blocked_autorange(min_run_time=min_time)
     times, number = list(m.times), m.number_per_run
