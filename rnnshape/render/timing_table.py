@@ -69,12 +69,12 @@ def _kernel_text(k: Kernel, flops: int) -> str:
     line = f"{PATHS.get(k.path, k.path)} ({calls})\n"
     counted = k.flop_counter_flops
     if counted == 0 and flops:
-        return line + f"FlopCounterMode reads 0 of {fmt.count(flops)} FLOPs: the fused kernel hides its matmuls"
+        return line + f"FlopCounterMode counts 0 of {fmt.count(flops)} FLOPs (the fused op hides them)"
     if counted < flops:
-        return line + f"FlopCounterMode reads {fmt.count(counted)} of {fmt.count(flops)} FLOPs"
+        return line + f"FlopCounterMode counts {fmt.count(counted)} of {fmt.count(flops)} FLOPs"
     if counted == flops:
-        return line + f"FlopCounterMode reads all {fmt.count(flops)} FLOPs: it sees every matmul"
-    return line + f"FlopCounterMode reads {fmt.count(counted)} FLOPs (rnnshape counts {fmt.count(flops)})"
+        return line + f"FlopCounterMode counts all {fmt.count(flops)} FLOPs: it sees every matmul"
+    return line + f"FlopCounterMode counts {fmt.count(counted)} FLOPs (rnnshape counts {fmt.count(flops)})"
 
 
 def _memory_text(m: Memory) -> str:

@@ -23,8 +23,7 @@ def in_process(reps: int, threads: int, min_time: float) -> list[tuple[float, fl
     import torch
     import torch.utils.benchmark as benchmark
 
-    from rnnshape import analyze
-    from rnnshape import run
+    from rnnshape import analyze, run
     from rnnshape.spec import make_spec
 
     spec = make_spec("lstm", num_layers=4, bidirectional=True)
