@@ -71,7 +71,7 @@ MIN_RUNS = 3  # fewer runs than this and the IQR says nothing about the spread
 def noise_warning(label: str, s: Stats, min_time: float) -> str | None:
     """A warning with its fix when ``s`` cannot be trusted as it stands, else None.
 
-    >>> noise_warning("forward", Stats((1.0, 1.0, 1.0, 1.5), 1, 2), 0.1)
+    >>> noise_warning("forward", Stats((1.0, 1.0, 1.0, 1.5), 1, 1), 0.1)
     'forward: IQR is 12 % of the median (over 10 %): the machine was busy; use --min-time 1 or a quieter machine'
     >>> noise_warning("forward", Stats((0.3,), 1, 2), 0.1)
     'forward: only 1 run fit in --min-time 0.1 (one block took 0.3 s), so its spread is unknown; use --min-time 2'
@@ -85,10 +85,13 @@ def noise_warning(label: str, s: Stats, min_time: float) -> str | None:
             f"so its spread is unknown; use --min-time {need:g}"
         )
     if s.iqr_ratio > NOISY_IQR_RATIO:
+        fixes = [f"--min-time {_round_up(10 * min_time):g}", "a quieter machine"]
+        if s.threads > 1:
+            fixes.append("--threads 1 (threads that wait on each other stall when the cores are busy)")
         return (
-            f"{label}: IQR is {s.iqr_ratio:.0%} of the median (over {NOISY_IQR_RATIO:.0%}): the machine was busy; "
-            f"use --min-time {_round_up(10 * min_time):g} or a quieter machine"
-        ).replace("%", " %")
+            f"{label}: IQR is {s.iqr_ratio * 100:.0f} % of the median (over {NOISY_IQR_RATIO * 100:.0f} %): "
+            f"the machine was busy; use {', '.join(fixes[:-1])} or {fixes[-1]}"
+        )
     return None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import timeit
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -9,7 +10,9 @@ from dataclasses import dataclass
 from rnnshape.errors import UsageError
 from rnnshape.stats import MIN_RUNS, Stats
 
-DEFAULT_MIN_TIME = 0.1  # seconds; short, so the default command stays near `import torch` wall time
+DEFAULT_MIN_TIME = 0.05  # seconds; short, so the default command stays near `import torch` wall time
+MIN_BLOCKS = 20  # blocks per measurement the block size aims for, so the IQR means something
+MAX_OVERHEAD = 1e-3  # timer overhead allowed per block, relative to the block
 WARMUP_CALLS = 2  # the first forward of a process is several times slower than steady state
 RETRY_MAX_SECONDS = 1.0  # measure again after too few runs only when a block is this quick
 
@@ -63,13 +66,12 @@ def measure(
     then measure once more when that is cheap, pooling blocks of the same size. Fewer than MIN_RUNS
     runs left is flagged by :func:`rnnshape.stats.noise_warning`.
     """
-    import torch.utils.benchmark as benchmark
     from torch.utils.benchmark.utils.common import set_torch_threads
 
     with set_torch_threads(threads):  # warm up on the threads that will be timed
         for _ in range(WARMUP_CALLS):
             fn()
-    timer = benchmark.Timer(stmt="fn()", globals={"fn": fn}, num_threads=threads, timer=clock or _default_clock())
+    timer = _timer_class()(stmt="fn()", globals={"fn": fn}, num_threads=threads, timer=clock or _default_clock())
     m = timer.blocked_autorange(min_run_time=min_time)
     times, number = list(m.times), m.number_per_run
     if len(times) < MIN_RUNS and max(times) * number <= RETRY_MAX_SECONDS:
@@ -79,6 +81,33 @@ def measure(
         elif len(again.times) > len(times):
             times, number = list(again.times), again.number_per_run
     return Stats(samples=tuple(times), calls_per_run=number, threads=threads)
+
+
+@functools.cache
+def _timer_class():
+    import torch.utils.benchmark as benchmark
+    from torch.utils.benchmark.utils.common import set_torch_threads
+
+    class BlockCappedTimer(benchmark.Timer):
+        """Timer whose blocked_autorange keeps at least about MIN_BLOCKS blocks in ``min_run_time``.
+
+        Timer's own probe grows the block until timer overhead is under 0.01 % of it: for a 0.5 ms forward
+        that is 100-call blocks, so a 0.1 s measurement holds 2 runs and no spread, after a 55 ms probe.
+        This probe stops at 0.1 % overhead (the figure blocked_autorange's docstring gives) or before a
+        block would exceed min_run_time / MIN_BLOCKS; measuring, statistics and threads stay Timer's.
+        """
+
+        def _estimate_block_size(self, min_run_time: float) -> int:
+            with set_torch_threads(self._task_spec.num_threads):
+                overhead = min(self._timeit(0) for _ in range(5))
+                number = 1
+                while True:
+                    block = self._timeit(number)
+                    if overhead <= MAX_OVERHEAD * block or 10 * block > min_run_time / MIN_BLOCKS:
+                        return number
+                    number *= 10
+
+    return BlockCappedTimer
 
 
 def _default_clock() -> Callable[[], float]:

@@ -53,7 +53,9 @@ def test_noise_warning_names_the_statement_the_ratio_and_a_fix():
     s = Stats(samples=(1.0, 1.0, 2.0, 2.0), calls_per_run=1, threads=2)
     w = noise_warning("forward+backward", s, 0.1)
     assert w.startswith("forward+backward: IQR is 67 % of the median (over 10 %)")
-    assert "--min-time 1" in w and "quieter machine" in w
+    assert "--min-time 1" in w and "quieter machine" in w and "--threads 1" in w
+    alone = noise_warning("forward", Stats(samples=s.samples, calls_per_run=1, threads=1), 0.1)
+    assert alone.endswith("use --min-time 1 or a quieter machine")
 
 
 def test_single_run_warning_says_the_spread_is_unknown_and_how_long_to_measure():
