@@ -4,7 +4,7 @@
 >>> from rnnshape.spec import make_spec
 >>> parts, total = estimate(predict(make_spec("lstm", num_layers=4, bidirectional=True)), backward=False)
 >>> [name for name, _ in parts], total
-(['parameters', 'inputs', 'outputs', 'working set'], 332200)
+(['parameters', 'inputs', 'outputs', 'states', 'working set'], 332200)
 """
 
 from __future__ import annotations
@@ -17,15 +17,22 @@ from rnnshape.spec import Kind, Spec
 def estimate(prediction: Prediction, *, backward: bool) -> tuple[tuple[tuple[str, int], ...], int]:
     """The parts in bytes and their total with guard's safety margin (for a forward, guard's estimate)."""
     t = prediction.totals
+    size = prediction.spec.dtype.itemsize
     parts = [
         ("parameters", t.parameter_bytes),
-        ("inputs", t.input_bytes),
-        ("outputs", t.output_bytes),
+        ("inputs", _numel(prediction.inputs, states=False) * size),
+        ("outputs", _numel(prediction.outputs, states=False) * size),
+        ("states", _numel(prediction.inputs + prediction.outputs, states=True) * size),
         ("working set", 2 * working_bytes(prediction)),
     ]
     if backward:
         parts += [("gradients", t.parameter_bytes), ("kept for backward", kept_for_backward(prediction.spec))]
     return tuple(parts), int(SAFETY * sum(b for _, b in parts))
+
+
+def _numel(tensors, *, states: bool) -> int:
+    """Elements of the h_*/c_* tensors (states=True) or of the others."""
+    return sum(x.numel for x in tensors if x.name.startswith(("h_", "c_")) is states)
 
 
 def kept_for_backward(spec: Spec) -> int:

@@ -163,10 +163,15 @@ def test_memory_estimate_parts_against_torch_tensors():
     prediction = predict(spec)
     built = run.build(spec)
     param_bytes = sum(p.numel() * p.element_size() for p in built.module.parameters())
-    input_bytes = sum(t.numel() * t.element_size() for t in built.inputs.values())
+    with torch.no_grad():
+        outputs = built.forward()
+    state_bytes = sum(t.numel() * t.element_size() for d in (built.inputs, outputs) for n, t in d.items()
+                      if n.startswith(("h_", "c_")))
     fwd, total = estimate(prediction, backward=False)
     assert total == estimate_bytes(prediction)
-    assert dict(fwd)["parameters"] == param_bytes and dict(fwd)["inputs"] == input_bytes
+    assert dict(fwd)["parameters"] == param_bytes and dict(fwd)["states"] == state_bytes
+    assert dict(fwd)["inputs"] == built.inputs["input"].numel() * 4
+    assert dict(fwd)["outputs"] == outputs["output"].numel() * 4
     bwd, total_bwd = estimate(prediction, backward=True)
     assert dict(bwd)["gradients"] == param_bytes and total_bwd > total
 
