@@ -19,6 +19,7 @@ PATHS = {
     "miopen": "MIOpen fused kernel",
     "aten": "plain aten ops: matmuls step by step",
 }
+TEXT_WIDTH = 71  # 80 columns less the label column
 MATMULS = ("aten.addmm", "aten.mm", "aten.bmm", "aten.baddbmm", "aten.linear", "aten.matmul")
 
 
@@ -78,8 +79,19 @@ def _kernel_text(k: Kernel, flops: int) -> str:
 
 
 def _memory_text(m: Memory) -> str:
-    parts = " · ".join(f"{name} {fmt.nbytes(b)}" for name, b in m.parts)
+    parts = "\n".join(_joined([f"{name} {fmt.nbytes(b)}" for name, b in m.parts], width=TEXT_WIDTH))
     line = f"estimate {fmt.nbytes(m.estimate_bytes)} for {m.peak_of} (the parts + 25 % slack)\n{parts}"
     if m.peak_bytes is not None:
         line += f"\nmeasured peak {fmt.nbytes(m.peak_bytes)} (torch.cuda.max_memory_allocated)"
     return line
+
+
+def _joined(items: list[str], width: int) -> list[str]:
+    """Items joined by ' · ', broken into lines between items (never inside one) to fit ``width``."""
+    lines = [items[0]]
+    for item in items[1:]:
+        if len(lines[-1]) + 3 + len(item) <= width:
+            lines[-1] += " · " + item
+        else:
+            lines.append(item)
+    return lines
