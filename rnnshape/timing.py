@@ -105,6 +105,8 @@ def _timer_class():
                     block = self._timeit(number)
                     if overhead <= MAX_OVERHEAD * block or 10 * block > min_run_time / MIN_BLOCKS:
                         return number
+                    if number * 10 > 2**31 - 1:  # Timer's own bound (its C++ interface takes an int)
+                        return number
                     number *= 10
 
     return BlockCappedTimer
