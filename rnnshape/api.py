@@ -13,9 +13,9 @@ from collections.abc import Callable
 from rnnshape.errors import UsageError, WitnessMismatch
 from rnnshape.guard import available_bytes, check_memory, check_meta
 from rnnshape.predict import predict
-from rnnshape.report import Prediction, Report, Timing
+from rnnshape.report import Prediction, Report
 from rnnshape.spec import Spec, make_spec, with_device
-from rnnshape.timing import DEFAULT_MIN_TIME
+from rnnshape.timing import DEFAULT_MIN_TIME, TimingOptions
 
 
 def analyze(
@@ -27,18 +27,24 @@ def analyze(
     threads: int | None = None,
     clock: Callable[[], float] | None = None,
     check_flops: bool = False,
+    backward: bool = False,
+    vs_loop: bool = False,
     **options,
 ) -> Report:
     """Build and run a configuration with torch (or only predict it with ``dry_run=True``).
 
     ``options`` are :func:`rnnshape.spec.make_spec`'s keyword arguments (PyTorch's constructor names).
+    ``backward`` also times forward+backward, ``vs_loop`` the same weights as a per-step cell loop.
     """
     spec = kind if isinstance(kind, Spec) else make_spec(kind, **options)
+    opts = TimingOptions(min_time=min_time, threads=threads, backward=backward, vs_loop=vs_loop, clock=clock)
+    opts.check(spec, timed=time and not dry_run)
     if dry_run:
         if check_flops:
             raise UsageError("--check-flops runs torch (on meta), so it cannot be combined with --dry-run")
         return Report(predict(spec), verified=False, torch_version=None, timing=None, warnings=spec.warnings)
-    return run_report(spec, time=time, min_time=min_time, threads=threads, clock=clock, check_flops=check_flops)
+    return run_report(spec, time=time, min_time=min_time, threads=threads, clock=clock, backward=backward,
+                      vs_loop=vs_loop, check_flops=check_flops)
 
 
 def run_report(
@@ -49,9 +55,9 @@ def run_report(
     threads: int | None = None,
     clock: Callable[[], float] | None = None,
     check_flops: bool = False,
+    backward: bool = False,
+    vs_loop: bool = False,
 ) -> Report:
-    import torch
-
     from rnnshape import run
 
     spec = with_device(spec, run.resolve_device(spec.device))
@@ -80,8 +86,11 @@ def run_report(
             )
     timing = None
     if time and spec.device != "meta":
-        threads = threads or torch.get_num_threads()
-        timing = Timing(forward=run.time_forward(built, threads=threads, min_time=min_time, clock=clock))
+        from rnnshape.perfrun import time_report
+
+        opts = TimingOptions(min_time=min_time, threads=threads, backward=backward, vs_loop=vs_loop, clock=clock)
+        timing, noisy = time_report(spec, prediction, built, opts)
+        warnings += noisy
     return Report(prediction, verified=True, torch_version=observed.torch_version, timing=timing,
                   warnings=tuple(warnings), flops_counted=flops_counted)
 

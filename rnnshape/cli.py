@@ -210,6 +210,10 @@ def _command(kind: Kind):
                                                 rich_help_panel=HELP_RUN)] = DEFAULT_MIN_TIME,
         threads: Annotated[Optional[int], typer.Option("--threads", help="torch threads (default: torch's).",
                                                        rich_help_panel=HELP_RUN)] = None,
+        backward: Annotated[bool, typer.Option("--backward", help="Also time forward+backward (a training step).",
+                                               rich_help_panel=HELP_RUN)] = False,
+        vs_loop: Annotated[bool, typer.Option("--vs-loop", help="Also time the same weights as a per-step cell loop.",
+                                              rich_help_panel=HELP_RUN)] = False,
         dry_run: Annotated[bool, typer.Option("--dry-run", help="Answer from the predictor, without torch.",
                                               rich_help_panel=HELP_RUN)] = False,
         check_flops: Annotated[bool, typer.Option(
@@ -278,7 +282,7 @@ def _command(kind: Kind):
         from rnnshape.api import analyze
 
         report = analyze(spec, dry_run=dry_run, time=not no_time, min_time=min_time, threads=threads,
-                         check_flops=check_flops)
+                         check_flops=check_flops, backward=backward, vs_loop=vs_loop)
         for w in report.warnings:
             sys.stderr.write(f"rnnshape: warning: {w}\n")
         if json_out:

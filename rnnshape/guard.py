@@ -16,16 +16,20 @@ SAFETY = 1.25  # allocator slack and the estimate's approximations
 
 def estimate_bytes(prediction: Prediction) -> int:
     """Parameters, inputs, outputs, states, plus the largest per-module working set of one forward."""
-    spec = prediction.spec
     t = prediction.totals
+    return int(SAFETY * (t.parameter_bytes + t.input_bytes + t.output_bytes + 2 * working_bytes(prediction)))
+
+
+def working_bytes(prediction: Prediction) -> int:
+    """The largest per-module transient of one forward (estimate_bytes counts it twice)."""
+    spec = prediction.spec
     size = spec.dtype.itemsize
     per_step = (spec.lengths and sum(spec.lengths)) or spec.seq_len * (spec.batch or 1)
-    working = max(
+    return max(
         # gates precomputed for every step, plus one layer's output sequence, per direction
         per_step * m.directions * (m.kind.gates * m.hidden_size + m.h_out) * size
         for m in spec.modules()
     )
-    return int(SAFETY * (t.parameter_bytes + t.input_bytes + t.output_bytes + 2 * working))
 
 
 def meta_seconds(spec: Spec) -> float:

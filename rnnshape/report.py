@@ -68,8 +68,38 @@ class Prediction:
 
 
 @dataclass(frozen=True)
+class Kernel:
+    """Which implementation ran one forward, as seen by a TorchDispatchMode, and what FlopCounterMode read."""
+
+    path: str  # "onednn" (aten.mkldnn_rnn_layer), "cudnn" (aten._cudnn_rnn), "miopen" or "aten" (per-step ops)
+    ops: tuple[tuple[str, int], ...]  # aten ops of one forward with their call counts, first seen first
+    flop_counter_flops: int  # FlopCounterMode(display=False).get_total_flops() over the same forward
+
+
+@dataclass(frozen=True)
+class Memory:
+    """Bytes: the estimate by part (what rnnshape refuses by), and on CUDA the measured peak."""
+
+    parts: tuple[tuple[str, int], ...]  # ("parameters", n), ("inputs", n), ... raw, before the safety margin
+    estimate_bytes: int  # guard's estimate: the parts with the allocator safety margin
+    peak_bytes: int | None = None  # torch.cuda.max_memory_allocated over the timed statement; None on CPU
+    peak_of: str = "forward"  # the statement the peak and the estimate cover: "forward" or "forward+backward"
+
+
+@dataclass(frozen=True)
 class Timing:
+    """Per-call statistics of each timed statement; only ``forward`` is always there.
+
+    ``backward`` is forward+backward (a training step without the optimizer), ``loop`` the same weights as
+    a per-time-step cell loop, ``padded`` the packed batch run as one padded tensor (with --lengths).
+    """
+
     forward: Stats
+    backward: Stats | None = None
+    loop: Stats | None = None
+    padded: Stats | None = None
+    kernel: Kernel | None = None
+    memory: Memory | None = None
 
 
 @dataclass(frozen=True)

@@ -59,3 +59,49 @@ class Stats:
     def noisy(self) -> bool:
         """IQR/median above 10 %, the threshold torch.utils.benchmark warns at; or too few runs to tell."""
         return self.runs < 3 or self.iqr > NOISY_IQR_RATIO * self.median
+
+    @property
+    def iqr_ratio(self) -> float:
+        return self.iqr / self.median if self.median > 0 else 0.0
+
+
+MIN_RUNS = 3  # fewer runs than this and the IQR says nothing about the spread
+
+
+def noise_warning(label: str, s: Stats, min_time: float) -> str | None:
+    """A warning with its fix when ``s`` cannot be trusted as it stands, else None.
+
+    >>> noise_warning("forward", Stats((1.0, 1.0, 1.0, 1.5), 1, 1), 0.1)
+    'forward: IQR is 12 % of the median (over 10 %): the machine was busy; use --min-time 1 or a quieter machine'
+    >>> noise_warning("forward", Stats((0.3,), 1, 2), 0.1)
+    'forward: only 1 run fit in --min-time 0.1 (one block took 0.3 s), so its spread is unknown; use --min-time 2'
+    """
+    if s.runs < MIN_RUNS:
+        block = max(s.samples) * s.calls_per_run
+        need = _round_up(max(MIN_RUNS * block * 1.2, 10 * min_time))
+        runs = f"{s.runs} run" + ("s" if s.runs != 1 else "")
+        return (
+            f"{label}: only {runs} fit in --min-time {min_time:g} (one block took {block:.2g} s), "
+            f"so its spread is unknown; use --min-time {need:g}"
+        )
+    if s.iqr_ratio > NOISY_IQR_RATIO:
+        fixes = [f"--min-time {_round_up(10 * min_time):g}", "a quieter machine"]
+        if s.threads > 1:
+            fixes.append("--threads 1 (threads that wait on each other stall when the cores are busy)")
+        return (
+            f"{label}: IQR is {s.iqr_ratio * 100:.0f} % of the median (over {NOISY_IQR_RATIO * 100:.0f} %): "
+            f"the machine was busy; use {', '.join(fixes[:-1])} or {fixes[-1]}"
+        )
+    return None
+
+
+def _round_up(seconds: float) -> float:
+    """A friendly figure at or above ``seconds``: 1, 2 or 5 times a power of ten."""
+    import math
+
+    exp = math.floor(math.log10(seconds))
+    for m in (1, 2, 5, 10):
+        v = m * 10.0**exp
+        if v >= seconds * (1 - 1e-9):
+            return float(f"{v:.12g}")
+    return seconds

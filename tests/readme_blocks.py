@@ -12,8 +12,11 @@ import sys
 from pathlib import Path
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-BLOCK = re.compile(r"<!-- rnnshape: (?P<args>.*?)(?: \| (?P<mode>section|after) (?P<section>[\w ]+))? -->\n```console\n(?P<body>.*?)```",
-                   re.S)
+BLOCK = re.compile(
+    r"<!-- rnnshape: (?P<args>.*?)(?: \| (?P<mode>section|after) (?P<section>[\w ]+))? -->\n"
+    r"```console\n(?P<body>.*?)```",
+    re.S,
+)
 TITLES = ("Parameters", "Tensors", "Totals", "Timing")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from readme_blocks import README, blocks, expected
 
 DRY = [m for m in blocks(README.read_text(encoding="utf-8")) if "--dry-run" in m["args"] or "--code" in m["args"]]
@@ -15,4 +14,5 @@ def test_readme_has_examples():
 
 @pytest.mark.parametrize("m", DRY, ids=[m["args"] for m in DRY])
 def test_readme_example_is_real(m):
-    assert m["body"] == expected(m["args"], m["section"], m["mode"]), "README is stale: run python tests/readme_blocks.py"
+    stale = "README is stale: run python tests/readme_blocks.py"
+    assert m["body"] == expected(m["args"], m["section"], m["mode"]), stale

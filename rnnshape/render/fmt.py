@@ -44,7 +44,8 @@ def stats_line(s: Stats) -> str:
     bare = lambda v: seconds(v, unit).rsplit(" ", 1)[0]  # noqa: E731
     calls = f" × {s.calls_per_run} calls" if s.calls_per_run > 1 else ""
     threads = f"{s.threads} thread" + ("s" if s.threads != 1 else "")
-    return (
-        f"{seconds(s.median, unit)} ± {bare(s.iqr)} (IQR) · {bare(s.min)} … {seconds(s.max, unit)} · "
-        f"{s.runs} runs{calls} · {threads}"
-    )
+    # a max that needs a larger unit (a stall) gets its own: "241 µs … 36.8 ms", not "241 … 36770 µs"
+    span = (f"{bare(s.min)} … {seconds(s.max, unit)}" if time_unit(s.max) == unit
+            else f"{seconds(s.min, unit)} … {seconds(s.max)}")
+    runs = f"{s.runs} run" + ("s" if s.runs != 1 else "")
+    return f"{seconds(s.median, unit)} ± {bare(s.iqr)} (IQR) · {span} · {runs}{calls} · {threads}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from rnnshape import __version__
+from rnnshape.render.timing_json import timing_dict
 from rnnshape.report import Report, TensorInfo
 from rnnshape.spec import Spec
 from rnnshape.stats import Stats
@@ -92,7 +93,7 @@ def report_dict(report: Report) -> dict:
         "symbols": dict(p.symbols),
         "input_shape": None if p.spec.input_shape is None else {
             "shape": list(p.spec.input_shape), "reading": list(p.reading)},
-        "timing": None if report.timing is None else {"forward": stats_dict(report.timing.forward)},
+        "timing": timing_dict(report),
         "warnings": list(report.warnings),
     }
 

@@ -167,9 +167,6 @@ def _keras_note(report: Report) -> str:
 
 
 def timing_table(report: Report) -> Table:
-    timing = report.timing
-    table = Table(title="Timing", title_justify="left", box=box.SIMPLE_HEAD, show_header=False, pad_edge=False)
-    table.add_column(no_wrap=True)
-    table.add_column(ratio=1)
-    table.add_row("forward", fmt.stats_line(timing.forward))
-    return table
+    from rnnshape.render.timing_table import timing_table as table
+
+    return table(report)

@@ -1,0 +1,39 @@
+"""The JSON view of a Report's timing: each statement's statistics plus its rates, times in seconds."""
+
+from __future__ import annotations
+
+from rnnshape.rates import timed
+from rnnshape.report import Kernel, Memory, Report
+
+
+def timing_dict(report: Report) -> dict | None:
+    """``timing`` in the document: forward, backward, loop, padded (null when not timed), kernel, memory."""
+    from rnnshape.render.jsonout import stats_dict  # jsonout imports this module
+
+    timing = report.timing
+    if timing is None:
+        return None
+    doc: dict = {"forward": None, "backward": None, "loop": None, "padded": None}
+    for key, s, r, relative in timed(report):
+        entry = {**stats_dict(s), "steps": r.steps, "flops": r.flops, "per_step_s": r.per_step_s,
+                 "steps_per_s": r.steps_per_s, "gflops": r.gflops}
+        if relative is not None:
+            entry["relative"] = relative  # this median / the forward's
+        doc[key] = entry
+    doc["kernel"] = kernel_dict(timing.kernel, report.prediction.totals.flops) if timing.kernel else None
+    doc["memory"] = memory_dict(timing.memory) if timing.memory else None
+    return doc
+
+
+def kernel_dict(k: Kernel, flops: int) -> dict:
+    return {
+        "path": k.path,
+        "ops": [{"name": name, "calls": n} for name, n in k.ops],
+        "flop_counter_flops": k.flop_counter_flops,
+        "flop_counter_hides_matmuls": k.flop_counter_flops < flops,
+    }
+
+
+def memory_dict(m: Memory) -> dict:
+    return {"estimate_bytes": m.estimate_bytes, "parts": dict(m.parts), "peak_bytes": m.peak_bytes,
+            "covers": m.peak_of}
