@@ -66,6 +66,7 @@ def measure(
     then measure once more when that is cheap, pooling blocks of the same size. Fewer than MIN_RUNS
     runs left is flagged by :func:`rnnshape.stats.noise_warning`.
     """
+    _lazy_cpp_extension()
     from torch.utils.benchmark.utils.common import set_torch_threads
 
     with set_torch_threads(threads):  # warm up on the threads that will be timed
@@ -83,8 +84,36 @@ def measure(
     return Stats(samples=tuple(times), calls_per_run=number, threads=threads)
 
 
+def _lazy_cpp_extension() -> None:
+    """Defer torch.utils.cpp_extension until something uses it.
+
+    torch.utils.benchmark imports it (and setuptools with it: about 0.1 s, a tenth of the default
+    command's budget) for C++ statements, which rnnshape never times. LazyLoader runs the module on
+    its first attribute access, so nothing changes for a program that does use it.
+    """
+    import importlib.util
+    import sys
+
+    name = "torch.utils.cpp_extension"
+    if name in sys.modules:
+        return
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None:
+        return
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    # `from torch.utils import cpp_extension` must find it as an attribute: going through the import
+    # system would touch the module's __spec__ and load it at once.
+    import torch.utils
+
+    torch.utils.cpp_extension = module
+
+
 @functools.cache
 def _timer_class():
+    _lazy_cpp_extension()
     import torch.utils.benchmark as benchmark
     from torch.utils.benchmark.utils.common import set_torch_threads
 
