@@ -11,26 +11,15 @@ from __future__ import annotations
 
 from rnnshape.spec import Kind, Module, Spec
 
+# What torch assumes when an argument is left out: the generated code leaves those out too.
+_TORCH_DEFAULTS = {"num_layers": 1, "nonlinearity": "tanh", "bias": True, "batch_first": False, "dropout": 0.0,
+                   "bidirectional": False, "proj_size": 0}
 
-def _ctor(m: Module, factory: str) -> str:
-    name = m.kind.torch_name + ("Cell" if m.cell else "")
-    args = [f"input_size={m.input_size}", f"hidden_size={m.hidden_size}"]
-    if not m.cell and m.num_layers != 1:
-        args.append(f"num_layers={m.num_layers}")
-    if m.kind is Kind.RNN and m.nonlinearity != "tanh":
-        args.append(f"nonlinearity={m.nonlinearity!r}")
-    if not m.bias:
-        args.append("bias=False")
-    if not m.cell:
-        if m.batch_first:
-            args.append("batch_first=True")
-        if m.dropout:
-            args.append(f"dropout={m.dropout}")
-        if m.bidirectional:
-            args.append("bidirectional=True")
-        if m.proj_size:
-            args.append(f"proj_size={m.proj_size}")
-    return f"nn.{name}({', '.join(args)}{factory})"
+
+def constructor(m: Module, factory: str = "") -> str:
+    """`nn.LSTM(input_size=100, hidden_size=20, num_layers=4, bidirectional=True)`: the non-default keywords."""
+    args = [f"{k}={v!r}" for k, v in m.constructor_kwargs().items() if _TORCH_DEFAULTS.get(k, object()) != v]
+    return f"nn.{m.torch_class}({', '.join(args)}{factory})"
 
 
 def _shape(shape: tuple[int, ...]) -> str:
@@ -58,10 +47,10 @@ def snippet(spec: Spec) -> str:
     stacked = len(mods) > 1
     if stacked:
         lines.append("net = nn.ModuleList([")
-        lines += [f"    {_ctor(m, factory)}," for m in mods]
+        lines += [f"    {constructor(m, factory)}," for m in mods]
         lines.append("]).eval()")
     else:
-        lines.append(f"{'cell' if spec.cell else 'net'} = {_ctor(mods[0], factory)}.eval()")
+        lines.append(f"{'cell' if spec.cell else 'net'} = {constructor(mods[0], factory)}.eval()")
     x = pred.inputs[0]
     lines.append(f"x = torch.randn({_shape(x.shape)}{tensor_kw})  # {', '.join(x.dims)}")
     init = {t.name: t for t in pred.inputs if t.name.startswith(("h_0", "c_0"))}

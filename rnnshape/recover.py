@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 
 from rnnshape.checkpoint import Entry
-from rnnshape.codegen import _ctor
+from rnnshape.codegen import constructor as constructor_line
 from rnnshape.errors import UsageError
 from rnnshape.predict import predict
 from rnnshape.spec import Dtype, Kind, Module, Spec, make_spec
@@ -66,7 +66,7 @@ class Recovered:
 
     @property
     def constructor(self) -> str | None:
-        return _ctor(self.module, "") if self.spec else None
+        return constructor_line(self.module) if self.spec else None
 
     def local(self) -> dict[str, tuple[int, ...]]:
         """Names relative to the module, as its own state_dict() has them."""
@@ -122,7 +122,7 @@ def recover(prefix: str, entries: tuple[Entry, ...]) -> Recovered:
         specs.append(spec)
     candidates = ()
     if len(specs) > 1:
-        candidates = tuple(Candidate(s.kind, s.cell, s.nonlinearity, _ctor(s.modules()[0], "")) for s in specs)
+        candidates = tuple(Candidate(s.kind, s.cell, s.nonlinearity, constructor_line(s.modules()[0])) for s in specs)
         notes.append("an RNN's nonlinearity (tanh or relu) is not stored in its weights: both load; "
                      "the constructor shows torch's default, tanh")
     return Recovered(prefix, cell, entries, specs[0], candidates, None, tuple(notes))
@@ -157,7 +157,7 @@ def _cell_kwargs(local) -> dict:
     if hidden == 0:
         err = _NotRecognised("hidden_size 0: empty weights fit every kind")
         err.candidates = tuple(
-            Candidate(k, True, nl, _ctor(Module(k, True, input_size, 0, nonlinearity=nl), ""))
+            Candidate(k, True, nl, constructor_line(Module(k, True, input_size, 0, nonlinearity=nl)))
             for k, nl in ((Kind.RNN, "tanh"), (Kind.GRU, None), (Kind.LSTM, None))
         )
         raise err

@@ -82,28 +82,7 @@ def build(spec: Spec) -> Built:
         # The spec already warns about dropout on one layer, in rnnshape's words.
         pywarnings.filterwarnings("ignore", message="dropout option adds dropout")
         for m in spec.modules():
-            if m.cell:
-                cls = {Kind.RNN: nn.RNNCell, Kind.LSTM: nn.LSTMCell, Kind.GRU: nn.GRUCell}[m.kind]
-                extra = {"nonlinearity": m.nonlinearity} if m.kind is Kind.RNN else {}
-                mods.append(cls(input_size=m.input_size, hidden_size=m.hidden_size, bias=m.bias, **extra, **factory))
-            else:
-                cls = {Kind.RNN: nn.RNN, Kind.LSTM: nn.LSTM, Kind.GRU: nn.GRU}[m.kind]
-                extra = {"nonlinearity": m.nonlinearity} if m.kind is Kind.RNN else {}
-                if m.kind is Kind.LSTM:
-                    extra["proj_size"] = m.proj_size
-                mods.append(
-                    cls(
-                        input_size=m.input_size,
-                        hidden_size=m.hidden_size,
-                        num_layers=m.num_layers,
-                        bias=m.bias,
-                        batch_first=m.batch_first,
-                        dropout=m.dropout,
-                        bidirectional=m.bidirectional,
-                        **extra,
-                        **factory,
-                    )
-                )
+            mods.append(getattr(nn, m.torch_class)(**m.constructor_kwargs(), **factory))
     module = mods[0] if len(mods) == 1 else nn.ModuleList(mods)
     module.eval()  # deterministic: dropout only acts in train mode
     inputs = _make_inputs(spec, factory)

@@ -96,6 +96,28 @@ class Module:
         """Width of what the next module receives: D*H_out for a layer module, H for a cell."""
         return self.directions * self.h_out
 
+    @property
+    def torch_class(self) -> str:
+        """The torch.nn class name: LSTM, GRUCell, ..."""
+        return self.kind.torch_name + ("Cell" if self.cell else "")
+
+    def constructor_kwargs(self) -> dict:
+        """The keyword arguments torch's constructor takes for this module, in its signature's order.
+
+        Always keywords: passed positionally, proj_size silently breaks an RNN or GRU (reference 1.4).
+        """
+        kw: dict = {"input_size": self.input_size, "hidden_size": self.hidden_size}
+        if not self.cell:
+            kw["num_layers"] = self.num_layers
+        if self.kind is Kind.RNN:
+            kw["nonlinearity"] = self.nonlinearity
+        kw["bias"] = self.bias
+        if not self.cell:
+            kw.update(batch_first=self.batch_first, dropout=self.dropout, bidirectional=self.bidirectional)
+            if self.kind is Kind.LSTM:
+                kw["proj_size"] = self.proj_size
+        return kw
+
 
 @dataclass(frozen=True)
 class Spec:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
+from probe_util import run_probe
 
 
 def test_json_keys_only_when_asked(cli):
@@ -92,19 +89,8 @@ def test_unwritable_export_is_a_usage_error(cli, tmp_path):
 
 
 def test_dry_run_explain_diagram_does_not_import_torch():
-    probe = (
-        "import sys, runpy\n"
-        "sys.argv = ['rnnshape'] + sys.argv[1:]\n"
-        "try:\n"
-        "    runpy.run_module('rnnshape', run_name='__main__')\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "sys.stdout.flush()\n"
-        "sys.stderr.write('TORCH_IMPORTED=%s\\n' % ('torch' in sys.modules))\n"
-    )
     for extra in ([], ["--json"]):
         args = ["lstm", "--layers", "4", "--bidirectional", "--dry-run", "--explain", "--diagram", *extra]
-        proc = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=120,
-                              env={**os.environ, "COLUMNS": "80"})
+        proc = run_probe(*args, env={"COLUMNS": "80"})
         assert "TORCH_IMPORTED=False" in proc.stderr, proc.stderr
         assert "h_n[7]" in proc.stdout

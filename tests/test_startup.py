@@ -3,27 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
-
-PROBE = (
-    "import sys, runpy\n"
-    "sys.argv = ['rnnshape'] + sys.argv[1:]\n"
-    "try:\n"
-    "    runpy.run_module('rnnshape', run_name='__main__')\n"
-    "except SystemExit:\n"
-    "    pass\n"
-    "sys.stdout.flush()\n"
-    "sys.stderr.write('TORCH_IMPORTED=%s\\n' % ('torch' in sys.modules))\n"
-)
-
-
-def _run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=120)
+from probe_util import run_probe
 
 
 @pytest.mark.parametrize(
@@ -38,12 +22,12 @@ def _run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     ],
 )
 def test_no_torch_import(args):
-    proc = _run(*args)
+    proc = run_probe(*args)
     assert "TORCH_IMPORTED=False" in proc.stderr, proc.stderr
 
 
 def test_completion_does_not_import_torch():
-    proc = _run(env={"_RNNSHAPE_COMPLETE": "complete_bash", "COMP_WORDS": "rnnshape ls", "COMP_CWORD": "1"})
+    proc = run_probe(env={"_RNNSHAPE_COMPLETE": "complete_bash", "COMP_WORDS": "rnnshape ls", "COMP_CWORD": "1"})
     assert "TORCH_IMPORTED=False" in proc.stderr, proc.stderr
 
 

@@ -6,7 +6,7 @@ from enum import Enum
 
 from rnnshape import __version__
 from rnnshape.against import Comparison, command_line
-from rnnshape.codegen import _ctor
+from rnnshape.codegen import constructor
 from rnnshape.inspection import Inspection
 from rnnshape.recover import Recovered
 from rnnshape.render.jsonout import SCHEMA_VERSION
@@ -60,7 +60,7 @@ def comparison_dict(c: Comparison) -> dict:
         "prefix": c.module.prefix,
         "considered": c.considered,
         "match": c.match,
-        "requested": {"constructor": _ctor(m, ""), "command": command_line(c.requested)},
+        "requested": {"constructor": constructor(m), "command": command_line(c.requested)},
         "checkpoint": module_dict(c.module),
         "mismatches": [
             {"field": x.field, "requested": _plain(x.requested), "checkpoint": _plain(x.checkpoint),

@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rnnshape.against import Comparison, command_line
-from rnnshape.codegen import _ctor
+from rnnshape.codegen import constructor
 from rnnshape.inspection import Inspection
 from rnnshape.predict import predict
 from rnnshape.recover import Recovered
@@ -102,7 +102,7 @@ def render_comparison(c: Comparison) -> RenderableType:
     head = Table.grid(padding=(0, 1))
     head.add_column(no_wrap=True)
     head.add_column()
-    head.add_row("requested", _ctor(c.requested.modules()[0], ""))
+    head.add_row("requested", constructor(c.requested.modules()[0]))
     head.add_row("checkpoint", c.module.constructor or Text(f"not recognised: {c.module.reason}", style="red"))
     parts: list[RenderableType] = [Text("compared with " + where), head, Text()]
     if c.match:
