@@ -216,6 +216,9 @@ def _command(kind: Kind):
                                                rich_help_panel=HELP_OUTPUT)] = False,
         code: Annotated[bool, typer.Option("--code", help="Print the PyTorch code for this configuration.",
                                            rich_help_panel=HELP_OUTPUT)] = False,
+        no_live: Annotated[bool, typer.Option("--no-live", help="On a terminal, print once, after torch has "
+                                              "verified (by default the predicted tables show at once).",
+                                              rich_help_panel=HELP_OUTPUT)] = False,
     ) -> int:
         sizes = _int_list(hidden_size, "--hidden-size")
         spec = make_spec(
@@ -251,10 +254,11 @@ def _command(kind: Kind):
             return 0
         from rnnshape.api import analyze
 
-        report = analyze(spec, dry_run=dry_run, time=not no_time, min_time=min_time, threads=threads,
-                         check_flops=check_flops)
-        for w in report.warnings:
-            sys.stderr.write(f"rnnshape: warning: {w}\n")
+        options = dict(time=not no_time, min_time=min_time, threads=threads, check_flops=check_flops)
+        if not (dry_run or json_out or no_live) and _live(spec, options):
+            return 0
+        report = analyze(spec, dry_run=dry_run, **options)
+        _warn(report.warnings)
         if json_out:
             from rnnshape.render.jsonout import dumps, report_dict
 
@@ -273,6 +277,29 @@ def _command(kind: Kind):
         f"counts and forward time."
     )
     return command
+
+
+def _live(spec, options: dict) -> bool:
+    """On a terminal: the predicted tables at once, settled by torch's verdict (rnnshape.render.live)."""
+    from rich.console import Console
+
+    from rnnshape.api import analyze
+    from rnnshape.render import live
+
+    console = Console()
+    if not live.wanted(console):
+        return False
+    predicted = analyze(spec, dry_run=True)
+    _warn(predicted.warnings)
+    report = live.show(predicted, lambda: analyze(spec, **options), console,
+                       timed=options["time"] and spec.device != "meta")
+    _warn(w for w in report.warnings if w not in predicted.warnings)
+    return True
+
+
+def _warn(warnings) -> None:
+    for w in warnings:
+        sys.stderr.write(f"rnnshape: warning: {w}\n")
 
 
 def _emit(text: str) -> None:
