@@ -13,6 +13,7 @@ import select
 import struct
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -60,12 +61,17 @@ def spawn(argv: list[str], *, rows: int = 60, cols: int = 100, env: dict | None 
     proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=subprocess.PIPE if stderr_to_pipe else slave,
                             env=full_env, close_fds=True)
     os.close(slave)
+    errors: list[bytes] = []
+    reader = threading.Thread(target=lambda: errors.append(proc.stderr.read())) if stderr_to_pipe else None
+    if reader:
+        reader.start()
     deadline = start + timeout
-    while True:
-        ready, _, _ = select.select([master], [], [], max(0.0, deadline - time.perf_counter()))
+    while time.perf_counter() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.05)
         if not ready:
-            proc.kill()
-            break
+            if proc.poll() is not None:  # exited, and nothing more to read (even if a child holds the pty)
+                break
+            continue
         try:
             chunk = os.read(master, 65536)
         except OSError:  # EIO: every writer has closed the slave side
@@ -73,10 +79,13 @@ def spawn(argv: list[str], *, rows: int = 60, cols: int = 100, env: dict | None 
         if not chunk:
             break
         run.chunks.append((time.perf_counter() - start, chunk))
+    if proc.poll() is None:
+        proc.kill()
     run.code = proc.wait()
     run.wall = time.perf_counter() - start
-    if stderr_to_pipe:
-        run.stderr = proc.stderr.read().decode()
+    if reader:
+        reader.join()
+        run.stderr = errors[0].decode()
         proc.stderr.close()
     os.close(master)
     return run
