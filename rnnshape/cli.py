@@ -216,8 +216,8 @@ def _command(kind: Kind):
                                                rich_help_panel=HELP_OUTPUT)] = False,
         code: Annotated[bool, typer.Option("--code", help="Print the PyTorch code for this configuration.",
                                            rich_help_panel=HELP_OUTPUT)] = False,
-        no_live: Annotated[bool, typer.Option("--no-live", help="On a terminal, print once, after torch has "
-                                              "verified (by default the predicted tables show at once).",
+        no_live: Annotated[bool, typer.Option("--no-live", help="Wait for torch, then print once (on a terminal "
+                                              "the predicted tables otherwise show at once).",
                                               rich_help_panel=HELP_OUTPUT)] = False,
     ) -> int:
         sizes = _int_list(hidden_size, "--hidden-size")

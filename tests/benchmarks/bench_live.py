@@ -8,7 +8,8 @@ Each repetition runs, interleaved so that machine load hits all alike:
   no-live    the same with --no-live                           on a pty: first table (= verified), exit
   dry-run    the same with --dry-run                           on a pty: first table, exit (the floor)
 "First table" is the first time b"Parameters" has reached the terminal; "verified" the first time
-b"verified by torch" has. Every figure is reported as a median and as a ratio to the median torch import.
+b"verified by torch" has; "longest redraw gap" the longest the terminal received nothing in between.
+Every figure is reported as a median and as a ratio to the median torch import.
 """
 
 from __future__ import annotations
@@ -44,8 +45,16 @@ def one_rep() -> dict:
         row[f"{name} first table"] = run.first(b"Parameters")
         if name != "dry-run":
             row[f"{name} verified"] = run.first(b"verified by torch")
+        if name == "live":
+            row["live longest redraw gap"] = longest_gap(run, row["live first table"], row["live verified"])
         row[f"{name} exit"] = run.wall
     return row
+
+
+def longest_gap(run, start: float, end: float) -> float:
+    """The longest the spinner stood still while torch worked (the GIL can starve the refresh thread)."""
+    times = [start, *(t for t, _ in run.chunks if start < t < end), end]
+    return max(b - a for a, b in zip(times, times[1:]))
 
 
 def summarise(rows: list[dict]) -> dict:
