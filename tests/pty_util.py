@@ -122,7 +122,8 @@ class Screen:
         for ch in s:
             if ch == "\r":
                 self.col = 0
-            elif ch == "\n":  # the pty turns \n into \r\n (onlcr)
+            elif ch == "\n":  # a pty turns \n into \r\n (onlcr); do the same for captured streams
+                self.col = 0
                 self.row += 1
                 if self.row == len(self.lines):
                     self.lines.append("")

@@ -157,3 +157,19 @@ def test_frame_fits_the_screen_and_ends_on_a_blank_line():
 
 def test_docstring_example_runs():
     assert doctest.testmod(live).failed == 0
+
+
+def test_interrupted_keeps_the_whole_prediction_marked_unverified():
+    predicted = analyze("lstm", num_layers=4, bidirectional=True, dry_run=True)
+    out = io.StringIO()
+    console = Console(file=out, width=80, height=24, force_terminal=True, color_system=None)
+
+    def verify():
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        live.show(predicted, verify, console, timed=True)
+    screen = Screen(24).feed(out.getvalue().encode()).text()
+    assert _sections(screen) == ["Parameters", "Tensors", "Totals"]  # in full, not cut to the screen
+    assert "cpu · float32 · " + live.INTERRUPTED in screen.splitlines()
+    assert "verifying" not in screen and "more lines" not in screen
