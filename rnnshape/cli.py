@@ -238,6 +238,9 @@ def _command(kind: Kind):
                                                    rich_help_panel=HELP_OUTPUT)] = None,
         html: Annotated[Optional[str], typer.Option("--html", metavar="FILE", help="Also save the output as HTML.",
                                                     rich_help_panel=HELP_OUTPUT)] = None,
+        no_live: Annotated[bool, typer.Option("--no-live", help="Wait for torch, then print once (on a terminal "
+                                              "the predicted tables otherwise show at once).",
+                                              rich_help_panel=HELP_OUTPUT)] = False,
     ) -> int:
         sizes = _int_list(hidden_size, "--hidden-size")
         spec = make_spec(
@@ -281,10 +284,13 @@ def _command(kind: Kind):
             return 0
         from rnnshape.api import analyze
 
-        report = analyze(spec, dry_run=dry_run, time=not no_time, min_time=min_time, threads=threads,
-                         check_flops=check_flops, backward=backward, vs_loop=vs_loop)
-        for w in report.warnings:
-            sys.stderr.write(f"rnnshape: warning: {w}\n")
+        options = dict(time=not no_time, min_time=min_time, threads=threads, check_flops=check_flops,
+                       backward=backward, vs_loop=vs_loop)
+        plain = dry_run or json_out or no_live or explain or diagram or svg or html
+        if not plain and _live(spec, options):
+            return 0
+        report = analyze(spec, dry_run=dry_run, **options)
+        _warn(report.warnings)
         if json_out:
             from rnnshape.render.jsonout import dumps, report_dict
 
@@ -338,6 +344,29 @@ def _export(renderable, *, svg: str | None, html: str | None, width: int) -> Non
         if path:
             export(renderable, path, width=width, fmt=fmt)
             sys.stderr.write(f"rnnshape: saved {path}\n")
+
+
+def _live(spec, options: dict) -> bool:
+    """On a terminal: the predicted tables at once, settled by torch's verdict (rnnshape.render.live)."""
+    from rich.console import Console
+
+    from rnnshape.api import analyze
+    from rnnshape.render import live
+
+    console = Console()
+    if not live.wanted(console):
+        return False
+    predicted = analyze(spec, dry_run=True)
+    _warn(predicted.warnings)
+    report = live.show(predicted, lambda: analyze(spec, **options), console,
+                       timed=options["time"] and spec.device != "meta")
+    _warn(w for w in report.warnings if w not in predicted.warnings)
+    return True
+
+
+def _warn(warnings) -> None:
+    for w in warnings:
+        sys.stderr.write(f"rnnshape: warning: {w}\n")
 
 
 def _emit(text: str) -> None:

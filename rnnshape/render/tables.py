@@ -11,19 +11,20 @@ from rnnshape.render import fmt
 from rnnshape.report import ParamInfo, Report
 
 
-def render(report: Report) -> RenderableType:
-    """The whole report; it lays itself out for the width of whatever console prints it."""
-    return _Fitted(report)
+def render(report: Report, *, with_header: bool = True) -> RenderableType:
+    """The whole report (or all below its header); it lays itself out for the console that prints it."""
+    return _Fitted(report, with_header)
 
 
 class _Fitted:
-    def __init__(self, report: Report) -> None:
+    def __init__(self, report: Report, with_header: bool) -> None:
         self.report = report
+        self.with_header = with_header
 
     def __rich_console__(self, console, options):
         report, width = self.report, options.max_width
         yield Group(
-            header(report),
+            *([header(report)] if self.with_header else []),
             Text(),
             parameters_table(report, width),
             Text(),
