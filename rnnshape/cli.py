@@ -104,10 +104,10 @@ def _usage_message(err: click_exceptions.UsageError, argv: list[str]) -> str:
     param = getattr(err, "param", None)
     if not isinstance(err, click_exceptions.BadParameter) or param is None or not param.opts:
         return err.format_message()
-    flag = max(param.opts, key=len)
+    flag = next((o for o in param.opts if o.startswith("--")), param.opts[0])  # as declared: --layers
     value = _raw_value(argv, param.opts)
     text = err.message
-    if "valid integer" in text:
+    if "valid int" in text:
         rule = "must be an integer"
     elif "valid number" in text:
         rule = "must be a number"
