@@ -188,12 +188,21 @@ def _finals(states: list, sfxs: list[str], lstm: bool) -> dict:
 
 
 def observe(spec: Spec, built: Built) -> Observed:
-    """Run once under no_grad and record what torch produced."""
+    """Run once under no_grad and record what torch produced.
+
+    On one thread: shapes and the kernel path do not depend on it, and on a busy machine a first forward
+    on several OpenMP threads can stall for a second (reference, section 9). Timing uses the real count.
+    """
     import torch
 
-    with pywarnings.catch_warnings(record=True) as caught, torch.no_grad():
-        pywarnings.simplefilter("always")
-        outputs = built.forward()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with pywarnings.catch_warnings(record=True) as caught, torch.no_grad():
+            pywarnings.simplefilter("always")
+            outputs = built.forward()
+    finally:
+        torch.set_num_threads(threads)
     seen = []
     for w in caught:
         text = str(w.message).split(" (Triggered internally")[0]

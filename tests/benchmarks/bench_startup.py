@@ -25,6 +25,8 @@ def commands() -> dict[str, list[str]]:
     return {
         "import torch": BASELINE,
         "rnnshape lstm --layers 4 --bidirectional": base + ["lstm", "--layers", "4", "--bidirectional"],
+        "... --threads 1": base + ["lstm", "--layers", "4", "--bidirectional", "--threads", "1"],
+        "... --no-time": base + ["lstm", "--layers", "4", "--bidirectional", "--no-time"],
         "... --dry-run --json": base + ["lstm", "--layers", "4", "--bidirectional", "--dry-run", "--json"],
         "rnnshape --help": base + ["--help"],
     }
