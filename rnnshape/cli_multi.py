@@ -43,9 +43,11 @@ def compare_command(
 ) -> int:
     """Compare configurations side by side: parameters, MACs, memory, time, shapes, each × the first.
 
-    CONFIG is a kind (rnn, lstm, gru), or a quoted kind with its own options. Any option of the kind
-    commands given outside the quotes applies to every configuration; a kind-specific one (--proj-size,
-    --nonlinearity) to the kinds that take it.
+    CONFIG is a kind (rnn, lstm, gru), or a quoted kind with its own options, as `rnnshape KIND` takes them.
+
+    Options of the kind commands given outside the quotes apply to every configuration.
+
+    A kind-specific one (--proj-size, --nonlinearity) applies to the kinds that take it, and rnnshape says so.
 
       rnnshape compare rnn lstm gru --hidden-size 256 --layers 2
 
@@ -69,8 +71,9 @@ def sweep_command(
 ) -> int:
     """Measure one configuration over a range of values, chart it, and fit how time grows (time ∝ x^k).
 
-    The measured exponent stands next to the one the MACs predict: a smaller measured one means fixed
-    overheads dominate. Other options are the kind command's.
+    The measured exponent stands next to the one the MACs predict: a smaller one means fixed overheads dominate.
+
+    The other options are the kind command's (`rnnshape KIND --help`).
 
       rnnshape sweep lstm --vary seq-len=16,64,256,1024 --hidden-size 256
     """
