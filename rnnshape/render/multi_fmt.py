@@ -81,10 +81,10 @@ def growth_verdicts(s: Sweep) -> list[str]:
     g = s.growth
     if not (g.time and g.macs):
         return []
-    out = []
     if g.time.r2 < GOOD_FIT:
-        out.append(f"the time fit is loose (R² {g.time.r2:.2f}): the times are noisy or change regime within the "
-                   f"range; read the chart, or raise --min-time")
+        return [f"the time fit is loose (R² {g.time.r2:.2f}): the times are noisy or change regime within the "
+                f"range; read the chart, or raise --min-time"]
+    out = []
     for name in g.variables:
         gap = g.time.exponent(name) - g.macs.exponent(name)
         if gap < -TIME_GAP:

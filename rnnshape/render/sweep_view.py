@@ -12,19 +12,30 @@ from rnnshape.compare import forward, memory_bytes
 from rnnshape.render import fmt
 from rnnshape.render.chart import LineChart, Series
 from rnnshape.render.multi_fmt import growth_verdicts, power_law, runs_range, table_unit, time_cell
-from rnnshape.sweep import Sweep
+from rnnshape.render.tables import _keep  # the main command's rule for narrow terminals
+from rnnshape.sweep import Point, Sweep
 
 
 def render_sweep(s: Sweep) -> RenderableType:
-    parts: list[RenderableType] = [_header(s), Text(), points_table(s), *notes(s)]
-    if s.points:
-        parts += [Text(), chart(s)]
-    lines = growth_lines(s)
-    if lines:
-        parts += [Text(), *lines]
-    if s.interrupted:
-        parts += [Text(), Text(f"interrupted: {len(s.points)} of {s.planned} points measured", style="yellow")]
-    return Group(*parts)
+    """The whole sweep; it lays itself out for the width of whatever console prints it."""
+    return _Fitted(s)
+
+
+class _Fitted:
+    def __init__(self, s: Sweep) -> None:
+        self.s = s
+
+    def __rich_console__(self, console, options):
+        s = self.s
+        parts: list[RenderableType] = [_header(s), Text(), points_table(s, options.max_width), *notes(s)]
+        if s.points:
+            parts += [Text(), chart(s)]
+        lines = growth_lines(s)
+        if lines:
+            parts += [Text(), *lines]
+        if s.interrupted:
+            parts += [Text(), Text(f"interrupted: {len(s.points)} of {s.planned} points measured", style="yellow")]
+        yield Group(*parts)
 
 
 def _timed(s: Sweep) -> bool:
@@ -43,35 +54,39 @@ def _header(s: Sweep) -> Text:
     return Text.assemble(head, "\n", status)
 
 
-def points_table(s: Sweep) -> Table:
+def points_table(s: Sweep, width: int = 80) -> Table:
+    """One row per point; at a narrow width the least telling columns go first, never a cut number."""
     timed = _timed(s)
-    stats = [forward(p.report) for p in s.points]
-    unit = table_unit(stats)
+    unit = table_unit([forward(p.report) for p in s.points])
+    headers = [v.option for v in s.varies]
+    headers += ([f"forward ({unit[0]})", "steps/s"] if timed else []) + ["parameters", "MACs", "memory"]
+    rows = [_point_row(p, unit if timed else None) for p in s.points]
+    columns = [(h, [r[i].plain if isinstance(r[i], Text) else r[i] for r in rows]) for i, h in enumerate(headers)]
+    kept = _keep(columns, ["parameters", "memory", "steps/s"], width)
+    show = [i for i, h in enumerate(headers) if h in kept]
     table = Table(title="Points", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    for v in s.varies:
-        table.add_column(v.option, justify="right", no_wrap=True)
-    if timed:
-        table.add_column(f"forward ({unit[0]})", justify="right", no_wrap=True)
-        table.add_column("steps/s", justify="right", no_wrap=True)
-    for name in ("parameters", "MACs", "memory"):
-        table.add_column(name, justify="right", no_wrap=True)
-    for p in s.points:
-        t = p.report.prediction.totals
-        cells = [str(x) for x in p.values]
-        if timed:
-            st = forward(p.report)
-            cells.append(Text(time_cell(st, unit), style="yellow" if st is not None and st.noisy else ""))
-            cells.append(fmt.count(round(p.steps_per_s)) if p.steps_per_s else "–")
-        cells += [fmt.count(t.parameters), fmt.count(t.macs), fmt.nbytes(memory_bytes(p.report))]
-        table.add_row(*cells)
+    for i in show:
+        table.add_column(headers[i], justify="right", no_wrap=True)
+    for r in rows:
+        table.add_row(*(r[i] for i in show))
     return table
+
+
+def _point_row(p: Point, unit) -> list:
+    t = p.report.prediction.totals
+    cells: list = [str(x) for x in p.values]
+    if unit is not None:
+        st = forward(p.report)
+        cells.append(Text(time_cell(st, unit), style="yellow" if st is not None and st.noisy else ""))
+        cells.append(fmt.count(round(p.steps_per_s)) if p.steps_per_s else "–")
+    return cells + [fmt.count(t.parameters), fmt.count(t.macs), fmt.nbytes(memory_bytes(p.report))]
 
 
 def notes(s: Sweep) -> list[Text]:
     stats = [forward(p.report) for p in s.points]
     if not _timed(s):
         return []
-    lines = [f"times: median ± IQR of {runs_range(stats)} · steps/s: (sample, time step) pairs per second"]
+    lines = [f"times: median ± IQR of {runs_range(stats)}", "steps/s: (sample, time step) pairs per second"]
     if any(st is not None and st.noisy for st in stats):
         lines.append("yellow: noisy (IQR over 10 % of the median, or under 3 runs); raise --min-time")
     return [Text(line, style="dim") for line in lines]
@@ -90,7 +105,7 @@ def chart(s: Sweep) -> LineChart:
     series = [Series(", ".join(f"{v.option}={x}" for v, x in zip(rest, key)), tuple(sorted(pts)))
               for key, pts in by_rest.items()]
     if timed:
-        return LineChart(series, x_label=s.varies[0].option, y_label="forward time (median)", y_format=fmt.seconds)
+        return LineChart(series, x_label=s.varies[0].option, y_label="forward time, median", y_format=fmt.seconds)
     return LineChart(series, x_label=s.varies[0].option, y_label="MACs per forward", y_format=_si)
 
 
