@@ -150,3 +150,20 @@ def test_ctrl_c_mid_compare_keeps_the_measured_entries(cli, monkeypatch):
     r = cli("compare", "rnn", "lstm", "gru", "--csv")
     assert r.code == 130
     assert [row["label"] for row in csv.DictReader(io.StringIO(r.stdout))] == ["rnn"]
+
+
+def test_real_ctrl_c_during_torch_timing_prints_what_was_measured():
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "rnnshape", "sweep", "rnn", "--vary", "seq-len=4,8,16,32,64,128",
+                             "--min-time", "1", "--csv"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(5)  # torch imported, a point or two measured, the next one under way
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "rnnshape: interrupted: " in err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert 1 <= len(rows) < 6 and all(float(r["forward_median_s"]) > 0 for r in rows)
