@@ -63,13 +63,21 @@ def analyzer(run: Run) -> Callable[[Spec], Report]:
 
 
 def measure_all(labels: Sequence[str], specs: Sequence[Spec], measure: Callable[[Spec], Report], *,
-                progress: bool) -> tuple[list[Report], bool]:
-    """Measure each spec in turn; on Ctrl-C keep what was done and say so (second value True)."""
+                timed: bool) -> tuple[list[Report], bool]:
+    """Measure each spec in turn; on Ctrl-C keep what was done and say so (second value True).
+
+    A timed run first measures the first spec once and discards it: the first measurement of a process
+    runs cold (thread pool, allocator, kernel selection) and was up to 300x slow here, and the first entry
+    is everyone's baseline.
+    """
     from rnnshape.render.progress import progress_bar
 
     reports: list[Report] = []
-    with progress_bar(len(specs), enabled=progress) as step:
+    with progress_bar(len(specs) + timed, enabled=timed) as step:
         try:
+            if timed and specs:
+                step("warm-up")
+                measure(specs[0])
             for label, spec in zip(labels, specs):
                 step(label)
                 reports.append(measure(spec))
@@ -92,7 +100,7 @@ def compare(labels: Sequence[str], specs: Sequence[Spec], *, shared: str, run: R
     from rnnshape.render import multi_export
 
     out.check()
-    reports, interrupted = measure_all(labels, specs, analyzer(run), progress=not run.dry_run)
+    reports, interrupted = measure_all(labels, specs, analyzer(run), timed=not run.dry_run)
     warn(list(zip(labels, reports)))
     if not reports:
         return _interrupted(0, len(specs))
@@ -109,7 +117,7 @@ def sweep(varies, points: Sequence[tuple[int, ...]], specs: Sequence[Spec], *, r
 
     out.check()
     labels = [", ".join(f"{v.option}={x}" for v, x in zip(varies, values)) for values in points]
-    reports, interrupted = measure_all(labels, specs, analyzer(run), progress=not run.dry_run)
+    reports, interrupted = measure_all(labels, specs, analyzer(run), timed=not run.dry_run)
     warn(list(zip(labels, reports)))
     if not reports:
         return _interrupted(0, len(specs))

@@ -116,6 +116,7 @@ def test_tiny_real_run_has_times_throughput_and_a_time_fit(cli):
 
 
 def _fake_analyze(calls_before_interrupt: int):
+    """analyze() that measures (fake, timed) and then meets Ctrl-C. The first call is the discarded warm-up."""
     calls = []
 
     def analyze(spec, **_):
@@ -131,7 +132,7 @@ def _fake_analyze(calls_before_interrupt: int):
 
 @pytest.mark.parametrize("fmt", ["--json", None])
 def test_ctrl_c_mid_sweep_prints_the_partial_result_and_exits_130(cli, monkeypatch, fmt):
-    monkeypatch.setattr("rnnshape.api.analyze", _fake_analyze(2))
+    monkeypatch.setattr("rnnshape.api.analyze", _fake_analyze(1 + 2))
     r = cli("sweep", "lstm", "--vary", "seq-len=2,4,8,16", *([fmt] if fmt else []))
     assert r.code == 130
     assert "Traceback" not in r.stderr
@@ -146,7 +147,7 @@ def test_ctrl_c_mid_sweep_prints_the_partial_result_and_exits_130(cli, monkeypat
 
 
 def test_ctrl_c_mid_compare_keeps_the_measured_entries(cli, monkeypatch):
-    monkeypatch.setattr("rnnshape.api.analyze", _fake_analyze(1))
+    monkeypatch.setattr("rnnshape.api.analyze", _fake_analyze(1 + 1))
     r = cli("compare", "rnn", "lstm", "gru", "--csv")
     assert r.code == 130
     assert [row["label"] for row in csv.DictReader(io.StringIO(r.stdout))] == ["rnn"]
