@@ -309,7 +309,7 @@ def spec_from_options(
         bias=not no_bias,
         batch_first=batch_first,
         dropout=dropout,
-        nonlinearity=nonlinearity.value if nonlinearity else None,
+        nonlinearity=getattr(nonlinearity, "value", nonlinearity),  # an enum from Typer, a str from a context
         seq_len=seq_len,
         batch=batch,
         unbatched=unbatched,

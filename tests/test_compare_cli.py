@@ -161,3 +161,13 @@ def test_help_and_dry_run_never_import_torch():
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().endswith("TORCH False")
+
+
+def test_choice_options_pass_through_shared_and_quoted(cli):
+    r = cli("compare", "rnn --nonlinearity relu --init-state zeros", "gru", "--dtype", "float64", "--dry-run", "--json")
+    assert r.code == 0, r.stderr
+    first, second = r.json()["entries"]
+    assert (first["spec"]["nonlinearity"], first["spec"]["init_state"], first["spec"]["dtype"]) == (
+        "relu", "zeros", "float64")
+    assert (second["spec"]["init_state"], second["spec"]["dtype"]) == ("none", "float64")
+    assert [t["name"] for t in first["inputs"]] == ["input", "h_0"]
