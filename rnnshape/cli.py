@@ -242,27 +242,11 @@ def _command(kind: Kind):
                                               "the predicted tables otherwise show at once).",
                                               rich_help_panel=HELP_OUTPUT)] = False,
     ) -> int:
-        sizes = _int_list(hidden_size, "--hidden-size")
-        spec = make_spec(
-            kind,
-            cell=cell,
-            input_size=input_size,
-            hidden_size=sizes,
-            num_layers=layers,
-            bidirectional=bidirectional,
-            proj_size=proj_size,
-            bias=not no_bias,
-            batch_first=batch_first,
-            dropout=dropout,
-            nonlinearity=nonlinearity.value if nonlinearity else None,
-            seq_len=seq_len,
-            batch=batch,
-            unbatched=unbatched,
-            lengths=_int_list(lengths, "--lengths") if lengths is not None else None,
-            init_state=init_state,
-            dtype=dtype,
-            device=device,
-            input_shape=_int_list(input_shape, "--input-shape") if input_shape is not None else None,
+        spec = spec_from_options(
+            kind, input_size=input_size, hidden_size=hidden_size, layers=layers, bidirectional=bidirectional,
+            proj_size=proj_size, no_bias=no_bias, batch_first=batch_first, dropout=dropout,
+            nonlinearity=nonlinearity, cell=cell, seq_len=seq_len, batch=batch, unbatched=unbatched,
+            lengths=lengths, init_state=init_state, dtype=dtype, device=device, input_shape=input_shape,
         )
         if check is not None:
             from rnnshape.inspect_cmd import check as check_file
@@ -271,12 +255,7 @@ def _command(kind: Kind):
         if code and json_out:
             raise UsageError("--code and --json cannot be combined: each prints its own document on stdout")
         _check_extras(code=code, json_out=json_out, explain=explain, diagram=diagram, svg=svg, html=html)
-        if not 0 < min_time <= 600:
-            raise UsageError(f"--min-time must be in (0, 600] seconds (got {min_time})")
-        cores = os.cpu_count() or 1
-        if threads is not None and not 1 <= threads <= 4 * cores:
-            raise UsageError(f"--threads must be between 1 and {4 * cores} on this machine (got {threads})",
-                             hint=f"this machine has {cores} cores")
+        check_run_options(min_time, threads)
         if code:
             from rnnshape.codegen import snippet
 
@@ -321,6 +300,60 @@ def _command(kind: Kind):
         f"counts and forward time."
     )
     return command
+
+
+def spec_from_options(
+    kind: Kind, *, input_size, hidden_size, layers, bidirectional, proj_size, no_bias, batch_first, dropout,
+    nonlinearity, cell, seq_len, batch, unbatched, lengths, init_state, dtype, device, input_shape, **_other,
+):
+    """A kind command's parsed options (its parameter names) -> the Spec; options that are not the spec's
+    (``--json``, ``--min-time`` ...) are ignored here, so `compare` and `sweep` can pass a whole context."""
+    return make_spec(
+        kind,
+        cell=cell,
+        input_size=input_size,
+        hidden_size=_int_list(hidden_size, "--hidden-size"),
+        num_layers=layers,
+        bidirectional=bidirectional,
+        proj_size=proj_size,
+        bias=not no_bias,
+        batch_first=batch_first,
+        dropout=dropout,
+        nonlinearity=getattr(nonlinearity, "value", nonlinearity),  # an enum from Typer, a str from a context
+        seq_len=seq_len,
+        batch=batch,
+        unbatched=unbatched,
+        lengths=_int_list(lengths, "--lengths") if lengths is not None else None,
+        init_state=init_state,
+        dtype=dtype,
+        device=device,
+        input_shape=_int_list(input_shape, "--input-shape") if input_shape is not None else None,
+    )
+
+
+def check_run_options(min_time: float, threads: int | None) -> None:
+    if not 0 < min_time <= 600:
+        raise UsageError(f"--min-time must be in (0, 600] seconds (got {min_time})")
+    cores = os.cpu_count() or 1
+    if threads is not None and not 1 <= threads <= 4 * cores:
+        raise UsageError(f"--threads must be between 1 and {4 * cores} on this machine (got {threads})",
+                         hint=f"this machine has {cores} cores")
+
+
+def parse_kind_options(kind: str, tokens: list[str]) -> tuple[dict, dict[str, str]]:
+    """Parse ``tokens`` with the real `rnnshape KIND` command: (every parameter's value, {name: flag} of
+    those the tokens set). Parse errors become UsageError, as on the kind command itself."""
+    from typer._click.core import ParameterSource
+
+    command = typer.main.get_command(app).commands[kind]
+    try:
+        ctx = command.make_context(kind, list(tokens), resilient_parsing=False)
+    except click_exceptions.UsageError as err:
+        raise UsageError(_usage_message(err, list(tokens)), hint=f"see 'rnnshape {kind} --help'") from None
+    flags = {p.name: max(p.opts, key=len) for p in command.params if p.opts}
+    given = {name: flags.get(name, name) for name in ctx.params
+             if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE}
+    return dict(ctx.params), given
 
 
 def _check_extras(*, code, json_out, explain, diagram, svg, html) -> None:
@@ -376,6 +409,11 @@ def _emit(text: str) -> None:
 
 for _kind in Kind:
     app.command(_kind.value)(_command(_kind))
+
+
+from rnnshape.cli_multi import register as _register_multi  # noqa: E402  (needs `app`)
+
+_register_multi(app)
 
 
 @app.command("inspect")

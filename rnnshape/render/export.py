@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from rich.console import Console, RenderableType
+from rich.segment import Segment
 
 from rnnshape.errors import UsageError
 
@@ -30,7 +31,7 @@ def export(renderable: RenderableType, path: str | os.PathLike, *, width: int = 
         raise UsageError(f"cannot tell the export format of {str(path)!r}: use a .svg or .html file name")
     with open(os.devnull, "w", encoding="utf-8") as sink:
         console = Console(record=True, width=width, file=sink, force_terminal=True, color_system="truecolor")
-        console.print(renderable)
+        console.print(_SpacesApart(renderable))
     try:
         if fmt == "svg":
             console.save_svg(str(path), title=title)
@@ -38,3 +39,26 @@ def export(renderable: RenderableType, path: str | os.PathLike, *, width: int = 
             console.save_html(str(path))
     except OSError as err:
         raise UsageError(f"cannot write {str(path)!r}: {err.strerror or err}") from None
+
+
+class _SpacesApart:
+    """Leading and trailing spaces as segments of their own. Rich writes each segment as one SVG <text>,
+    and librsvg (rsvg-convert, many previewers) drops a <text>'s leading spaces, which shifts every
+    right-aligned number to the left; a segment of spaces only is written as nothing, and keeps its place."""
+
+    def __init__(self, renderable: RenderableType) -> None:
+        self.renderable = renderable
+
+    def __rich_console__(self, console, options):
+        for seg in console.render(self.renderable, options):
+            text = seg.text
+            core = text.strip(" ")
+            if seg.control or not core or core == text:
+                yield seg
+                continue
+            lead, trail = len(text) - len(text.lstrip(" ")), len(text) - len(text.rstrip(" "))
+            if lead:
+                yield Segment(" " * lead, seg.style)
+            yield Segment(core, seg.style)
+            if trail:
+                yield Segment(" " * trail, seg.style)

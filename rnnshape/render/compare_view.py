@@ -1,0 +1,131 @@
+"""The Rich view of a Comparison: one row per configuration, each number over its ratio to the first."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from rnnshape.compare import Comparison, Entry, backward, forward, memory_bytes
+from rnnshape.render import fmt
+from rnnshape.render.multi_fmt import output_tensor, ratio, runs_range, states_text, table_unit, time_cell
+from rnnshape.stats import Stats
+
+RATIO_STYLE = "cyan"
+
+
+def render_comparison(c: Comparison) -> RenderableType:
+    """The whole comparison; it lays itself out for the width of whatever console prints it."""
+    return _Fitted(c)
+
+
+class _Fitted:
+    def __init__(self, c: Comparison) -> None:
+        self.c = c
+
+    def __rich_console__(self, console, options):
+        c = self.c
+        stats = [forward(e.report) for e in c.entries] + [backward(e.report) for e in c.entries]
+        table = costs_table(c, options.max_width)
+        parts: list[RenderableType] = [_header(c), Text()]
+        if not any(col.header == "configuration" for col in table.columns):
+            parts += [_legend(c), Text()]
+        parts += [table, *notes(stats), Text(), shapes_table(c)]
+        if c.interrupted:
+            parts += [Text(), Text(f"interrupted: {len(c.entries)} of {c.planned} configurations measured",
+                                   style="yellow")]
+        yield Group(*parts)
+
+
+def _legend(c: Comparison) -> Table:
+    """The configurations by number, for a terminal too narrow to give them a column."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(justify="right", no_wrap=True)
+    grid.add_column()
+    for i, e in enumerate(c.entries, 1):
+        grid.add_row(f"#{i}", e.label)
+    return grid
+
+
+def _header(c: Comparison) -> Text:
+    reports = [e.report for e in c.entries]
+    if all(r.verified for r in reports):
+        versions = sorted({r.torch_version for r in reports})
+        status = Text(f"verified by torch {', '.join(versions)}", style="green")
+    else:
+        status = Text("predicted without torch (--dry-run): not run, not timed", style="yellow")
+    head = Text(f"{len(c.entries)} configurations", style="bold")
+    if c.shared:
+        head.append(f" · shared: {c.shared}", style="bold")
+    return Text.assemble(head, "\n", status)
+
+
+def _cell(value: str, rel: float | None, style: str | None = None) -> Text:
+    return Text.assemble((value, style or ""), "\n", (ratio(rel), RATIO_STYLE))
+
+
+def _time_column(stats: list[Stats | None]) -> tuple[tuple[str, float], bool]:
+    return table_unit(stats), any(s is not None for s in stats)
+
+
+def costs_table(c: Comparison, width: int = 80) -> Table:
+    """Labels get a column when it can hold their longest word; otherwise they go above, as a legend."""
+    fwd = [forward(e.report) for e in c.entries]
+    bwd = [backward(e.report) for e in c.entries]
+    f_unit, timed = _time_column(fwd)
+    b_unit, timed_b = _time_column(bwd)
+    units = (f_unit if timed else None, b_unit if timed_b else None)
+    rows = [_cost_row(i, e, *units) for i, e in enumerate(c.entries, 1)]
+    headers = ["#", "configuration", "parameters", "MACs", "memory"]
+    headers += ([f"forward ({f_unit[0]})"] if timed else []) + ([f"backward ({b_unit[0]})"] if timed_b else [])
+    need = [max([len(h)] + [_width(r[i]) for r in rows]) + 2 for i, h in enumerate(headers)]
+    longest_word = max(len(w) for e in c.entries for w in e.label.split())
+    with_labels = sum(need) - need[1] + longest_word + 2 <= width
+    table = Table(title="Cost", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for i, h in enumerate(headers):
+        if i == 1 and not with_labels:
+            continue
+        table.add_column(h, justify="left" if i == 1 else "right", no_wrap=i != 1, overflow="fold")
+    for r in rows:
+        table.add_row(*(cell for i, cell in enumerate(r) if i != 1 or with_labels), end_section=True)
+    return table
+
+
+def _width(cell) -> int:
+    text = cell.plain if isinstance(cell, Text) else str(cell)
+    return max(len(line) for line in text.split("\n"))
+
+
+def _cost_row(i: int, e: Entry, f_unit, b_unit) -> list:
+    t, r = e.report.prediction.totals, e.relative
+    cells: list = [
+        str(i), e.label, _cell(fmt.count(t.parameters), r.parameters), _cell(fmt.count(t.macs), r.macs),
+        _cell(fmt.nbytes(memory_bytes(e.report)), r.memory_bytes),
+    ]
+    for unit, stats, rel in ((f_unit, forward(e.report), r.forward), (b_unit, backward(e.report), r.backward)):
+        if unit is not None:
+            cells.append(_cell(time_cell(stats, unit), rel, "yellow" if stats is not None and stats.noisy else None))
+    return cells
+
+
+def notes(stats: list[Stats | None]) -> list[Text]:
+    """What the numbers stand on, under the table (not a caption: a caption wraps at the table's width)."""
+    lines = ["× relative to #1 · memory: parameters + input, output and state tensors"]
+    if any(s is not None for s in stats):
+        lines.append(f"times: median ± IQR of {runs_range(stats)}")
+    if any(s is not None and s.noisy for s in stats):
+        lines.append("yellow: noisy (IQR over 10 % of the median); raise --min-time")
+    return [Text(line, style="dim") for line in lines]
+
+
+def shapes_table(c: Comparison) -> Table:
+    table = Table(title="Shapes", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("configuration", overflow="fold")
+    table.add_column("output", no_wrap=True)
+    table.add_column("states", no_wrap=True)
+    for i, e in enumerate(c.entries, 1):
+        out = output_tensor(e.report)
+        table.add_row(str(i), e.label, fmt.shape(out.shape) if out else "–", states_text(e.report, "\n"))
+    return table
