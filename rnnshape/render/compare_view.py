@@ -80,13 +80,14 @@ def costs_table(c: Comparison, width: int = 80) -> Table:
     headers = ["#", "configuration", "parameters", "MACs", "memory"]
     headers += ([f"forward ({f_unit[0]})"] if timed else []) + ([f"backward ({b_unit[0]})"] if timed_b else [])
     need = [max([len(h)] + [_width(r[i]) for r in rows]) + 2 for i, h in enumerate(headers)]
-    longest_word = max(len(w) for e in c.entries for w in e.label.split())
+    longest_word = max([len(headers[1])] + [len(w) for e in c.entries for w in e.label.split()])
     with_labels = sum(need) - need[1] + longest_word + 2 <= width
     table = Table(title="Cost", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for i, h in enumerate(headers):
         if i == 1 and not with_labels:
             continue
-        table.add_column(h, justify="left" if i == 1 else "right", no_wrap=i != 1, overflow="fold")
+        table.add_column(h, justify="left" if i == 1 else "right", no_wrap=i != 1, overflow="fold",
+                         min_width=longest_word if i == 1 else None)
     for r in rows:
         table.add_row(*(cell for i, cell in enumerate(r) if i != 1 or with_labels), end_section=True)
     return table
