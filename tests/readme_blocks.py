@@ -13,7 +13,7 @@ from pathlib import Path
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 BLOCK = re.compile(
-    r"<!-- rnnshape: (?P<args>.*?)(?: \| (?P<mode>section|after) (?P<section>[\w ]+))? -->\n"
+    r"<!-- rnnshape: (?P<args>.*?)(?: \| (?P<mode>section|from) (?P<section>[\w ]+))? -->\n"
     r"```console\n(?P<body>.*?)```",
     re.S,
 )
@@ -29,18 +29,18 @@ def run(args: str) -> str:
     return "\n".join(line.rstrip() for line in out.splitlines()).strip("\n") + "\n"
 
 
-def section(text: str, name: str, after: bool = False) -> str:
-    """The section titled NAME (up to the next title), or with after=True everything that follows it."""
+def section(text: str, name: str, to_end: bool = False) -> str:
+    """The section titled NAME (up to the next title), or with to_end=True from that line to the end."""
     lines = text.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith(name))
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith(TITLES)), len(lines))
-    picked = lines[end:] if after else lines[start:end]
-    return "\n".join(picked).strip("\n") + "\n"
+    end = len(lines) if to_end else next(
+        (i for i in range(start + 1, len(lines)) if lines[i].startswith(TITLES)), len(lines))
+    return "\n".join(lines[start:end]).strip("\n") + "\n"
 
 
 def expected(args: str, name: str | None, mode: str | None = "section") -> str:
     out = run(args)
-    return f"$ rnnshape {args}\n" + (section(out, name, mode == "after") if name else out)
+    return f"$ rnnshape {args}\n" + (section(out, name, mode == "from") if name else out)
 
 
 def blocks(text: str):

@@ -10,6 +10,8 @@ DRY = [m for m in blocks(README.read_text(encoding="utf-8")) if "--dry-run" in m
 
 def test_readme_has_examples():
     assert len(DRY) >= 10
+    for m in blocks(README.read_text(encoding="utf-8")):
+        assert len(m["body"].strip().splitlines()) > 2, f"empty README example: {m['args']}"
 
 
 @pytest.mark.parametrize("m", DRY, ids=[m["args"] for m in DRY])
