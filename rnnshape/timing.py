@@ -14,7 +14,9 @@ DEFAULT_MIN_TIME = 0.05  # seconds; short, so the default command stays near `im
 MIN_BLOCKS = 20  # blocks per measurement the block size aims for, so the IQR means something
 MAX_OVERHEAD = 1e-3  # timer overhead allowed per block, relative to the block
 WARMUP_CALLS = 2  # the first forward of a process is several times slower than steady state
-RETRY_MAX_SECONDS = 1.0  # measure again after too few runs only when a block is this quick
+RETRY_MAX_SECONDS = 1.0  # measure again after too few runs when a block is this quick...
+STALL_FACTOR = 20  # ...or when it took this many times the quickest warm-up call (a stall, not the statement)
+MAX_RETRIES = 2
 
 
 @dataclass(frozen=True)
@@ -63,19 +65,29 @@ def measure(
 
     On an accelerator the clock synchronises at the start and end of each block. When a block outlasts
     ``min_time`` (a stall, or a slow statement), blocked_autorange returns a single sample with IQR 0;
-    then measure once more when that is cheap, pooling blocks of the same size. Fewer than MIN_RUNS
-    runs left is flagged by :func:`rnnshape.stats.noise_warning`.
+    then measure again (at most MAX_RETRIES times) when that is cheap or when the block was a stall
+    (STALL_FACTOR times the quickest warm-up call: busy OpenMP threads can stall a 0.5 ms forward for a
+    second), pooling blocks of the same size. Fewer than MIN_RUNS runs left is flagged by
+    :func:`rnnshape.stats.noise_warning`.
     """
     _lazy_cpp_extension()
     from torch.utils.benchmark.utils.common import set_torch_threads
 
+    clock = clock or _default_clock()
+    warmups = []
     with set_torch_threads(threads):  # warm up on the threads that will be timed
         for _ in range(WARMUP_CALLS):
+            start = clock()
             fn()
-    timer = _timer_class()(stmt="fn()", globals={"fn": fn}, num_threads=threads, timer=clock or _default_clock())
+            warmups.append(clock() - start)
+    timer = _timer_class()(stmt="fn()", globals={"fn": fn}, num_threads=threads, timer=clock)
     m = timer.blocked_autorange(min_run_time=min_time)
     times, number = list(m.times), m.number_per_run
-    if len(times) < MIN_RUNS and max(times) * number <= RETRY_MAX_SECONDS:
+    for _ in range(MAX_RETRIES):
+        block = max(times) * number
+        stalled = max(times) > STALL_FACTOR * min(warmups)
+        if len(times) >= MIN_RUNS or not (block <= RETRY_MAX_SECONDS or stalled):
+            break
         again = timer.blocked_autorange(min_run_time=min_time)
         if again.number_per_run == number:
             times += again.times

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rnnshape.stats import Stats
+from rnnshape.stats import MIN_RUNS, Stats
 
 
 def count(n: int) -> str:
@@ -47,5 +47,11 @@ def stats_line(s: Stats) -> str:
     # a max that needs a larger unit (a stall) gets its own: "241 µs … 36.8 ms", not "241 … 36770 µs"
     span = (f"{bare(s.min)} … {seconds(s.max, unit)}" if time_unit(s.max) == unit
             else f"{seconds(s.min, unit)} … {seconds(s.max)}")
-    runs = f"{s.runs} run" + ("s" if s.runs != 1 else "")
-    return f"{seconds(s.median, unit)} ± {bare(s.iqr)} (IQR) · {span} · {runs}{calls} · {threads}"
+    runs = f"{s.runs:,} run" + ("s" if s.runs != 1 else "")
+    if s.runs < MIN_RUNS:
+        spread = "(spread unknown)"  # an IQR of one or two samples says nothing
+    elif s.iqr < 1000 * unit[1]:
+        spread = f"± {bare(s.iqr)} (IQR)"
+    else:
+        spread = f"± {seconds(s.iqr)} (IQR)"  # an IQR a unit larger than the median gets its own
+    return f"{seconds(s.median, unit)} {spread} · {span} · {runs}{calls} · {threads}"
