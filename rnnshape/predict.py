@@ -20,7 +20,7 @@ def predict(spec: Spec) -> Prediction:
     stacked = len(mods) > 1
     params: list[ParamInfo] = []
     for i, mod in enumerate(mods):
-        params.extend(_parameters(mod, i if stacked else None))
+        params.extend(_parameters(mods, i if stacked else None))
     inputs, outputs = _tensors(spec, mods)
     return Prediction(
         spec=spec,
@@ -34,14 +34,30 @@ def predict(spec: Spec) -> Prediction:
     )
 
 
-def _gates(kind: Kind) -> str:
-    return f"{kind.gates}·H" if kind.gates > 1 else "H"
+def symbols(mods: tuple[Module, ...], index: int | None) -> dict[str, str]:
+    """The docs' symbols for one module; in a stack they carry its index (H.1, H_out.0) so none is ambiguous.
+
+    A stacked module's input is the previous module's output, so its H_in is written as that.
+    """
+    if index is None:
+        return {"H": "H", "H_out": "H_out", "H_cell": "H_cell", "H_in": "H_in"}
+    mod = mods[index]
+    h_out = f"H_out.{index}" if mod.proj_size else f"H.{index}"
+    if index == 0:
+        h_in = "H_in"
+    else:
+        prev = mods[index - 1]
+        prev_out = f"H.{index - 1}" if prev.cell or not prev.proj_size else f"H_out.{index - 1}"
+        h_in = prev_out if prev.cell else f"D·{prev_out}"
+    return {"H": f"H.{index}", "H_out": h_out, "H_cell": f"H.{index}", "H_in": h_in}
 
 
-def _parameters(mod: Module, index: int | None) -> list[ParamInfo]:
+def _parameters(mods: tuple[Module, ...], index: int | None) -> list[ParamInfo]:
+    mod = mods[index or 0]
+    sym = symbols(mods, index)
     prefix = "" if index is None else f"{index}."
     rows = mod.kind.gates * mod.hidden_size
-    g = _gates(mod.kind)
+    g = f"{mod.kind.gates}·{sym['H']}" if mod.kind.gates > 1 else sym["H"]
 
     def info(name, shape, dims, layer, direction, gated=True, bias=False):
         return ParamInfo(
@@ -57,8 +73,8 @@ def _parameters(mod: Module, index: int | None) -> list[ParamInfo]:
 
     if mod.cell:
         out = [
-            info("weight_ih", (rows, mod.input_size), (g, "H_in"), None, 0),
-            info("weight_hh", (rows, mod.hidden_size), (g, "H"), None, 0),
+            info("weight_ih", (rows, mod.input_size), (g, sym["H_in"]), None, 0),
+            info("weight_hh", (rows, mod.hidden_size), (g, sym["H"]), None, 0),
         ]
         if mod.bias:
             out += [
@@ -69,12 +85,12 @@ def _parameters(mod: Module, index: int | None) -> list[ParamInfo]:
 
     out = []
     for k in range(mod.num_layers):
-        width, width_dims = (mod.input_size, "H_in") if k == 0 else (mod.output_size, "D·H_out")
+        width, width_dims = (mod.input_size, sym["H_in"]) if k == 0 else (mod.output_size, f"D·{sym['H_out']}")
         for d in range(mod.directions):
             sfx = f"_l{k}" + ("_reverse" if d else "")
             out += [
                 info("weight_ih" + sfx, (rows, width), (g, width_dims), k, d),
-                info("weight_hh" + sfx, (rows, mod.h_out), (g, "H_out"), k, d),
+                info("weight_hh" + sfx, (rows, mod.h_out), (g, sym["H_out"]), k, d),
             ]
             if mod.bias:
                 out += [
@@ -82,7 +98,7 @@ def _parameters(mod: Module, index: int | None) -> list[ParamInfo]:
                     info("bias_hh" + sfx, (rows,), (g,), k, d, bias=True),
                 ]
             if mod.proj_size:
-                out.append(info("weight_hr" + sfx, (mod.proj_size, mod.hidden_size), ("P", "H"), k, d, False))
+                out.append(info("weight_hr" + sfx, (mod.proj_size, mod.hidden_size), ("P", sym["H"]), k, d, False))
     return out
 
 
@@ -112,7 +128,8 @@ def _tensors(spec: Spec, mods: tuple[Module, ...]) -> tuple[tuple[TensorInfo, ..
 
     outputs = []
     if not spec.cell:
-        shape, dims = seq(last.output_size, "D·H_out")
+        last_out = f"D·{symbols(mods, len(mods) - 1 if stacked else None)['H_out']}"
+        shape, dims = seq(last.output_size, last_out)
         note = _output_note(spec, last)
         outputs.append(TensorInfo("output", shape, dims, note))
         if spec.packed:
@@ -120,7 +137,7 @@ def _tensors(spec: Spec, mods: tuple[Module, ...]) -> tuple[tuple[TensorInfo, ..
                 TensorInfo(
                     "output.data",
                     (sum(spec.lengths), last.output_size),
-                    ("sum(lengths)", "D·H_out"),
+                    ("sum(lengths)", last_out),
                     "the output PackedSequence's data",
                 )
             )
@@ -128,8 +145,9 @@ def _tensors(spec: Spec, mods: tuple[Module, ...]) -> tuple[tuple[TensorInfo, ..
     explicit = spec.init_state.value != "none"
     for i, mod in enumerate(mods):
         sfx = f".{i}" if stacked else ""
+        sym = symbols(mods, i if stacked else None)
         for state, width, dim in _state_widths(mod):
-            shape, dims = _state_shape(spec, mod, width, dim)
+            shape, dims = _state_shape(spec, mod, width, sym[dim])
             if explicit:
                 inputs.append(TensorInfo(f"{state}_0{sfx}", shape, dims, _state_note(spec, mod, state, initial=True)))
             outputs.append(TensorInfo(f"{state}_n{sfx}", shape, dims, _state_note(spec, mod, state, initial=False)))
@@ -140,6 +158,7 @@ def _state_widths(mod: Module) -> list[tuple[str, int, str]]:
     if mod.cell:
         out = [("h", mod.hidden_size, "H")]
         return out + ([("c", mod.hidden_size, "H")] if mod.kind is Kind.LSTM else [])
+    # the symbol names are looked up in symbols(): H_out.1, H.0, ... in a stack
     out = [("h", mod.h_out, "H_out")]
     return out + ([("c", mod.hidden_size, "H_cell")] if mod.kind is Kind.LSTM else [])
 
@@ -228,6 +247,7 @@ def _symbols(spec: Spec, mods: tuple[Module, ...]) -> tuple[tuple[str, int], ...
         out.append(("H", first.hidden_size))
     else:
         out += [(f"H.{i}", m.hidden_size) for i, m in enumerate(mods)]
+        out += [(f"H_out.{i}", m.h_out) for i, m in enumerate(mods) if m.proj_size]
     if not first.cell:
         if first.proj_size:
             out.append(("P", first.proj_size))
