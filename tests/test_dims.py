@@ -5,10 +5,10 @@ from __future__ import annotations
 from math import prod
 
 from hypothesis import HealthCheck, given, settings
-
-from rnnshape.predict import predict
 from strategies import specs
 from torch_reference import reference
+
+from rnnshape.predict import predict
 
 
 def _table(spec) -> dict[str, int]:
