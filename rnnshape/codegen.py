@@ -41,8 +41,8 @@ def snippet(spec: Spec) -> str:
         lines.append("from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence")
     lines += ["", "torch.manual_seed(0)"]
     if custom:
-        device = "cuda" if spec.device == "auto" else spec.device
-        lines.append(f"factory = {{'device': {device!r}, 'dtype': torch.{spec.dtype.value}}}")
+        device = "'cuda' if torch.cuda.is_available() else 'cpu'" if spec.device == "auto" else repr(spec.device)
+        lines.append(f"factory = {{'device': {device}, 'dtype': torch.{spec.dtype.value}}}")
 
     stacked = len(mods) > 1
     if stacked:

@@ -101,7 +101,7 @@ def _cell_notes(spec: Spec, mods: tuple[Module, ...]) -> list[str]:
 def traps(spec: Spec, mods: tuple[Module, ...]) -> tuple[str, ...]:
     out = []
     last = mods[-1]
-    if not spec.cell and last.bidirectional:
+    if not spec.cell and last.bidirectional and spec.seq_len > 1:  # with one step, output[-1] is output[0]
         rev = output_slice(spec, last, 1)
         wrong = rev.replace("[0", "[-1") if not (spec.batch_first and not spec.unbatched) else rev.replace(
             ":, 0", ":, -1")
@@ -117,8 +117,9 @@ def traps(spec: Spec, mods: tuple[Module, ...]) -> tuple[str, ...]:
     if spec.kind is Kind.LSTM:
         out.append("the gate rows are in torch's order i, f, g, o (ONNX stores i, o, f, c): reorder when porting")
     if mods[0].proj_size:
-        out.append(f"c_n keeps hidden_size ({mods[0].hidden_size}) while h_n and output use "
-                   f"proj_size ({mods[0].proj_size})")
+        c, h = ("c_n", "h_n") if len(mods) == 1 else ("each c_n.k", "h_n.k")
+        widths = ", ".join(str(m.hidden_size) for m in mods)
+        out.append(f"{c} keeps hidden_size ({widths}) while {h} and output use proj_size ({mods[0].proj_size})")
     if spec.batch_first and not spec.unbatched and not spec.cell:
         out.append("h_n and c_n are never batch-first, even with batch_first=True")
     if spec.packed and not spec.cell:

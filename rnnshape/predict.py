@@ -130,7 +130,7 @@ def _tensors(spec: Spec, mods: tuple[Module, ...]) -> tuple[tuple[TensorInfo, ..
     if not spec.cell:
         last_out = f"D·{symbols(mods, len(mods) - 1 if stacked else None)['H_out']}"
         shape, dims = seq(last.output_size, last_out)
-        note = _output_note(spec, last)
+        note = _output_note(spec, mods)
         outputs.append(TensorInfo("output", shape, dims, note))
         if spec.packed:
             outputs.append(
@@ -177,7 +177,8 @@ def _input_note(spec: Spec) -> str | None:
     if spec.packed:
         return "padded as you hold it; packed with pack_padded_sequence(enforce_sorted=False)"
     if spec.cell:
-        return "the loop feeds one time step at a time: x[t] is " + (
+        step = "x[:, t]" if spec.batch_first and not spec.unbatched else "x[t]"
+        return f"the loop feeds one time step at a time: {step} is " + (
             f"({spec.input_size},)" if spec.unbatched else f"({spec.batch}, {spec.input_size})"
         )
     if spec.unbatched:
@@ -185,13 +186,19 @@ def _input_note(spec: Spec) -> str | None:
     return None
 
 
-def _output_note(spec: Spec, last: Module) -> str | None:
+def _output_note(spec: Spec, mods: tuple[Module, ...]) -> str | None:
     notes = []
+    last = mods[-1]
     if spec.packed:
         notes.append(f"pad_packed_sequence(total_length={spec.seq_len}): zeros past each length")
     if last.bidirectional:
-        t0 = "output[:, 0, H_out:]" if spec.batch_first and not spec.unbatched else "output[0, ..., H_out:]"
-        notes.append(f"[forward | reverse] on the last dim; output[-1] is not h_n[-1]: reverse final state is {t0}")
+        notes.append("[forward | reverse] on the last dim")
+        if spec.seq_len > 1:  # with one step the last step is also the first
+            h_n = "h_n" + (f".{len(mods) - 1}" if len(mods) > 1 else "")
+            t_first = not spec.batch_first or spec.unbatched
+            last_step, first_step = ("output[-1]", "output[0, ..., H_out:]") if t_first else (
+                "output[:, -1]", "output[:, 0, H_out:]")
+            notes.append(f"{last_step} is not {h_n}[-1]: the reverse final state is {first_step}")
     return "; ".join(notes) or None
 
 

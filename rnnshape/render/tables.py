@@ -60,7 +60,12 @@ def header(report: Report) -> RenderableType:
     )
     facts = Text(f"{spec.device} · {spec.dtype.value} · ")
     facts.append_text(status)
-    return Group(Text(p.module_repr, style="bold"), facts)
+    if report.verified and report.timing is None:
+        facts.append(" · not timed" + (" (meta holds no data)" if spec.device == "meta" else ""))
+    lines = [Text(p.module_repr, style="bold"), facts]
+    if spec.nonlinearity == "relu" and not spec.cell:
+        lines.append(Text("nonlinearity relu (torch's repr of RNN does not show it)", style="bold"))
+    return Group(*lines)
 
 
 def _legend(report: Report) -> str:
