@@ -198,7 +198,7 @@ def _output_note(spec: Spec, mods: tuple[Module, ...]) -> str | None:
             t_first = not spec.batch_first or spec.unbatched
             last_step, first_step = ("output[-1]", "output[0, ..., H_out:]") if t_first else (
                 "output[:, -1]", "output[:, 0, H_out:]")
-            notes.append(f"{last_step} is not {h_n}[-1]: the reverse final state is {first_step}")
+            notes.append(f"{last_step} is not {h_n}[-1]: reverse final state is {first_step}")
     return "; ".join(notes) or None
 
 
