@@ -140,6 +140,9 @@ def _quiet_pipe() -> int:
     return 0
 
 
+_EXAMPLES = {"--lengths": "10,7,3", "--input-shape": "10,3,100", "--hidden-size": "30,20"}
+
+
 def _int_list(text: str, flag: str) -> tuple[int, ...]:
     parts = [p.strip() for p in text.split(",")]
     try:
@@ -147,7 +150,7 @@ def _int_list(text: str, flag: str) -> tuple[int, ...]:
     except ValueError:
         raise UsageError(
             f"{flag} must be an integer or a comma-separated list of integers (got {text!r})",
-            hint=f"for example {flag} 30,20",
+            hint=f"for example {flag} {_EXAMPLES.get(flag, '30,20')}",
         ) from None
     return values
 
@@ -248,6 +251,7 @@ def _command(kind: Kind):
             nonlinearity=nonlinearity, cell=cell, seq_len=seq_len, batch=batch, unbatched=unbatched,
             lengths=lengths, init_state=init_state, dtype=dtype, device=device, input_shape=input_shape,
         )
+        _no_effect(ctx, check=check, code=code, no_time=no_time, dry_run=dry_run)
         if check is not None:
             from rnnshape.inspect_cmd import check as check_file
 
@@ -332,12 +336,9 @@ def spec_from_options(
 
 
 def check_run_options(min_time: float, threads: int | None) -> None:
-    if not 0 < min_time <= 600:
-        raise UsageError(f"--min-time must be in (0, 600] seconds (got {min_time})")
-    cores = os.cpu_count() or 1
-    if threads is not None and not 1 <= threads <= 4 * cores:
-        raise UsageError(f"--threads must be between 1 and {4 * cores} on this machine (got {threads})",
-                         hint=f"this machine has {cores} cores")
+    from rnnshape.timing import check_bounds
+
+    check_bounds(min_time, threads)
 
 
 def parse_kind_options(kind: str, tokens: list[str]) -> tuple[dict, dict[str, str]]:
@@ -356,6 +357,25 @@ def parse_kind_options(kind: str, tokens: list[str]) -> tuple[dict, dict[str, st
     return dict(ctx.params), given
 
 
+def _no_effect(ctx: typer.Context, *, check, code, no_time, dry_run) -> None:
+    """An option the chosen mode would silently ignore is a usage error, named."""
+    from typer._click.core import ParameterSource
+
+    given = [p for p in ctx.command.params
+             if p.name != "check" and ctx.get_parameter_source(p.name) is ParameterSource.COMMANDLINE]
+    flag = {p.name: next((o for o in p.opts if o.startswith("--")), p.opts[0]) for p in given}
+    output = {"code", "dry_run", "explain", "diagram", "svg", "html", "no_time", "min_time", "threads",
+              "backward", "vs_loop", "check_flops", "no_live"}
+    timing = {"min_time", "threads", "backward", "vs_loop"}
+    for name in flag:
+        if check is not None and name in output:
+            raise UsageError(f"{flag[name]} has no effect with --check, which compares shapes and runs nothing",
+                             hint=f"drop {flag[name]}")
+        if (code or no_time or dry_run) and name in timing:
+            mode = "--code" if code else ("--no-time" if no_time else "--dry-run")
+            raise UsageError(f"{flag[name]} has no effect with {mode}: nothing is timed", hint=f"drop {flag[name]}")
+
+
 def _check_extras(*, code, json_out, explain, diagram, svg, html) -> None:
     given = [flag for flag, on in (("--explain", explain), ("--diagram", diagram), ("--svg", svg),
                                    ("--html", html)) if on]
@@ -368,6 +388,9 @@ def _check_extras(*, code, json_out, explain, diagram, svg, html) -> None:
     for flag, path in files:
         if not path:
             raise UsageError(f"{flag} needs a file name (got {path!r})")
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+            raise UsageError(f"{flag} cannot write there: {folder} is not a writable folder (got {path})")
 
 
 def _export(renderable, *, svg: str | None, html: str | None, width: int) -> None:
@@ -437,7 +460,11 @@ def inspect_command(
         return show(file, prefix, json_out)
     import shlex
 
-    args = shlex.split(against)
+    try:
+        args = shlex.split(against)
+    except ValueError as err:  # an unclosed quote
+        raise UsageError(f"--against must be a command line: {err} (got {against!r})",
+                         hint="for example --against 'lstm --hidden-size 256 --layers 2'") from None
     kinds = [k.value for k in Kind]
     if not args or args[0] not in kinds:
         raise UsageError(f"--against must start with {', '.join(kinds)} (got {against!r})",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rnnshape.errors import EnvironmentUnfit
+from rnnshape.render.fmt import nbytes
 from rnnshape.report import Prediction
 from rnnshape.spec import Kind, Spec
 
@@ -69,7 +70,7 @@ def check_memory(prediction: Prediction, available: int | None, device: str) -> 
         if meta_ok:
             hint += ", or --device meta to run torch without allocating memory"
         raise EnvironmentUnfit(
-            f"not enough memory on {device}: this run needs about {_gib(need)} and {_gib(available)} is free",
+            f"not enough memory on {device}: this run needs about {nbytes(need)} and {nbytes(available)} is free",
             hint=hint,
         )
 
@@ -93,7 +94,3 @@ def available_bytes(device: str) -> int | None:
     return None
 
 
-def _gib(n: int) -> str:
-    if n >= 2**30:
-        return f"{n / 2**30:,.1f} GiB"
-    return f"{n / 2**20:,.1f} MiB"

@@ -116,9 +116,11 @@ def validate(spec: Spec) -> None:
         for n in spec.lengths:
             _int(n, "--lengths", 1)
         if len(spec.lengths) != spec.batch:
+            source = (f"a batch of {spec.batch} from --input-shape {','.join(map(str, spec.input_shape))}"
+                      if spec.input_shape else f"--batch {spec.batch}")
             raise UsageError(
-                f"--lengths must give one length per batch element "
-                f"(got {len(spec.lengths)} lengths and --batch {spec.batch})"
+                f"--lengths must give one length per batch element (got {len(spec.lengths)} lengths and {source})",
+                hint=None if spec.input_shape else "omit --batch: the number of lengths sets it",
             )
         if max(spec.lengths) > spec.seq_len:
             raise UsageError(

@@ -203,23 +203,14 @@ def make_spec(
             input_shape, input_size, batch_first, cell, seq_len, batch, unbatched
         )
 
+    # Defaults only; the rules (lengths vs batch vs unbatched) live in rules.validate.
     if lengths is not None:
         lengths = tuple(lengths)
-        if unbatched:
-            raise UsageError("--lengths needs a batch, but --unbatched has none", hint="drop --unbatched")
-        if batch is not None and batch != len(lengths):
-            raise UsageError(
-                f"--lengths must give one length per batch element (got {len(lengths)} lengths "
-                f"and --batch {batch})",
-                hint="omit --batch: the number of lengths sets it",
-            )
-        batch = len(lengths)
-        if seq_len is None and lengths:
+        if batch is None and not unbatched:
+            batch = len(lengths)
+        if seq_len is None and lengths and all(isinstance(n, int) for n in lengths):
             seq_len = max(max(lengths), 1)
-    if unbatched:
-        if batch is not None:
-            raise UsageError(f"--batch cannot be combined with --unbatched (got --batch {batch})")
-    elif batch is None:
+    if batch is None and not unbatched:
         batch = DEFAULT_BATCH
     if nonlinearity is None and kind is Kind.RNN:
         nonlinearity = Nonlinearity.TANH.value
@@ -260,6 +251,10 @@ def _from_input_shape(shape, input_size, batch_first, cell, seq_len, batch, unba
         ("--seq-len", seq_len, read["seq_len"], read["batch"]),
         ("--batch", batch, read["batch"], read["seq_len"]),
     ):
+        if given is not None and read["unbatched"] and option == "--batch":
+            raise UsageError(f"--batch {given} disagrees with {flag}, a 2-D (unbatched) tensor",
+                             hint=f"drop --batch, or give the batch dimension: --input-shape "
+                                  f"{shape[0]},{given},{shape[1]}")
         if given is not None and given != value:
             looks = given == other and not read["unbatched"]
             raise UsageError(

@@ -35,10 +35,7 @@ class TimingOptions:
 
     def check(self, spec, *, timed: bool) -> None:
         """The combinations that cannot be timed, as usage errors naming the flag."""
-        if self.min_time <= 0:
-            raise UsageError(f"--min-time must be > 0 seconds (got {self.min_time})")
-        if self.threads is not None and self.threads < 1:
-            raise UsageError(f"--threads must be >= 1 (got {self.threads})")
+        check_bounds(self.min_time, self.threads)
         for flag, asked in (("--backward", self.backward), ("--vs-loop", self.vs_loop)):
             if asked and not timed:
                 raise UsageError(f"{flag} needs a timed run (got --no-time or --dry-run)",
@@ -52,6 +49,21 @@ class TimingOptions:
         if self.vs_loop and spec.packed:
             raise UsageError("--vs-loop runs the tutorial loop, which takes no PackedSequence (got --lengths)",
                              hint="drop --lengths; --lengths alone times packed against padded")
+
+
+MAX_MIN_TIME = 600.0
+
+
+def check_bounds(min_time: float, threads: int | None) -> None:
+    """--min-time and --threads, for the CLI and the Python API alike (a huge thread count crashes OpenMP)."""
+    import os
+
+    if not 0 < min_time <= MAX_MIN_TIME:
+        raise UsageError(f"--min-time must be in (0, {MAX_MIN_TIME:.0f}] seconds (got {min_time})")
+    cores = os.cpu_count() or 1
+    if threads is not None and not 1 <= threads <= 4 * cores:
+        raise UsageError(f"--threads must be between 1 and {4 * cores} on this machine (got {threads})",
+                         hint=f"this machine has {cores} cores")
 
 
 def measure(

@@ -33,6 +33,11 @@ def test_default_lstm_dry_run_json(cli):
         (["lstm", "--input-size", "abc"], "--input-size"),
         (["lstm", "--dtype", "int8"], "--dtype"),
         (["lstm", "--device", "gpu"], "--device"),
+        (["gru", "--input-size", "300", "--input-shape", "50,300", "--batch", "3"], "--batch"),
+        (["lstm", "--input-shape", "32,50,100", "--lengths", "3,4"], "--lengths"),
+        (["lstm", "--svg", "/nonexistent/dir/a.svg"], "--svg"),
+        (["lstm", "--min-time", "2"], "--min-time"),  # nothing is timed with --dry-run
+        (["lstm", "--backward"], "--backward"),
     ],
 )
 def test_usage_errors_are_one_line_exit_2(cli, args, flag):
@@ -43,3 +48,27 @@ def test_usage_errors_are_one_line_exit_2(cli, args, flag):
     assert first.startswith("rnnshape: error: ") and flag in first
     assert all(line.startswith("hint: ") for line in rest) and len(rest) <= 1
     assert "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize(
+    "args, flag",
+    [
+        (["lstm", "--no-time", "--threads", "1"], "--threads"),
+        (["lstm", "--check", "/nonexistent.pt", "--code"], "--code"),
+        (["lstm", "--threads", "100000"], "--threads"),
+        (["lstm", "--min-time", "1e9"], "--min-time"),
+        (["inspect", "/nonexistent.pt", "--against", "lstm 'x"], "--against"),
+    ],
+)
+def test_options_that_would_be_ignored_or_crash_are_usage_errors(cli, args, flag):
+    r = cli(*args)
+    assert r.code == 2, r.stderr
+    assert r.stderr.startswith("rnnshape: error: ") and flag in r.stderr.splitlines()[0]
+
+
+def test_api_bounds_are_the_cli_bounds():
+    from rnnshape import analyze
+    from rnnshape.errors import UsageError
+
+    with pytest.raises(UsageError, match="--threads must be between"):
+        analyze("lstm", threads=10**6)

@@ -18,9 +18,11 @@ def dims(d: tuple[str, ...], sep: str = ", ") -> str:
 
 
 def nbytes(n: int) -> str:
-    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+    for unit, size in (("EiB", 2**60), ("PiB", 2**50), ("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20),
+                       ("KiB", 2**10)):
         if n >= size:
-            return f"{n / size:,.1f} {unit}"
+            value = n / size
+            return f"{value:,.1f} {unit}" if value < 1e6 else f"{value:.3g} {unit}"
     return f"{n} B"
 
 
