@@ -43,21 +43,11 @@ def analyze(
         if check_flops:
             raise UsageError("--check-flops runs torch (on meta), so it cannot be combined with --dry-run")
         return Report(predict(spec), verified=False, torch_version=None, timing=None, warnings=spec.warnings)
-    return run_report(spec, time=time, min_time=min_time, threads=threads, clock=clock, backward=backward,
-                      vs_loop=vs_loop, check_flops=check_flops)
+    return run_report(spec, opts if time else None, check_flops=check_flops)
 
 
-def run_report(
-    spec: Spec,
-    *,
-    time: bool = True,
-    min_time: float = DEFAULT_MIN_TIME,
-    threads: int | None = None,
-    clock: Callable[[], float] | None = None,
-    check_flops: bool = False,
-    backward: bool = False,
-    vs_loop: bool = False,
-) -> Report:
+def run_report(spec: Spec, timing_options: TimingOptions | None, *, check_flops: bool = False) -> Report:
+    """The real run: build with torch, hold it equal to the predictor, time it unless options are None."""
     from rnnshape import run
 
     spec = with_device(spec, run.resolve_device(spec.device))
@@ -85,11 +75,10 @@ def run_report(
                 hint="this is a bug in rnnshape; please report it with the command line you ran",
             )
     timing = None
-    if time and spec.device != "meta":
+    if timing_options is not None and spec.device != "meta":
         from rnnshape.perfrun import time_report
 
-        opts = TimingOptions(min_time=min_time, threads=threads, backward=backward, vs_loop=vs_loop, clock=clock)
-        timing, noisy = time_report(spec, prediction, built, opts)
+        timing, noisy = time_report(spec, prediction, built, timing_options)
         warnings += noisy
     return Report(prediction, verified=True, torch_version=observed.torch_version, timing=timing,
                   warnings=tuple(warnings), flops_counted=flops_counted)
