@@ -90,7 +90,7 @@ def sweep_command(
 
 
 def _run(dry_run: bool, min_time: float, threads: int | None, backward: bool):
-    from rnnshape.cli import check_run_options
+    from rnnshape.cli_kind import check_run_options
     from rnnshape.multi_cmd import Run
 
     check_run_options(min_time, threads)
@@ -100,7 +100,7 @@ def _run(dry_run: bool, min_time: float, threads: int | None, backward: bool):
 def _spec_params() -> set[str]:
     import inspect
 
-    from rnnshape.cli import spec_from_options
+    from rnnshape.cli_kind import spec_from_options
 
     return {n for n, p in inspect.signature(spec_from_options).parameters.items()
             if p.kind is inspect.Parameter.KEYWORD_ONLY}
@@ -115,7 +115,7 @@ def _words(token: str) -> list[str]:
 
 def _parse(kind: str, tokens: list[str], where: str) -> tuple[dict, dict[str, str]]:
     """The kind command's parse of ``tokens``; options that are not part of a configuration are refused."""
-    from rnnshape.cli import parse_kind_options
+    from rnnshape.cli_kind import parse_kind_options
 
     params, given = parse_kind_options(kind, tokens)
     extra = [flag for name, flag in given.items() if name not in _spec_params()]
@@ -127,7 +127,7 @@ def _parse(kind: str, tokens: list[str], where: str) -> tuple[dict, dict[str, st
 
 def compare_specs(tokens: list[str]):
     """Tokens -> (labels, specs, shared options as typed). A token whose first word is a kind is an entry."""
-    from rnnshape.cli import spec_from_options
+    from rnnshape.cli_kind import spec_from_options
     from rnnshape.compare import KIND_ONLY
 
     entries = [_words(t) for t in tokens if t.split() and t.split()[0] in KINDS]
@@ -169,7 +169,7 @@ def _note_skipped(skipped: dict[str, tuple], entries: int) -> None:
 
 def sweep_specs(tokens: list[str], varies, points):
     """Tokens (the kind first) and the grid -> one Spec per point, all validated before anything runs."""
-    from rnnshape.cli import spec_from_options
+    from rnnshape.cli_kind import spec_from_options
     from rnnshape.sweep import check_varies
 
     words = (_words(tokens[0]) if tokens else []) + tokens[1:]
