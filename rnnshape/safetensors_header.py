@@ -31,11 +31,15 @@ DTYPES = {  # safetensors code -> (torch name, bytes per element)
 
 
 def looks_like(head: bytes, size: int) -> bool:
-    """True when the first bytes of a file of ``size`` bytes start a safetensors header."""
+    """True when the first bytes start a safetensors header (8-byte length, then a JSON object).
+
+    A length past the end of the file still counts: that is a truncated or corrupt safetensors file,
+    and read_header says so, rather than "not a checkpoint".
+    """
     if len(head) < 9:
         return False
     (n,) = struct.unpack("<Q", head[:8])
-    return 2 <= n <= size - 8 and head[8:9] == b"{"
+    return n >= 2 and head[8:9] == b"{"
 
 
 def read_header(path: str) -> tuple[tuple[str, tuple[int, ...], str], ...]:
