@@ -159,27 +159,23 @@ def test_timing_options_refuse_what_cannot_be_timed(opts, dry, spec_kw, flag):
     assert flag in err.value.message
 
 
-def test_block_size_grows_until_timer_overhead_is_under_a_thousandth():
-    # a call and a reading of the clock both cost 2**-20 s (about 1 µs): blocks of 1,000 calls are needed
-    class Clock(FakeClock):
-        def __call__(self) -> float:
-            self.now += 2.0**-20
-            return self.now
+class TickingClock(FakeClock):
+    """Reading the clock costs 2**-20 s (about 1 µs), as a call does."""
 
-    clock = Clock()
+    def __call__(self) -> float:
+        self.now += 2.0**-20
+        return self.now
+
+
+@pytest.mark.parametrize(
+    "min_time, calls",
+    [
+        (0.05, 1000),  # blocks grow until timer overhead is under a thousandth: 1,000 calls
+        (0.019, 100),  # ...but a 1,000-call block (about 1 ms) would leave under 20 runs in 0.019 s
+    ],
+)
+def test_block_size_balances_overhead_and_run_count(min_time, calls):
+    clock = TickingClock()
     fn, _ = scripted(clock, [2.0**-20])
-    s = measure(fn, threads=1, min_time=0.05, clock=clock)
-    assert s.calls_per_run == 1000 and s.runs >= 20
-
-
-def test_block_size_stays_small_enough_for_many_runs():
-    # the same clock, but --min-time 0.019: a 1,000-call block (about 1 ms) would leave under 20 runs
-    class Clock(FakeClock):
-        def __call__(self) -> float:
-            self.now += 2.0**-20
-            return self.now
-
-    clock = Clock()
-    fn, _ = scripted(clock, [2.0**-20])
-    s = measure(fn, threads=1, min_time=0.019, clock=clock)
-    assert s.calls_per_run == 100 and s.runs >= 20
+    s = measure(fn, threads=1, min_time=min_time, clock=clock)
+    assert s.calls_per_run == calls and s.runs >= 20
