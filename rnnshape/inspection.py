@@ -37,7 +37,11 @@ def inspect_checkpoint(path: str | os.PathLike, prefix: str | None = None) -> In
     modules = find_modules(ckpt.entries)
     if prefix is not None:
         modules = (select(modules, prefix, ckpt.file),)
-    return Inspection(ckpt, modules, _notes(ckpt))
+    notes = _notes(ckpt)
+    if any(m.spec is not None and not m.cell for m in modules):
+        notes += ("batch_first and dropout are not stored in a state_dict: the constructors show torch's "
+                  "defaults, and a module saved with either loads all the same",)
+    return Inspection(ckpt, modules, notes)
 
 
 def select(modules: tuple[Recovered, ...], prefix: str, file: str) -> Recovered:
