@@ -23,14 +23,14 @@ import sys
 import time
 
 
-def in_process(reps: int, threads: int, min_time: float) -> list[tuple[float, float]]:
+def in_process(reps: int, threads: int, min_time: float, device: str = "cpu") -> list[tuple[float, float]]:
     import torch
     import torch.utils.benchmark as benchmark
 
     from rnnshape import analyze, run
     from rnnshape.spec import make_spec
 
-    spec = make_spec("lstm", num_layers=4, bidirectional=True)
+    spec = make_spec("lstm", num_layers=4, bidirectional=True, device=device)
     built = run.build(spec)
     x = built.inputs["input"]
     pairs = []
@@ -62,13 +62,14 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=9)
     ap.add_argument("--threads", type=int, default=None, help="default: torch's thread count")
     ap.add_argument("--min-time", type=float, default=0.5, help="for ratio 1, both sides")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (Timer synchronises CUDA itself)")
     args = ap.parse_args()
     import torch
 
     threads = args.threads or torch.get_num_threads()
-    print(f"torch {torch.__version__}, {threads} threads, load average {os.getloadavg()[0]:.2f}")
+    print(f"torch {torch.__version__}, {args.device}, {threads} threads, load average {os.getloadavg()[0]:.2f}")
 
-    pairs = in_process(args.reps, threads, args.min_time)
+    pairs = in_process(args.reps, threads, args.min_time, args.device)
     ratios = [a / b for a, b in pairs]
     print(f"1. forward median, rnnshape / torch.utils.benchmark direct (min_time {args.min_time} s each, "
           f"{args.reps} alternating pairs):")
