@@ -13,10 +13,10 @@ import sys
 from typing import Annotated
 
 import typer
-from typer._click import exceptions as click_exceptions
 from typer.core import TyperGroup
 
 from rnnshape import __version__
+from rnnshape.click_compat import exceptions as click_exceptions
 from rnnshape.errors import RnnshapeError
 
 

@@ -43,9 +43,8 @@ def inspect_command(
     if not args or args[0] not in kinds:
         raise UsageError(f"--against must start with {', '.join(kinds)} (got {against!r})",
                          hint="for example --against 'lstm --hidden-size 256 --layers 2'")
-    from typer._click import exceptions as click_exceptions
-
     from rnnshape.cli import _usage_message, app
+    from rnnshape.click_compat import exceptions as click_exceptions
 
     sub = typer.main.get_command(app).commands[args[0]]
     extra = ["--check", file] + (["--json"] if json_out else [])

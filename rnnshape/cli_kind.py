@@ -220,10 +220,9 @@ def check_run_options(min_time: float, threads: int | None) -> None:
 def parse_kind_options(kind: str, tokens: list[str]) -> tuple[dict, dict[str, str]]:
     """Parse ``tokens`` with the real `rnnshape KIND` command: (every parameter's value, {name: flag} of
     those the tokens set). Parse errors become UsageError, as on the kind command itself."""
-    from typer._click import exceptions as click_exceptions
-    from typer._click.core import ParameterSource
-
     from rnnshape.cli import _usage_message, app
+    from rnnshape.click_compat import ParameterSource
+    from rnnshape.click_compat import exceptions as click_exceptions
 
     command = typer.main.get_command(app).commands[kind]
     try:
@@ -238,7 +237,7 @@ def parse_kind_options(kind: str, tokens: list[str]) -> tuple[dict, dict[str, st
 
 def _no_effect(ctx: typer.Context, *, check, code, no_time, dry_run) -> None:
     """An option the chosen mode would silently ignore is a usage error, named."""
-    from typer._click.core import ParameterSource
+    from rnnshape.click_compat import ParameterSource
 
     given = [p for p in ctx.command.params
              if p.name != "check" and ctx.get_parameter_source(p.name) is ParameterSource.COMMANDLINE]
