@@ -102,18 +102,18 @@ def _explain(want: Module, have: Module) -> list[Mismatch]:
     if want.cell != have.cell:
         add("cell", "the checkpoint holds a cell (weight_ih, no _l0 suffix): add --cell" if have.cell
             else "the checkpoint holds a layer module (weight_ih_l0 ...), not a cell: drop --cell")
-    if want.cell != have.cell:
-        return out  # the other arguments do not line up between a cell and a layer module
-    if want.bidirectional != have.bidirectional:
-        add("bidirectional", "the checkpoint has 2 directions (weight_ih_l0_reverse ...): add --bidirectional"
-            if have.bidirectional else "the checkpoint has 1 direction (no _reverse parameters): drop --bidirectional")
-    if want.num_layers != have.num_layers:
-        last = have.num_layers - 1
-        add("num_layers", f"the checkpoint has {have.num_layers} layer{'s' if last else ''} (weight_ih_l0"
-                          f"{f' … weight_ih_l{last}' if last else ''}): use --layers {have.num_layers} "
-                          f"(got {want.num_layers})")
-    if want.proj_size != have.proj_size:
-        add("proj_size", _proj_message(want, have))
+    if want.cell == have.cell:  # directions, layers and projection only line up between the same sort
+        if want.bidirectional != have.bidirectional:
+            add("bidirectional",
+                "the checkpoint has 2 directions (weight_ih_l0_reverse ...): add --bidirectional" if have.bidirectional
+                else "the checkpoint has 1 direction (no _reverse parameters): drop --bidirectional")
+        if want.num_layers != have.num_layers:
+            last = have.num_layers - 1
+            add("num_layers", f"the checkpoint has {have.num_layers} layer{'s' if last else ''} (weight_ih_l0"
+                              f"{f' … weight_ih_l{last}' if last else ''}): use --layers {have.num_layers} "
+                              f"(got {want.num_layers})")
+        if want.proj_size != have.proj_size:
+            add("proj_size", _proj_message(want, have))
     if want.hidden_size != have.hidden_size:
         where = (f"weight_hr_l0 is {have.proj_size, have.hidden_size}" if have.proj_size
                  else f"weight_hh{sfx} is {(have.kind.gates * have.hidden_size, have.hidden_size)}")

@@ -59,7 +59,8 @@ def run_report(spec: Spec, timing_options: TimingOptions | None, *, check_flops:
         if slow:
             warnings.append(slow)
     else:
-        check_memory(prediction, available_bytes(spec.device), spec.device)
+        backward = timing_options is not None and timing_options.backward
+        check_memory(prediction, available_bytes(spec.device), spec.device, backward=backward)
     built = run.build(spec)
     observed = run.observe(spec, built)
     compare(prediction, observed)

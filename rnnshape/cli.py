@@ -77,8 +77,10 @@ def _guarded(fn, argv: list[str]) -> int:
     except RnnshapeError as err:
         _error(err)
         return err.exit_code
+    except click_exceptions.NoArgsIsHelpError:
+        return 0  # `rnnshape` alone: the help has been printed, and that is the answer
     except click_exceptions.UsageError as err:
-        cmd = err.ctx.command_path if err.ctx else "rnnshape"
+        cmd = "rnnshape" + (f" {argv[0]}" if argv and argv[0] in _commands() else "")
         _error(_usage_message(err, argv), hint=f"see '{cmd} --help'")
         return 2
     except click_exceptions.ClickException as err:
@@ -102,6 +104,9 @@ def _guarded(fn, argv: list[str]) -> int:
 def _usage_message(err: click_exceptions.UsageError, argv: list[str]) -> str:
     """Click's parse errors in rnnshape's formula: the flag, the rule, the value."""
     param = getattr(err, "param", None)
+    if isinstance(err, click_exceptions.MissingParameter):
+        what = param.human_readable_name if param is not None else "an argument"
+        return f"{argv[0] if argv else 'rnnshape'} needs {what} (got none)"
     if not isinstance(err, click_exceptions.BadParameter) or param is None or not param.opts:
         return err.format_message()
     flag = next((o for o in param.opts if o.startswith("--")), param.opts[0])  # as declared: --layers
@@ -109,7 +114,7 @@ def _usage_message(err: click_exceptions.UsageError, argv: list[str]) -> str:
     text = err.message
     if "valid int" in text:
         rule = "must be an integer"
-    elif "valid number" in text:
+    elif "valid number" in text or "valid float" in text:
         rule = "must be a number"
     elif "is not one of" in text:
         choices = text.split("is not one of", 1)[1].strip(" .").replace("'", "")
@@ -117,6 +122,10 @@ def _usage_message(err: click_exceptions.UsageError, argv: list[str]) -> str:
     else:
         rule = "is invalid: " + text.removeprefix("Value error, ")
     return f"{flag} {rule}" + (f" (got {value!r})" if value is not None else "")
+
+
+def _commands() -> set[str]:
+    return set(typer.main.get_command(app).commands)
 
 
 def _raw_value(argv: list[str], opts: list[str]) -> str | None:

@@ -39,6 +39,10 @@ def inspect_command(
     except ValueError as err:  # an unclosed quote
         raise UsageError(f"--against must be a command line: {err} (got {against!r})",
                          hint="for example --against 'lstm --hidden-size 256 --layers 2'") from None
+    inside = [a.split("=")[0] for a in args if a.split("=")[0] in ("--check", "--json", "-j")]
+    if inside:
+        raise UsageError(f"{inside[0]} does not belong inside --against (got {against!r})",
+                         hint="--against takes a configuration; give --json to inspect itself")
     kinds = [k.value for k in Kind]
     if not args or args[0] not in kinds:
         raise UsageError(f"--against must start with {', '.join(kinds)} (got {against!r})",

@@ -6,7 +6,6 @@ Report, a renderer prints it. torch is never imported here at module level.
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Annotated, Optional
 
@@ -127,7 +126,7 @@ def _command(kind: Kind):
             nonlinearity=nonlinearity, cell=cell, seq_len=seq_len, batch=batch, unbatched=unbatched,
             lengths=lengths, init_state=init_state, dtype=dtype, device=device, input_shape=input_shape,
         )
-        _no_effect(ctx, check=check, code=code, no_time=no_time, dry_run=dry_run)
+        _no_effect(ctx, check=check, code=code, no_time=no_time, dry_run=dry_run, meta=spec.device == "meta")
         if check is not None:
             from rnnshape.inspect_cmd import check as check_file
 
@@ -235,13 +234,17 @@ def parse_kind_options(kind: str, tokens: list[str]) -> tuple[dict, dict[str, st
     return dict(ctx.params), given
 
 
-def _no_effect(ctx: typer.Context, *, check, code, no_time, dry_run) -> None:
-    """An option the chosen mode would silently ignore is a usage error, named."""
+def given_flags(ctx: typer.Context) -> dict[str, str]:
+    """{parameter name: its flag as declared} for the options typed on the command line."""
     from rnnshape.click_compat import ParameterSource
 
-    given = [p for p in ctx.command.params
-             if p.name != "check" and ctx.get_parameter_source(p.name) is ParameterSource.COMMANDLINE]
-    flag = {p.name: next((o for o in p.opts if o.startswith("--")), p.opts[0]) for p in given}
+    return {p.name: next((o for o in p.opts if o.startswith("--")), p.opts[0]) for p in ctx.command.params
+            if p.opts and ctx.get_parameter_source(p.name) is ParameterSource.COMMANDLINE}
+
+
+def _no_effect(ctx: typer.Context, *, check, code, no_time, dry_run, meta) -> None:
+    """An option the chosen mode would silently ignore is a usage error, named."""
+    flag = {name: f for name, f in given_flags(ctx).items() if name != "check"}
     output = {"code", "dry_run", "explain", "diagram", "svg", "html", "no_time", "min_time", "threads",
               "backward", "vs_loop", "check_flops", "no_live"}
     timing = {"min_time", "threads", "backward", "vs_loop"}
@@ -249,8 +252,11 @@ def _no_effect(ctx: typer.Context, *, check, code, no_time, dry_run) -> None:
         if check is not None and name in output:
             raise UsageError(f"{flag[name]} has no effect with --check, which compares shapes and runs nothing",
                              hint=f"drop {flag[name]}")
-        if (code or no_time or dry_run) and name in timing:
-            mode = "--code" if code else ("--no-time" if no_time else "--dry-run")
+        if code and name in timing | {"check_flops", "no_live"}:
+            raise UsageError(f"{flag[name]} has no effect with --code, which prints code and runs nothing",
+                             hint=f"drop {flag[name]}")
+        if (no_time or dry_run or meta) and name in timing:
+            mode = "--no-time" if no_time else ("--dry-run" if dry_run else "--device meta")
             raise UsageError(f"{flag[name]} has no effect with {mode}: nothing is timed", hint=f"drop {flag[name]}")
 
 
@@ -263,12 +269,10 @@ def _check_extras(*, code, json_out, explain, diagram, svg, html) -> None:
     if json_out and files:
         raise UsageError(f"{files[0][0]} cannot be combined with --json: it saves what the terminal shows "
                          f"(got {files[0][0]} {files[0][1]})", hint="drop --json to export the tables")
+    from rnnshape.render.export import check_path
+
     for flag, path in files:
-        if not path:
-            raise UsageError(f"{flag} needs a file name (got {path!r})")
-        folder = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-            raise UsageError(f"{flag} cannot write there: {folder} is not a writable folder (got {path})")
+        check_path(flag, path)
 
 
 def _export(renderable, *, svg: str | None, html: str | None, width: int) -> None:

@@ -56,7 +56,7 @@ def compare_command(
     from rnnshape import multi_cmd
 
     labels, specs, shared = compare_specs(list(ctx.args))
-    run = _run(dry_run, min_time, threads, backward)
+    run = _run(ctx, dry_run, min_time, threads, backward)
     out = multi_cmd.Output(json_out, csv_out, markdown, svg, html)
     return multi_cmd.compare(labels, specs, shared=shared, run=run, out=out)
 
@@ -85,15 +85,19 @@ def sweep_command(
         raise UsageError("sweep needs at least one --vary", hint="for example --vary seq-len=16,64,256,1024")
     points = grid(varies)
     specs = sweep_specs(list(ctx.args), varies, points)
-    run = _run(dry_run, min_time, threads, False)
+    run = _run(ctx, dry_run, min_time, threads, False)
     return multi_cmd.sweep(varies, points, specs, run=run, out=multi_cmd.Output(json_out, csv_out, markdown, svg, html))
 
 
-def _run(dry_run: bool, min_time: float, threads: int | None, backward: bool):
-    from rnnshape.cli_kind import check_run_options
+def _run(ctx: typer.Context, dry_run: bool, min_time: float, threads: int | None, backward: bool):
+    from rnnshape.cli_kind import check_run_options, given_flags
     from rnnshape.multi_cmd import Run
 
     check_run_options(min_time, threads)
+    timing = {n: f for n, f in given_flags(ctx).items() if n in ("min_time", "threads", "backward")}
+    if dry_run and timing:
+        flag = next(iter(timing.values()))
+        raise UsageError(f"{flag} has no effect with --dry-run: nothing is timed", hint=f"drop {flag}")
     return Run(dry_run, min_time, threads, backward)
 
 

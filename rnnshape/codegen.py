@@ -88,11 +88,16 @@ def snippet(spec: Spec) -> str:
         return "\n".join(lines) + "\n"
 
     src = "x"
-    if spec.packed:
+    if spec.packed and spec.device == "meta":
+        # pad_packed_sequence cannot un-sort on meta (it moves meta indices to the CPU): pack pre-sorted
+        lines.append(f"    packed = pack_padded_sequence(x, {sorted(spec.lengths, reverse=True)}, "
+                     f"batch_first={spec.batch_first}, enforce_sorted=True)  # meta: lengths pre-sorted")
+    elif spec.packed:
         lines.append(
             f"    packed = pack_padded_sequence(x, {list(spec.lengths)}, batch_first={spec.batch_first}, "
             "enforce_sorted=False)"
         )
+    if spec.packed:
         src = "packed"
     finals = []
     for i, s in enumerate(sfxs):

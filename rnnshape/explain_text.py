@@ -45,7 +45,8 @@ def notes(spec: Spec, mods: tuple[Module, ...]) -> tuple[str, ...]:
         out.append(f"output[t] is the last layer's {_joined(last)}, {_shape(spec, last.output_size)}")
         out.append(_state_note(mods))
     if spec.batch_first and not spec.unbatched:
-        out.append("batch_first=True: x_t is input[:, t] and output[:, t]; h_n and c_n stay (D·num_layers, N, ·)")
+        states = "h_n and c_n stay" if spec.kind is Kind.LSTM else "h_n stays"
+        out.append(f"batch_first=True: x_t is input[:, t] and output[:, t]; {states} (D·num_layers, N, ·)")
     if spec.packed:
         out.append("packed input: step t runs only the sequences longer than t (batch_sizes[t] rows), and "
                    "each sequence's h_n is its state at its own last step")
@@ -107,7 +108,8 @@ def traps(spec: Spec, mods: tuple[Module, ...]) -> tuple[str, ...]:
             ":, 0", ":, -1")
         first_step = f"x_{spec.seq_len - 1}"
         name = "h_n" + (f".{len(mods) - 1}" if len(mods) > 1 else "")
-        out.append(f"output[-1] is not the reverse direction's final state: {wrong} is the reverse direction "
+        last_step = "output[:, -1]" if spec.batch_first and not spec.unbatched else "output[-1]"
+        out.append(f"{last_step} is not the reverse direction's final state: {wrong} is the reverse direction "
                    f"after its first step (it has seen only {first_step}); its final state {name}[-1] is {rev}")
         out.append(f"{name}[-1] is only the last layer's reverse direction; both directions of the last layer "
                    f"are {name}[-2:]")
@@ -121,7 +123,8 @@ def traps(spec: Spec, mods: tuple[Module, ...]) -> tuple[str, ...]:
         widths = ", ".join(str(m.hidden_size) for m in mods)
         out.append(f"{c} keeps hidden_size ({widths}) while {h} and output use proj_size ({mods[0].proj_size})")
     if spec.batch_first and not spec.unbatched and not spec.cell:
-        out.append("h_n and c_n are never batch-first, even with batch_first=True")
+        states = "h_n and c_n are" if spec.kind is Kind.LSTM else "h_n is"
+        out.append(f"{states} never batch-first, even with batch_first=True")
     if spec.packed and not spec.cell:
         at = "output[b, lengths[b] - 1]" if spec.batch_first else "output[lengths[b] - 1, b]"
         out.append("with packed input, output[-1] holds zeros for sequences shorter than L; the forward final "

@@ -48,21 +48,24 @@ def check_meta(spec: Spec) -> str | None:
     if seconds > META_REFUSE_SECONDS:
         raise EnvironmentUnfit(
             f"--device meta would take about {seconds:,.0f} s here: a meta forward costs time per "
-            f"layer x direction x step (got {spec.seq_len} steps)",
+            f"layer × direction × step (got {spec.seq_len} steps)",
             hint="use --dry-run for the same shapes and counts at once",
         )
     if seconds > META_WARN_SECONDS:
         return (
-            f"the meta forward takes about {seconds:,.0f} s (per layer x direction x step); "
+            f"the meta forward takes about {seconds:,.0f} s (per layer × direction × step); "
             "--dry-run answers at once"
         )
     return None
 
 
-def check_memory(prediction: Prediction, available: int | None, device: str) -> None:
+def check_memory(prediction: Prediction, available: int | None, device: str, *, backward: bool = False) -> None:
+    """Refuse before allocating when the run (with --backward: the training step) needs more than is free."""
     if available is None:
         return
-    need = estimate_bytes(prediction)
+    from rnnshape.memory import estimate  # memory builds on this module's working-set estimate
+
+    need = estimate(prediction, backward=backward)[1]
     if need > available:
         spec = prediction.spec
         meta_ok = meta_seconds(spec) <= META_REFUSE_SECONDS
@@ -70,7 +73,8 @@ def check_memory(prediction: Prediction, available: int | None, device: str) -> 
         if meta_ok:
             hint += ", or --device meta to run torch without allocating memory"
         raise EnvironmentUnfit(
-            f"not enough memory on {device}: this run needs about {nbytes(need)} and {nbytes(available)} is free",
+            f"not enough memory on {device}: this run{' with --backward' if backward else ''} needs about "
+            f"{nbytes(need)} and {nbytes(available)} is free",
             hint=hint,
         )
 

@@ -175,7 +175,8 @@ def _state_shape(spec: Spec, mod: Module, width: int, dim: str) -> tuple[tuple[i
 
 def _input_note(spec: Spec) -> str | None:
     if spec.packed:
-        return "padded as you hold it; packed with pack_padded_sequence(enforce_sorted=False)"
+        how = "enforce_sorted=True, sorted by length on meta" if spec.device == "meta" else "enforce_sorted=False"
+        return f"padded as you hold it; packed with pack_padded_sequence({how})"
     if spec.cell:
         step = "x[:, t]" if spec.batch_first and not spec.unbatched else "x[t]"
         return f"the loop feeds one time step at a time: {step} is " + (

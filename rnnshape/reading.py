@@ -20,9 +20,9 @@ def read_shape(shape: tuple[int, ...], *, input_size: int, batch_first: bool, ce
         raise UsageError(f"{flag}: every dimension must be >= 1 (got {min(shape)})")
     rank = len(shape)
     if rank not in (2, 3):
-        what = "a cell loop" if cell else "RNN, LSTM and GRU modules"
+        what = "a cell loop takes" if cell else "RNN, LSTM and GRU modules take"
         raise UsageError(
-            f"{flag}: {what} take a 3-D (L, N, H_in) or 2-D (L, H_in) tensor (got {rank}-D)",
+            f"{flag}: {what} a 3-D (L, N, H_in) or 2-D (L, H_in) tensor (got {rank}-D)",
             hint=_rank_hint(shape, cell),
         )
     if shape[-1] != input_size:

@@ -206,6 +206,8 @@ def make_spec(
     # Defaults only; the rules (lengths vs batch vs unbatched) live in rules.validate.
     if lengths is not None:
         lengths = tuple(lengths)
+        if not lengths:
+            raise UsageError("--lengths must be a non-empty list of integers (got an empty list)")
         if batch is None and not unbatched:
             batch = len(lengths)
         if seq_len is None and lengths and all(isinstance(n, int) for n in lengths):

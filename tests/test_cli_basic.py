@@ -72,3 +72,45 @@ def test_api_bounds_are_the_cli_bounds():
 
     with pytest.raises(UsageError, match="--threads must be between"):
         analyze("lstm", threads=10**6)
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["lstm", "--code", "--check-flops"], "--check-flops has no effect with --code"),
+        (["lstm", "--device", "meta", "--threads", "1"], "--threads has no effect with --device meta"),
+        (["compare", "lstm", "gru", "--dry-run", "--threads", "1"], "--threads has no effect with --dry-run"),
+        (["sweep", "lstm", "--vary", "seq-len=2,4", "--dry-run", "--min-time", "1"], "--min-time has no effect"),
+        (["lstm", "--dry-run", "--svg", "/tmp"], "not a folder"),
+        (["inspect"], "inspect needs FILE"),
+        (["lstm", "--dropout", "x"], "--dropout must be a number (got 'x')"),
+        (["lstm", "--layers"], "requires an argument"),
+    ],
+)
+def test_more_usage_errors_name_the_option(cli, args, needle):
+    r = cli(*args)
+    assert r.code == 2, r.stderr
+    first = r.stderr.splitlines()[0]
+    assert needle in first, first
+    if len(r.stderr.splitlines()) > 1 and args[0] != "inspect":
+        assert f"'rnnshape {args[0]} --help'" in r.stderr or "hint: drop" in r.stderr
+
+
+def test_bare_command_prints_help_and_succeeds(cli):
+    r = cli()
+    assert r.code == 0 and "Usage" in r.stdout and r.stderr == ""
+
+
+def test_memory_guard_counts_the_backward_step():
+    from rnnshape.errors import EnvironmentUnfit
+    from rnnshape.guard import check_memory
+    from rnnshape.memory import estimate
+    from rnnshape.predict import predict
+    from rnnshape.spec import make_spec
+
+    pred = predict(make_spec("lstm", hidden_size=64, num_layers=2, seq_len=50))
+    forward, training = estimate(pred, backward=False)[1], estimate(pred, backward=True)[1]
+    assert training > forward
+    check_memory(pred, available=forward + 1, device="cpu")  # the forward fits
+    with pytest.raises(EnvironmentUnfit, match="with --backward"):
+        check_memory(pred, available=forward + 1, device="cpu", backward=True)

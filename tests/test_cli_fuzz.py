@@ -17,12 +17,19 @@ VALUED = ["--input-size", "--hidden-size", "--layers", "--num-layers", "--proj-s
           "--seq-len", "--batch", "--lengths", "--init-state", "--device", "--dtype", "--min-time", "--threads",
           "--input-shape", "-i", "-H", "-l", "-L", "-N"]
 FLAGS = ["--bidirectional", "--no-bias", "--batch-first", "--cell", "--unbatched", "--no-time", "--code",
-         "--json", "--bogus", "-b", "-j"]
+         "--json", "--bogus", "-b", "-j", "--explain", "--diagram", "--backward", "--vs-loop", "--check-flops",
+         "--csv", "--markdown"]
 
 
 @st.composite
 def command_lines(draw, dry: bool):
-    words = [draw(st.sampled_from(["rnn", "lstm", "gru", "LSTM", "inspect", "", "—"]))]
+    words = [draw(st.sampled_from(["rnn", "lstm", "gru", "LSTM", "inspect", "compare", "sweep", "", "—"]))]
+    if words[0] == "compare":
+        words += draw(st.lists(st.sampled_from(["rnn", "lstm", "gru", "lstm --hidden-size 8", "x", "gru --cell"]),
+                               max_size=3))
+    if words[0] == "sweep":
+        words += [draw(st.sampled_from(["lstm", "gru", "x"])), "--vary", draw(st.sampled_from(
+            ["seq-len=2,4", "batch=1,2", "hidden-size=", "foo=1,2", "layers=0,1", "seq-len=a"]))]
     for _ in range(draw(st.integers(0, 6))):
         if draw(st.booleans()):
             words += [draw(st.sampled_from(VALUED)), draw(ODD)]
@@ -41,6 +48,7 @@ def _check(words):
         lines = r.stderr.strip().splitlines()
         errors = [line for line in lines if line.startswith("rnnshape: error: ")]
         assert len(errors) == 1, (words, r.stderr)
+        assert len(errors[0]) > len("rnnshape: error: ") + 10, (words, r.stderr)  # says something
         assert r.stdout == ""
     if "--json" in words or "-j" in words:
         assert r.stdout == "" or isinstance(json.loads(r.stdout), dict), (words, r.stdout[:200])

@@ -8,12 +8,13 @@ import subprocess
 import sys
 
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from strategies import specs
 
 from rnnshape.codegen import snippet
 from rnnshape.guard import check_memory, estimate_bytes
 from rnnshape.predict import predict
-from rnnshape.spec import make_spec
+from rnnshape.spec import make_spec, with_device
 
 
 def test_huge_cpu_run_is_refused_before_allocating(cli):
@@ -55,8 +56,9 @@ def test_check_flops_agrees(cli):
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
-@given(spec=specs(max_layers=2, max_len=3))
-def test_code_snippet_runs_and_prints_predicted_shapes(spec):
+@given(spec=specs(max_layers=2, max_len=3), device=st.sampled_from(["cpu", "meta", "auto"]))
+def test_code_snippet_runs_and_prints_predicted_shapes(spec, device):
+    spec = with_device(spec, device)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         exec(compile(snippet(spec), "<snippet>", "exec"), {"__name__": "__main__"})

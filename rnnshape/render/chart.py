@@ -38,9 +38,9 @@ class Series:
 class _Axis:
     """Maps values to [0, 1], on a log scale when they are positive and span more than LOG_SPAN."""
 
-    def __init__(self, values: Sequence[float]) -> None:
+    def __init__(self, values: Sequence[float], log: bool | None = None) -> None:
         lo, hi = min(values), max(values)
-        self.log = lo > 0 and hi / lo > LOG_SPAN
+        self.log = lo > 0 and (hi / lo > LOG_SPAN if log is None else log)
         self.lo, self.hi = (math.log10(lo), math.log10(hi)) if self.log else (lo, hi)
 
     def frac(self, v: float) -> float:
@@ -68,7 +68,9 @@ class LineChart:
             return
         xs = [x for s in self.series for x, _ in s.points]
         ys = [y for s in self.series for _, y in s.points]
-        ax, ay = _Axis(xs), _Axis(ys)
+        ax = _Axis(xs)
+        # log-log whenever x is on a log scale, so that a power law is a straight line
+        ay = _Axis(ys, log=True) if ax.log and min(ys) > 0 else _Axis(ys)
         h = self.height
         ticks = {row: self.y_format(ay.value(1 - row / (h - 1))) for row in (0, h // 2, h - 1)}
         margin = max(len(t) for t in ticks.values()) + 1

@@ -21,6 +21,19 @@ from rnnshape.errors import UsageError
 FORMATS = ("svg", "html")
 
 
+def check_path(flag: str, path: str | None) -> None:
+    """Refuse an export path before anything runs, not after the tables are printed."""
+    if path is None:
+        return
+    if not path:
+        raise UsageError(f"{flag} needs a file name (got {path!r})")
+    if os.path.isdir(path):
+        raise UsageError(f"{flag} needs a file name, not a folder (got {path})")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise UsageError(f"{flag} cannot write there: {folder} is not a writable folder (got {path})")
+
+
 def export(renderable: RenderableType, path: str | os.PathLike, *, width: int = 80, fmt: str | None = None,
            title: str = "rnnshape") -> None:
     """Render at `width` columns and write `path`; the format is `fmt` or the file's suffix (.svg, .html)."""

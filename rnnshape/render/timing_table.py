@@ -46,7 +46,10 @@ def _comparison(report: Report, key: str, r: Rates, relative: float) -> str:
     if key == "backward":
         return f"{_times(relative)} the forward; GFLOP/s taken on 3 × the forward's FLOPs"
     if key == "loop":
-        return f"the fused module is {_faster(relative)} than this per-step cell loop"
+        kernel = report.timing.kernel
+        fused = kernel is not None and kernel.path != "aten"
+        module = "the fused module" if fused else f"nn.{report.prediction.spec.kind.torch_name} (no fused kernel)"
+        return f"{module} is {_faster(relative)} than this per-step cell loop"
     real = report.prediction.totals.steps
     return (f"{fmt.count(r.steps)} tokens, {fmt.count(real)} real ({real / r.steps:.0%}): "
             f"packed is {_faster(relative)} than padded").replace("%)", " %)")
