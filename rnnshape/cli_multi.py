@@ -7,6 +7,7 @@ error is the kind command's own. Part of the CLI layer with rnnshape.cli; no tor
 from __future__ import annotations
 
 import shlex
+import sys
 from typing import Annotated, Optional
 
 import typer
@@ -139,13 +140,14 @@ def compare_specs(tokens: list[str]):
     if not entries:
         raise UsageError(f"compare needs configurations: {', '.join(KINDS)}, or a quoted kind with options "
                          f"(got {' '.join(tokens) or 'none'})", hint="for example rnnshape compare rnn lstm gru")
-    labels, specs, skipped = [], [], {}
+    labels, specs, skipped, overridden = [], [], {}, {}
     for words in entries:
         kind, label = words[0], " ".join(words)
         shared_params, shared_given = _parse(kind, shared, "with compare")
         params, given = _parse(kind, words[1:], "in a compare entry")
         for name in shared_given:
             if name in given:
+                overridden.setdefault(shared_given[name], []).append(label)
                 continue
             if name in KIND_ONLY and Kind(kind) not in KIND_ONLY[name]:
                 skipped.setdefault(shared_given[name], (KIND_ONLY[name], []))[1].append(label)
@@ -157,6 +159,9 @@ def compare_specs(tokens: list[str]):
             raise UsageError(f"{label}: {err.message}", hint=err.hint) from None
         labels.append(label)
     _note_skipped(skipped, len(entries))
+    for flag, where in overridden.items():
+        sys.stderr.write(f"rnnshape: note: {flag} outside the quotes does not apply to {', '.join(where)}, "
+                         f"which set{'s' if len(where) == 1 else ''} its own\n")
     return labels, specs, " ".join(shlex.quote(t) for t in shared)
 
 

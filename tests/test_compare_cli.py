@@ -166,3 +166,11 @@ def test_choice_options_pass_through_shared_and_quoted(cli):
         "relu", "zeros", "float64")
     assert (second["spec"]["init_state"], second["spec"]["dtype"]) == ("none", "float64")
     assert [t["name"] for t in first["inputs"]] == ["input", "h_0"]
+
+
+def test_an_entry_option_wins_over_the_shared_one_and_says_so(cli):
+    r = cli("compare", "lstm --hidden-size 16", "gru --layers 2", "--layers", "3", "--dry-run", "--json")
+    assert r.code == 0, r.stderr
+    layers = [e["spec"]["num_layers"] for e in r.json()["entries"]]
+    assert layers == [3, 2]
+    assert "--layers outside the quotes does not apply to gru --layers 2" in r.stderr
