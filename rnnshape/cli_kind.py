@@ -269,10 +269,11 @@ def _check_extras(*, code, json_out, explain, diagram, svg, html) -> None:
     if json_out and files:
         raise UsageError(f"{files[0][0]} cannot be combined with --json: it saves what the terminal shows "
                          f"(got {files[0][0]} {files[0][1]})", hint="drop --json to export the tables")
-    from rnnshape.render.export import check_path
+    if files:
+        from rnnshape.render.export import check_path  # Rich's export machinery, only when exporting
 
-    for flag, path in files:
-        check_path(flag, path)
+        for flag, path in files:
+            check_path(flag, path)
 
 
 def _export(renderable, *, svg: str | None, html: str | None, width: int) -> None:

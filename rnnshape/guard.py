@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rnnshape.errors import EnvironmentUnfit
+from rnnshape.memory import estimate
 from rnnshape.render.fmt import nbytes
 from rnnshape.report import Prediction
 from rnnshape.spec import Kind, Spec
@@ -12,25 +13,11 @@ from rnnshape.spec import Kind, Spec
 META_SECONDS_PER_STEP = {Kind.LSTM: 0.002, Kind.GRU: 0.0015, Kind.RNN: 0.0007}
 META_WARN_SECONDS = 3.0
 META_REFUSE_SECONDS = 60.0
-SAFETY = 1.25  # allocator slack and the estimate's approximations
 
 
 def estimate_bytes(prediction: Prediction) -> int:
-    """Parameters, inputs, outputs, states, plus the largest per-module working set of one forward."""
-    t = prediction.totals
-    return int(SAFETY * (t.parameter_bytes + t.input_bytes + t.output_bytes + 2 * working_bytes(prediction)))
-
-
-def working_bytes(prediction: Prediction) -> int:
-    """The largest per-module transient of one forward (estimate_bytes counts it twice)."""
-    spec = prediction.spec
-    size = spec.dtype.itemsize
-    per_step = (spec.lengths and sum(spec.lengths)) or spec.seq_len * (spec.batch or 1)
-    return max(
-        # gates precomputed for every step, plus one layer's output sequence, per direction
-        per_step * m.directions * (m.kind.gates * m.hidden_size + m.h_out) * size
-        for m in spec.modules()
-    )
+    """What one forward needs at its peak, with the allocator's slack (rnnshape.memory has the parts)."""
+    return estimate(prediction, backward=False)[1]
 
 
 def meta_seconds(spec: Spec) -> float:
@@ -63,8 +50,6 @@ def check_memory(prediction: Prediction, available: int | None, device: str, *, 
     """Refuse before allocating when the run (with --backward: the training step) needs more than is free."""
     if available is None:
         return
-    from rnnshape.memory import estimate  # memory builds on this module's working-set estimate
-
     need = estimate(prediction, backward=backward)[1]
     if need > available:
         spec = prediction.spec

@@ -9,13 +9,14 @@
 
 from __future__ import annotations
 
-from rnnshape.guard import SAFETY, working_bytes
 from rnnshape.report import Prediction
 from rnnshape.spec import Kind, Spec
 
+SAFETY = 1.25  # allocator slack and the estimate's approximations
+
 
 def estimate(prediction: Prediction, *, backward: bool) -> tuple[tuple[tuple[str, int], ...], int]:
-    """The parts in bytes and their total with guard's safety margin (for a forward, guard's estimate)."""
+    """The parts in bytes, and their total with the safety margin (what rnnshape.guard refuses on)."""
     t = prediction.totals
     size = prediction.spec.dtype.itemsize
     parts = [
@@ -28,6 +29,16 @@ def estimate(prediction: Prediction, *, backward: bool) -> tuple[tuple[tuple[str
     if backward:
         parts += [("gradients", t.parameter_bytes), ("kept for backward", kept_for_backward(prediction.spec))]
     return tuple(parts), int(SAFETY * sum(b for _, b in parts))
+
+
+def working_bytes(prediction: Prediction) -> int:
+    """The largest per-module transient of one forward (the estimate counts it twice)."""
+    spec = prediction.spec
+    return max(
+        # gates precomputed for every step, plus one layer's output sequence, per direction
+        spec.steps() * m.directions * (m.kind.gates * m.hidden_size + m.h_out) * spec.dtype.itemsize
+        for m in spec.modules()
+    )
 
 
 def _numel(tensors, *, states: bool) -> int:

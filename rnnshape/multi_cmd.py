@@ -38,12 +38,14 @@ class Output:
                 if on]
         if len(docs) > 1:
             raise UsageError(f"{docs[0]} and {docs[1]} cannot be combined: each prints its own document on stdout")
-        from rnnshape.render.export import check_path
-
         for flag, path in (("--svg", self.svg), ("--html", self.html)):
-            if path is not None and docs:
+            if path is None:
+                continue
+            if docs:
                 raise UsageError(f"{flag} cannot be combined with {docs[0]}: it saves what the terminal shows "
                                  f"(got {flag} {path})", hint=f"drop {docs[0]} to export the table")
+            from rnnshape.render.export import check_path  # Rich's export machinery, only when exporting
+
             check_path(flag, path)
 
 

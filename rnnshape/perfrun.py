@@ -22,14 +22,13 @@ def time_report(spec: Spec, prediction: Prediction, built, opts: TimingOptions) 
     import torch
 
     from rnnshape.kernel import observe_kernel
-    from rnnshape.run import time_forward
 
     threads = opts.threads or torch.get_num_threads()
 
     def timed(fn: Callable[[], object]):
         return measure(fn, threads=threads, min_time=opts.min_time, clock=opts.clock)
 
-    stats = {"forward": time_forward(built, threads=threads, min_time=opts.min_time, clock=opts.clock)}
+    stats = {"forward": timed(_no_grad(built.forward))}
     if opts.backward:
         step = train_step(built)
         with _train_mode(built.module):
@@ -66,21 +65,15 @@ def train_step(built) -> Callable[[], None]:
 
 def padded_forward(spec: Spec, built) -> Callable[[], object]:
     """The packed batch as the plain padded tensor the user holds: every module sees all seq_len steps."""
+    from dataclasses import replace
+
     from torch import nn
 
-    from rnnshape.run import _state
+    from rnnshape.run import forward_fn
 
     mods = list(built.module) if isinstance(built.module, nn.ModuleList) else [built.module]
-    sfxs = [f".{i}" if len(mods) > 1 else "" for i in range(len(mods))]
-    x = built.inputs["input"]
-
-    def forward():
-        out = x
-        for mod, s in zip(mods, sfxs):
-            out, _ = mod(out, _state(built.inputs, spec.kind, s))
-        return out
-
-    return forward
+    run = forward_fn(replace(spec, lengths=None), mods, built.inputs)  # the same forward, not packed
+    return lambda: run()["output"]
 
 
 def _output_names(built) -> list[str]:

@@ -86,7 +86,7 @@ def build(spec: Spec) -> Built:
     module = mods[0] if len(mods) == 1 else nn.ModuleList(mods)
     module.eval()  # deterministic: dropout only acts in train mode
     inputs = _make_inputs(spec, factory)
-    return Built(module=module, forward=_forward_fn(spec, mods, inputs), inputs=inputs)
+    return Built(module=module, forward=forward_fn(spec, mods, inputs), inputs=inputs)
 
 
 def _make_inputs(spec: Spec, factory: dict) -> dict:
@@ -120,7 +120,7 @@ def _state(inputs: dict, kind: Kind, sfx: str):
     return (h, inputs["c_0" + sfx]) if kind is Kind.LSTM else h
 
 
-def _forward_fn(spec: Spec, mods: list, inputs: dict) -> Callable[[], dict]:
+def forward_fn(spec: Spec, mods: list, inputs: dict) -> Callable[[], dict]:
     from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
     stacked = len(mods) > 1
@@ -232,18 +232,6 @@ def _state_order(items: list) -> list:
         return (0, 0, False)
 
     return sorted(items, key=key)
-
-
-def time_forward(built: Built, *, threads: int, min_time: float, clock=None):
-    import torch
-
-    from rnnshape.timing import measure
-
-    def fn():
-        with torch.no_grad():
-            return built.forward()
-
-    return measure(fn, threads=threads, min_time=min_time, clock=clock)
 
 
 def count_flops(spec: Spec) -> int:

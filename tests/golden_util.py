@@ -11,8 +11,9 @@ GOLDEN = Path(__file__).parent / "golden"
 
 
 def render_text(renderable, width: int = 80) -> str:
-    console = Console(width=width, record=True, color_system=None, force_terminal=False, file=open(os.devnull, "w"))
-    console.print(renderable)
+    with open(os.devnull, "w") as sink:
+        console = Console(width=width, record=True, color_system=None, force_terminal=False, file=sink)
+        console.print(renderable)
     return console.export_text()
 
 

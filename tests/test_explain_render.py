@@ -5,11 +5,8 @@ RNNSHAPE_UPDATE_GOLDEN=1 rewrites the files under tests/golden/ (the same switch
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
-from rich.console import Console
+from golden_util import assert_golden, render_text
 
 from rnnshape.diagram import diagram
 from rnnshape.explain import explain
@@ -17,8 +14,6 @@ from rnnshape.predict import predict
 from rnnshape.render.diagram import DiagramView
 from rnnshape.render.explain import ExplanationView
 from rnnshape.spec import make_spec
-
-GOLDEN = Path(__file__).parent / "golden"
 
 CASES = {
     "lstm_1": dict(kind="lstm"),
@@ -31,21 +26,6 @@ CASES = {
 }
 
 
-def _text(renderable, width: int) -> str:
-    with open(os.devnull, "w") as sink:
-        console = Console(width=width, record=True, color_system=None, force_terminal=False, file=sink)
-        console.print(renderable)
-    return console.export_text()
-
-
-def _golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("RNNSHAPE_UPDATE_GOLDEN") or not path.exists():
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8"), f"{name} changed; RNNSHAPE_UPDATE_GOLDEN=1 to accept"
-
-
 def _prediction(name: str):
     kw = dict(CASES[name])
     return predict(make_spec(kw.pop("kind"), **kw))
@@ -53,33 +33,33 @@ def _prediction(name: str):
 
 @pytest.mark.parametrize("width", [80, 160])
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_diagram_golden(name, width):
-    text = _text(DiagramView(diagram(_prediction(name))), width)
+def test_diagramassert_golden(name, width):
+    text = render_text(DiagramView(diagram(_prediction(name))), width)
     assert max(len(line) for line in text.splitlines()) <= width
-    _golden(f"diagram_{name}_{width}.txt", text)
+    assert_golden(f"diagram_{name}_{width}.txt", text)
 
 
 @pytest.mark.parametrize("width", [80, 160])
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_explain_golden(name, width):
-    text = _text(ExplanationView(explain(_prediction(name))), width)
+def test_explainassert_golden(name, width):
+    text = render_text(ExplanationView(explain(_prediction(name))), width)
     assert max(len(line) for line in text.splitlines()) <= width
-    _golden(f"explain_{name}_{width}.txt", text)
+    assert_golden(f"explain_{name}_{width}.txt", text)
 
 
 def test_diagram_uses_the_width():
     """Wider consoles show more time steps; every step is drawn when they all fit."""
     p = _prediction("lstm_4_bidir")
-    narrow, wide = _text(DiagramView(diagram(p)), 80), _text(DiagramView(diagram(p)), 160)
+    narrow, wide = render_text(DiagramView(diagram(p)), 80), render_text(DiagramView(diagram(p)), 160)
     assert narrow.count("t=") < wide.count("t=")
     short = predict(make_spec("gru", seq_len=3))
-    assert [f"t={t}" in _text(DiagramView(diagram(short)), 80) for t in range(3)] == [True] * 3
-    assert "⋯" not in _text(DiagramView(diagram(short)), 80)
+    assert [f"t={t}" in render_text(DiagramView(diagram(short)), 80) for t in range(3)] == [True] * 3
+    assert "⋯" not in render_text(DiagramView(diagram(short)), 80)
 
 
 def test_reverse_final_state_drawn_at_t0():
     """The picture shows the trap: the reverse row leaves at the left (t = 0), the forward row at the right."""
-    lines = _text(DiagramView(diagram(_prediction("lstm_4_bidir"))), 80).splitlines()
+    lines = render_text(DiagramView(diagram(_prediction("lstm_4_bidir"))), 80).splitlines()
     rev = next(line for line in lines if "h_n[7]" in line)
     fwd = next(line for line in lines if "h_n[6]" in line)
     assert rev.lstrip().startswith("h_n[7] ◀") and rev.rstrip().endswith("◀── 0")

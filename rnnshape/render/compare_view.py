@@ -9,6 +9,7 @@ from rich.text import Text
 
 from rnnshape.compare import Comparison, Entry, backward, forward, memory_bytes
 from rnnshape.render import fmt
+from rnnshape.render.layout import AtWidth
 from rnnshape.render.multi_fmt import output_tensor, ratio, runs_range, states_text, table_unit, time_cell
 from rnnshape.stats import Stats
 
@@ -17,25 +18,20 @@ RATIO_STYLE = "cyan"
 
 def render_comparison(c: Comparison) -> RenderableType:
     """The whole comparison; it lays itself out for the width of whatever console prints it."""
-    return _Fitted(c)
+    return AtWidth(lambda width: _comparison(c, width))
 
 
-class _Fitted:
-    def __init__(self, c: Comparison) -> None:
-        self.c = c
-
-    def __rich_console__(self, console, options):
-        c = self.c
-        stats = [forward(e.report) for e in c.entries] + [backward(e.report) for e in c.entries]
-        table = costs_table(c, options.max_width)
-        parts: list[RenderableType] = [_header(c), Text()]
-        if not any(col.header == "configuration" for col in table.columns):
-            parts += [_legend(c), Text()]
-        parts += [table, *notes(stats), Text(), shapes_table(c)]
-        if c.interrupted:
-            parts += [Text(), Text(f"interrupted: {len(c.entries)} of {c.planned} configurations measured",
-                                   style="yellow")]
-        yield Group(*parts)
+def _comparison(c: Comparison, width: int) -> Group:
+    stats = [forward(e.report) for e in c.entries] + [backward(e.report) for e in c.entries]
+    table = costs_table(c, width)
+    parts: list[RenderableType] = [_header(c), Text()]
+    if not any(col.header == "configuration" for col in table.columns):
+        parts += [_legend(c), Text()]
+    parts += [table, *notes(stats), Text(), shapes_table(c)]
+    if c.interrupted:
+        parts += [Text(), Text(f"interrupted: {len(c.entries)} of {c.planned} configurations measured",
+                               style="yellow")]
+    return Group(*parts)
 
 
 def _legend(c: Comparison) -> Table:

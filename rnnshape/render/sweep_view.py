@@ -11,31 +11,26 @@ from rich.text import Text
 from rnnshape.compare import forward, memory_bytes
 from rnnshape.render import fmt
 from rnnshape.render.chart import LineChart, Series
+from rnnshape.render.layout import AtWidth, keep_columns
 from rnnshape.render.multi_fmt import growth_verdicts, power_law, runs_range, table_unit, time_cell
-from rnnshape.render.tables import _keep  # the main command's rule for narrow terminals
 from rnnshape.sweep import Point, Sweep
 
 
 def render_sweep(s: Sweep) -> RenderableType:
     """The whole sweep; it lays itself out for the width of whatever console prints it."""
-    return _Fitted(s)
+    return AtWidth(lambda width: _sweep(s, width))
 
 
-class _Fitted:
-    def __init__(self, s: Sweep) -> None:
-        self.s = s
-
-    def __rich_console__(self, console, options):
-        s = self.s
-        parts: list[RenderableType] = [_header(s), Text(), points_table(s, options.max_width), *notes(s)]
-        if s.points:
-            parts += [Text(), chart(s)]
-        lines = growth_lines(s)
-        if lines:
-            parts += [Text(), *lines]
-        if s.interrupted:
-            parts += [Text(), Text(f"interrupted: {len(s.points)} of {s.planned} points measured", style="yellow")]
-        yield Group(*parts)
+def _sweep(s: Sweep, width: int) -> Group:
+    parts: list[RenderableType] = [_header(s), Text(), points_table(s, width), *notes(s)]
+    if s.points:
+        parts += [Text(), chart(s)]
+    lines = growth_lines(s)
+    if lines:
+        parts += [Text(), *lines]
+    if s.interrupted:
+        parts += [Text(), Text(f"interrupted: {len(s.points)} of {s.planned} points measured", style="yellow")]
+    return Group(*parts)
 
 
 def _timed(s: Sweep) -> bool:
@@ -62,7 +57,7 @@ def points_table(s: Sweep, width: int = 80) -> Table:
     headers += ([f"forward ({unit[0]})", "steps/s"] if timed else []) + ["parameters", "MACs", "memory"]
     rows = [_point_row(p, unit if timed else None) for p in s.points]
     columns = [(h, [r[i].plain if isinstance(r[i], Text) else r[i] for r in rows]) for i, h in enumerate(headers)]
-    kept = _keep(columns, ["parameters", "memory", "steps/s"], width)
+    kept = keep_columns(columns, ["parameters", "memory", "steps/s"], width)
     show = [i for i, h in enumerate(headers) if h in kept]
     table = Table(title="Points", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for i in show:

@@ -3,51 +3,27 @@
 from __future__ import annotations
 
 from rich import box
-from rich.console import Console, Group, RenderableType
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from rnnshape.render import fmt
+from rnnshape.render.layout import AtWidth, keep_columns
 from rnnshape.report import ParamInfo, Report
 
 
 def render(report: Report, *, with_header: bool = True) -> RenderableType:
     """The whole report (or all below its header); it lays itself out for the console that prints it."""
-    return _Fitted(report, with_header)
-
-
-class _Fitted:
-    def __init__(self, report: Report, with_header: bool) -> None:
-        self.report = report
-        self.with_header = with_header
-
-    def __rich_console__(self, console, options):
-        report, width = self.report, options.max_width
-        yield Group(
-            *([header(report)] if self.with_header else []),
-            Text(),
-            parameters_table(report, width),
-            Text(),
-            tensors_table(report, width),
-            Text(),
-            totals_table(report),
-            *([Text(), timing_table(report)] if report.timing else []),
-        )
-
-
-def _keep(columns: list[tuple[str, list[str]]], optional: list[str], width: int) -> set[str]:
-    """Drop optional columns (least useful first) until the rest fit; never truncate a shape or a count."""
-    need = {name: max([len(name)] + [len(c) for c in cells]) + 3 for name, cells in columns}
-    kept = set(need)
-    for name in optional:
-        if sum(need[k] for k in kept) + 1 <= width:
-            break
-        kept.discard(name)
-    return kept
-
-
-def print_report(report: Report, console: Console) -> None:
-    console.print(render(report))
+    return AtWidth(lambda width: Group(
+        *([header(report)] if with_header else []),
+        Text(),
+        parameters_table(report, width),
+        Text(),
+        tensors_table(report, width),
+        Text(),
+        totals_table(report),
+        *([Text(), timing_table(report)] if report.timing else []),
+    ))
 
 
 def header(report: Report) -> RenderableType:
@@ -82,7 +58,7 @@ def parameters_table(report: Report, width: int = 80) -> Table:
     if not any(q.gates for q in params):
         headers = headers[:-1]
     columns = [(h, [r[1][i] for r in rows]) for i, h in enumerate(headers)]
-    kept = _keep(columns, ["row blocks", "from"], width)
+    kept = keep_columns(columns, ["row blocks", "from"], width)
     show = [i for i, h in enumerate(headers) if h in kept]
     table = Table(title="Parameters", title_justify="left", box=box.SIMPLE_HEAD, caption=_legend(report),
                   caption_justify="left", pad_edge=False)
@@ -111,7 +87,7 @@ def tensors_table(report: Report, width: int = 80) -> RenderableType:
         for i, t in enumerate(tensors):
             rows.append((role if i == 0 else "", t.name, fmt.shape(t.shape), fmt.dims(t.dims), i == len(tensors) - 1))
     headers = ["", "name", "shape", "dims"]
-    kept = _keep([(h, [r[i] for r in rows]) for i, h in enumerate(headers)], ["dims", ""], width)
+    kept = keep_columns([(h, [r[i] for r in rows]) for i, h in enumerate(headers)], ["dims", ""], width)
     show = [i for i, h in enumerate(headers) if h in kept]
     table = Table(title="Tensors", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for i in show:
