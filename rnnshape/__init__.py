@@ -8,7 +8,7 @@
 __version__ = "0.1.0"
 
 from rnnshape.api import analyze  # noqa: E402  (torch is imported only when a run needs it)
-from rnnshape.predict import predict  # noqa: E402
-from rnnshape.spec import Spec, make_spec  # noqa: E402
+from rnnshape.model.predict import predict  # noqa: E402
+from rnnshape.model.spec import Spec, make_spec  # noqa: E402
 
 __all__ = ["Spec", "__version__", "analyze", "make_spec", "predict"]

@@ -1,5 +1,5 @@
 import sys
 
-from rnnshape.cli import main
+from rnnshape.cli.app import main
 
 sys.exit(main())

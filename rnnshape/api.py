@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from rnnshape.errors import UsageError, WitnessMismatch
-from rnnshape.guard import available_bytes, check_memory, check_meta
-from rnnshape.predict import predict
-from rnnshape.report import Prediction, Report
-from rnnshape.spec import Spec, make_spec, with_device
-from rnnshape.timing import DEFAULT_MIN_TIME, TimingOptions
+from rnnshape.model.guard import available_bytes, check_memory, check_meta
+from rnnshape.model.predict import predict
+from rnnshape.model.report import Prediction, Report
+from rnnshape.model.spec import Spec, make_spec, with_device
+from rnnshape.run.measure import DEFAULT_MIN_TIME, TimingOptions
 
 
 def analyze(
@@ -33,7 +33,7 @@ def analyze(
 ) -> Report:
     """Build and run a configuration with torch (or only predict it with ``dry_run=True``).
 
-    ``options`` are :func:`rnnshape.spec.make_spec`'s keyword arguments (PyTorch's constructor names).
+    ``options`` are :func:`rnnshape.model.spec.make_spec`'s keyword arguments (PyTorch's constructor names).
     ``backward`` also times forward+backward, ``vs_loop`` the same weights as a per-step cell loop.
     """
     spec = kind if isinstance(kind, Spec) else make_spec(kind, **options)
@@ -48,7 +48,7 @@ def analyze(
 
 def run_report(spec: Spec, timing_options: TimingOptions | None, *, check_flops: bool = False) -> Report:
     """The real run: build with torch, hold it equal to the predictor, time it unless options are None."""
-    from rnnshape import run
+    from rnnshape.run import build as run
 
     spec = with_device(spec, run.resolve_device(spec.device))
     run.check_dtype(spec)
@@ -77,7 +77,7 @@ def run_report(spec: Spec, timing_options: TimingOptions | None, *, check_flops:
             )
     timing = None
     if timing_options is not None and spec.device != "meta":
-        from rnnshape.perfrun import time_report
+        from rnnshape.run.perf import time_report
 
         timing, noisy = time_report(spec, prediction, built, timing_options)
         warnings += noisy

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 from typer.testing import CliRunner
 
-from rnnshape.cli import app
+from rnnshape.cli.app import app
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from rnnshape.spec import make_spec
+from rnnshape.model.spec import make_spec
 
 small = st.integers(1, 12)
 

@@ -103,10 +103,10 @@ def test_bare_command_prints_help_and_succeeds(cli):
 
 def test_memory_guard_counts_the_backward_step():
     from rnnshape.errors import EnvironmentUnfit
-    from rnnshape.guard import check_memory
-    from rnnshape.memory import estimate
-    from rnnshape.predict import predict
-    from rnnshape.spec import make_spec
+    from rnnshape.model.guard import check_memory
+    from rnnshape.model.memory import estimate
+    from rnnshape.model.predict import predict
+    from rnnshape.model.spec import make_spec
 
     pred = predict(make_spec("lstm", hidden_size=64, num_layers=2, seq_len=50))
     forward, training = estimate(pred, backward=False)[1], estimate(pred, backward=True)[1]

@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from rnnshape.compare import KIND_ONLY
+from rnnshape.model.comparison import KIND_ONLY
 from rnnshape.errors import UsageError
-from rnnshape.spec import Kind, make_spec
+from rnnshape.model.spec import Kind, make_spec
 
 
 def _memory(entry: dict) -> int:
@@ -148,7 +148,7 @@ def test_tiny_real_run_ratios_are_the_medians_ratio(cli):
 
 
 def test_help_and_dry_run_never_import_torch():
-    probe = ("import sys\nfrom rnnshape.cli import main\n"
+    probe = ("import sys\nfrom rnnshape.cli.app import main\n"
              "for argv in (['compare', '--help'], ['sweep', '--help'], ['compare', 'rnn', 'gru', '--dry-run', '--csv'],"
              " ['sweep', 'lstm', '--vary', 'seq-len=4,8', '--dry-run', '--json']):\n"
              "    assert main(argv) == 0\n"

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from strategies import specs
 from torch_reference import reference
 
-from rnnshape.predict import predict
+from rnnshape.model.predict import predict
 
 
 def _table(spec) -> dict[str, int]:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rnnshape.fit import power_fit
+from rnnshape.model.fit import power_fit
 
 
 @pytest.mark.parametrize("k", [-1.0, 0.0, 0.5, 1.0, 2.0, 3.0])
@@ -61,7 +61,7 @@ def test_no_fit_where_none_exists(xs, ys):
     assert power_fit(xs, ys, ("x",)) is None
 
 
-@pytest.mark.parametrize("name", ["rnnshape.fit", "rnnshape.sweep", "rnnshape.compare", "rnnshape.render.multi_fmt",
+@pytest.mark.parametrize("name", ["rnnshape.model.fit", "rnnshape.model.sweep", "rnnshape.model.comparison", "rnnshape.render.multi_fmt",
                                   "rnnshape.render.chart"])
 def test_docstring_examples_run(name):
     result = doctest.testmod(importlib.import_module(name))

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from rnnshape.errors import UsageError
-from rnnshape.spec import make_spec
+from rnnshape.model.spec import make_spec
 
 
 @pytest.mark.parametrize("batch_first", [False, True])

@@ -153,7 +153,7 @@ def test_zip_checkpoints_are_memory_mapped(tmp_path, monkeypatch):
     """Large files must not be read into memory twice: torch.load gets mmap=True for zip checkpoints."""
     import torch
 
-    from rnnshape.checkpoint import read_checkpoint
+    from rnnshape.checkpoint.files import read_checkpoint
 
     seen = []
     real = torch.load

@@ -11,8 +11,8 @@ from checkpoint_files import build, save, sub_state
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rnnshape.checkpoint import Entry, read_checkpoint
-from rnnshape.recover import find_modules
+from rnnshape.checkpoint.files import Entry, read_checkpoint
+from rnnshape.checkpoint.recover import find_modules
 
 
 def _entries(pairs):

@@ -29,7 +29,7 @@ DEFAULT = ["lstm", "--layers", "4", "--bidirectional"]
 # without the device. Both act after torch is imported, as the real failures would.
 WRAPPER = """
 import dataclasses, sys
-from rnnshape import run
+from rnnshape.run import build as run
 from rnnshape.errors import EnvironmentUnfit
 hook = sys.argv.pop(1)
 real_observe = run.observe
@@ -44,7 +44,7 @@ if hook == "mismatch":
     run.observe = observe
 else:
     run.resolve_device = resolve_device
-from rnnshape.cli import main
+from rnnshape.cli.app import main
 sys.exit(main(sys.argv[1:]))
 """
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rnnshape.predict import predict
-from rnnshape.spec import make_spec
+from rnnshape.model.predict import predict
+from rnnshape.model.spec import make_spec
 
 # (kind, make_spec kwargs, expected output shapes by name) -- from the nn.RNN/LSTM/GRU docs examples:
 #   rnn = nn.LSTM(10, 20, 2); input = torch.randn(5, 3, 10); output, (hn, cn) = rnn(input, (h0, c0))

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from golden_util import assert_golden, render_text
 
-from rnnshape.predict import predict
+from rnnshape.model.predict import predict
 from rnnshape.render.tables import render
-from rnnshape.report import Report, Timing
-from rnnshape.spec import make_spec
-from rnnshape.stats import Stats
+from rnnshape.model.report import Report, Timing
+from rnnshape.model.spec import make_spec
+from rnnshape.model.stats import Stats
 
 TIMING = Timing(forward=Stats(samples=(7.1e-4, 7.2e-4, 7.3e-4, 7.3e-4, 7.5e-4, 8.8e-4), calls_per_run=10, threads=2))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rnnshape.errors import UsageError
-from rnnshape.spec import make_spec
+from rnnshape.model.spec import make_spec
 
 
 def test_defaults_are_the_tutorial_setting():

@@ -32,7 +32,7 @@ def test_completion_does_not_import_torch():
 
 
 def test_import_cli_module_leaves_torch_out():
-    code = "import sys, rnnshape.cli, rnnshape; print('torch' in sys.modules)"
+    code = "import sys, rnnshape.cli.app, rnnshape; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
     assert out.strip() == "False"
 

@@ -7,9 +7,9 @@ import io
 
 import pytest
 
-from rnnshape.predict import predict
-from rnnshape.report import Report, Timing
-from rnnshape.stats import Stats
+from rnnshape.model.predict import predict
+from rnnshape.model.report import Report, Timing
+from rnnshape.model.stats import Stats
 
 
 def test_dry_run_grid_json(cli):

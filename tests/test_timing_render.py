@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from rnnshape.predict import predict
+from rnnshape.model.predict import predict
 from rnnshape.render.jsonout import report_dict
 from rnnshape.render.timing_table import timing_table
-from rnnshape.report import Kernel, Memory, Report, Timing
-from rnnshape.spec import make_spec
-from rnnshape.stats import Stats
+from rnnshape.model.report import Kernel, Memory, Report, Timing
+from rnnshape.model.spec import make_spec
+from rnnshape.model.stats import Stats
 
 GOLDEN = Path(__file__).parent / "golden"
 

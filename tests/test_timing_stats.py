@@ -6,8 +6,8 @@ import statistics
 
 import pytest
 
-from rnnshape.stats import Stats, noise_warning, percentile
-from rnnshape.timing import TimingOptions, measure
+from rnnshape.model.stats import Stats, noise_warning, percentile
+from rnnshape.run.measure import TimingOptions, measure
 
 
 @pytest.mark.parametrize(
@@ -152,7 +152,7 @@ def test_measure_runs_the_statement_on_the_threads_asked():
 )
 def test_timing_options_refuse_what_cannot_be_timed(opts, dry, spec_kw, flag):
     from rnnshape.errors import UsageError
-    from rnnshape.spec import make_spec
+    from rnnshape.model.spec import make_spec
 
     with pytest.raises(UsageError) as err:
         opts.check(make_spec("lstm", **spec_kw), timed=not dry)

@@ -10,9 +10,9 @@ import pytest
 torch = pytest.importorskip("torch")
 nn = torch.nn
 
-from rnnshape.loop import loop_forward  # noqa: E402
-from rnnshape.perfrun import padded_forward, train_step  # noqa: E402
-from rnnshape.spec import make_spec  # noqa: E402
+from rnnshape.run.loop import loop_forward  # noqa: E402
+from rnnshape.run.perf import padded_forward, train_step  # noqa: E402
+from rnnshape.model.spec import make_spec  # noqa: E402
 
 LOOP_CASES = [
     dict(kind="lstm", num_layers=4, bidirectional=True),
@@ -99,7 +99,7 @@ def test_cell_loop_calls_one_cell_per_step_layer_and_direction():
 
 
 def test_padded_run_is_the_module_on_the_padded_tensor():
-    from rnnshape import run
+    from rnnshape.run import build as run
 
     spec = make_spec("gru", lengths=(5, 3, 2), dtype="float64")
     built = run.build(spec)
@@ -116,7 +116,7 @@ def test_padded_run_is_the_module_on_the_padded_tensor():
 
 
 def test_train_step_sets_gradients_afresh_each_call():
-    from rnnshape import run
+    from rnnshape.run import build as run
 
     spec = make_spec("lstm", num_layers=2, dtype="float64")
     built = run.build(spec)
@@ -136,8 +136,8 @@ def test_train_step_sets_gradients_afresh_each_call():
 
 
 def test_kernel_path_and_what_flop_counter_mode_reads():
-    from rnnshape import run
-    from rnnshape.kernel import observe_kernel
+    from rnnshape.run import build as run
+    from rnnshape.run.kernel import observe_kernel
 
     spec = make_spec("gru", seq_len=6, batch=4, input_size=16, hidden_size=12, num_layers=3, bidirectional=True)
     built = run.build(spec)
@@ -154,10 +154,10 @@ def test_kernel_path_and_what_flop_counter_mode_reads():
 
 
 def test_memory_estimate_parts_against_torch_tensors():
-    from rnnshape import run
-    from rnnshape.guard import estimate_bytes
-    from rnnshape.memory import estimate
-    from rnnshape.predict import predict
+    from rnnshape.run import build as run
+    from rnnshape.model.guard import estimate_bytes
+    from rnnshape.model.memory import estimate
+    from rnnshape.model.predict import predict
 
     spec = make_spec("lstm", num_layers=2, bidirectional=True, init_state="random")
     prediction = predict(spec)
@@ -197,7 +197,7 @@ def test_cuda_runs_cudnn_and_measures_a_peak_near_the_estimate():
 @pytest.mark.cuda
 @cuda
 def test_cuda_loop_reproduces_cudnn_in_float64():
-    from rnnshape import run
+    from rnnshape.run import build as run
 
     spec = make_spec("lstm", num_layers=2, bidirectional=True, proj_size=5, dtype="float64", device="cuda")
     built = run.build(spec)

@@ -47,7 +47,7 @@ def test_predictor_equals_torch(spec):
 @fast(max(EXAMPLES // 10, 20))
 @given(spec=specs())
 def test_report_equals_independent_torch(spec):
-    """End to end through rnnshape.run (which also compares itself with the predictor)."""
+    """End to end through rnnshape.run.build (which also compares itself with the predictor)."""
     report = analyze(spec, time=False)
     assert report.verified
     _assert_equal(report.prediction, reference(spec, flops=False))

@@ -1,6 +1,6 @@
 """An independent torch witness for the tests: builds and runs a configuration with plain torch code.
 
-Written separately from rnnshape.run on purpose, so the two cannot share a mistake. Names follow
+Written separately from rnnshape.run.build on purpose, so the two cannot share a mistake. Names follow
 CONTRACT.md: input, input.data, h_0/c_0 (.k in stacks), output, output.data, h_n/c_n (.k in stacks).
 """
 

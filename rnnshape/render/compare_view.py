@@ -7,11 +7,11 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from rnnshape.compare import Comparison, Entry, backward, forward, memory_bytes
+from rnnshape.model.comparison import Comparison, Entry, backward, forward, memory_bytes
 from rnnshape.render import fmt
 from rnnshape.render.layout import AtWidth
 from rnnshape.render.multi_fmt import output_tensor, ratio, runs_range, states_text, table_unit, time_cell
-from rnnshape.stats import Stats
+from rnnshape.model.stats import Stats
 
 RATIO_STYLE = "cyan"
 

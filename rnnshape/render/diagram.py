@@ -2,7 +2,7 @@
 
 The drawing adapts to the console width: as many time steps as fit with every edge labelled with its shape;
 when even three columns do not fit, edges carry only their names and a legend below gives the shapes.
-Reads only the Diagram (rnnshape.diagram); no torch.
+Reads only the Diagram (rnnshape.views.diagram); no torch.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
-from rnnshape.diagram import Diagram, Level, shown_steps
+from rnnshape.views.diagram import Diagram, Level, shown_steps
 from rnnshape.render import fmt
 
 FORWARD_STYLE, REVERSE_STYLE, SHAPE_STYLE, FRAME_STYLE = "cyan", "magenta", "green", "bright_black"

@@ -1,6 +1,6 @@
 """Draw an Explanation with Rich: the equations with shapes, where each weight lives, the layers, the traps.
 
-Reads only the Explanation (rnnshape.explain); no torch.
+Reads only the Explanation (rnnshape.views.explain); no torch.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.table import Table
 from rich.text import Text
 
-from rnnshape.explain import Equation, Explanation
-from rnnshape.explain import Group as ExGroup
+from rnnshape.views.explain import Equation, Explanation
+from rnnshape.views.explain import Group as ExGroup
 from rnnshape.render import fmt
 
 SHAPE_STYLE, WEIGHT_STYLE, REVERSE_STYLE = "green", "cyan", "magenta"

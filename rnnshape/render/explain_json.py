@@ -1,8 +1,8 @@
 """The JSON view of an Explanation and a Diagram: structured data other tools can draw. No Rich here.
 
->>> from rnnshape.diagram import diagram
->>> from rnnshape.predict import predict
->>> from rnnshape.spec import make_spec
+>>> from rnnshape.views.diagram import diagram
+>>> from rnnshape.model.predict import predict
+>>> from rnnshape.model.spec import make_spec
 >>> d = diagram_dict(diagram(predict(make_spec("gru"))))
 >>> d["steps"], d["nodes"][0]["label"], d["edges"][0]
 ([0, 1, 9], 'input[0]', {'source': 'x.t0', 'target': 'l0.d0.t0', 'tensor': 'x_t', 'shape': [3, 100], 'elided': None})
@@ -10,8 +10,8 @@
 
 from __future__ import annotations
 
-from rnnshape.diagram import Diagram, Level
-from rnnshape.explain import Equation, Explanation, Group, Term
+from rnnshape.views.diagram import Diagram, Level
+from rnnshape.views.explain import Equation, Explanation, Group, Term
 
 
 def _list(shape):

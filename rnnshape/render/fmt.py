@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rnnshape.stats import MIN_RUNS, Stats
+from rnnshape.model.stats import MIN_RUNS, Stats
 
 
 def count(n: int) -> str:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from enum import Enum
 
 from rnnshape import __version__
-from rnnshape.against import Comparison, command_line
-from rnnshape.codegen import constructor
-from rnnshape.inspection import Inspection
-from rnnshape.recover import Recovered
+from rnnshape.checkpoint.against import Comparison, command_line
+from rnnshape.views.code import constructor
+from rnnshape.checkpoint.inspection import Inspection
+from rnnshape.checkpoint.recover import Recovered
 from rnnshape.render.jsonout import SCHEMA_VERSION
 
 _FIELDS = ("input_size", "hidden_size", "num_layers", "bidirectional", "proj_size", "bias")

@@ -8,13 +8,13 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from rnnshape.against import Comparison, command_line
-from rnnshape.codegen import constructor
-from rnnshape.inspection import Inspection
-from rnnshape.predict import predict
-from rnnshape.recover import Recovered
+from rnnshape.checkpoint.against import Comparison, command_line
+from rnnshape.views.code import constructor
+from rnnshape.checkpoint.inspection import Inspection
+from rnnshape.model.predict import predict
+from rnnshape.checkpoint.recover import Recovered
 from rnnshape.render import fmt, tables
-from rnnshape.report import Report
+from rnnshape.model.report import Report
 
 
 def prefix_text(prefix: str) -> str:

@@ -6,9 +6,9 @@ import json
 
 from rnnshape import __version__
 from rnnshape.render.timing_json import timing_dict
-from rnnshape.report import Report, TensorInfo
-from rnnshape.spec import Spec
-from rnnshape.stats import Stats
+from rnnshape.model.report import Report, TensorInfo
+from rnnshape.model.spec import Spec
+from rnnshape.model.stats import Stats
 
 SCHEMA_VERSION = 1
 

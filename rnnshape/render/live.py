@@ -27,7 +27,7 @@ from rich.text import Text
 
 from rnnshape.errors import WitnessMismatch
 from rnnshape.render.tables import render
-from rnnshape.report import Report
+from rnnshape.model.report import Report
 
 VERIFYING = "predicted · verifying with torch…"
 INTERRUPTED = "predicted only: interrupted before torch verified it"

@@ -9,8 +9,8 @@ import csv
 import io
 from dataclasses import asdict
 
-from rnnshape.compare import Comparison, Entry, backward, forward, memory_bytes
-from rnnshape.fit import PowerFit
+from rnnshape.model.comparison import Comparison, Entry, backward, forward, memory_bytes
+from rnnshape.model.fit import PowerFit
 from rnnshape.render import fmt
 from rnnshape.render.jsonout import SCHEMA_VERSION, dumps, report_dict
 from rnnshape.render.multi_fmt import (
@@ -22,9 +22,9 @@ from rnnshape.render.multi_fmt import (
     states_text,
     time_cell,
 )
-from rnnshape.report import Report
-from rnnshape.stats import Stats
-from rnnshape.sweep import Sweep
+from rnnshape.model.report import Report
+from rnnshape.model.stats import Stats
+from rnnshape.model.sweep import Sweep
 
 # JSON
 

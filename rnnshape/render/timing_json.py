@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from rnnshape.rates import timed
-from rnnshape.report import Kernel, Memory, Report
+from rnnshape.model.rates import timed
+from rnnshape.model.report import Kernel, Memory, Report
 
 
 def timing_dict(report: Report) -> dict | None:

@@ -8,9 +8,9 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
-from rnnshape.rates import Rates, timed
+from rnnshape.model.rates import Rates, timed
 from rnnshape.render import fmt
-from rnnshape.report import Kernel, Memory, Report
+from rnnshape.model.report import Kernel, Memory, Report
 
 LABELS = {"forward": "forward", "backward": "fwd+bwd", "loop": "loop", "padded": "padded"}
 PATHS = {

@@ -1,7 +1,7 @@
 """`--explain` and `--diagram` next to the tables: build the views from a Prediction, for Rich or for JSON.
 
->>> from rnnshape.predict import predict
->>> from rnnshape.spec import make_spec
+>>> from rnnshape.model.predict import predict
+>>> from rnnshape.model.spec import make_spec
 >>> sorted(json_extras(predict(make_spec("rnn")), explain=True, diagram=True))
 ['diagram', 'explain']
 """
@@ -11,11 +11,11 @@ from __future__ import annotations
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from rnnshape.diagram import diagram as build_diagram
-from rnnshape.explain import explain as build_explanation
+from rnnshape.views.diagram import diagram as build_diagram
+from rnnshape.views.explain import explain as build_explanation
 from rnnshape.render.diagram import DiagramView
 from rnnshape.render.explain import ExplanationView
-from rnnshape.report import Prediction
+from rnnshape.model.report import Prediction
 
 
 def with_views(tables: RenderableType, prediction: Prediction, *, explain: bool, diagram: bool) -> RenderableType:

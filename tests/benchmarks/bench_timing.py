@@ -28,7 +28,7 @@ def in_process(reps: int, threads: int, min_time: float, device: str = "cpu") ->
     import torch.utils.benchmark as benchmark
 
     from rnnshape import analyze, run
-    from rnnshape.spec import make_spec
+    from rnnshape.model.spec import make_spec
 
     spec = make_spec("lstm", num_layers=4, bidirectional=True, device=device)
     built = run.build(spec)

@@ -1,0 +1,59 @@
+"""`rnnshape inspect FILE`: the recurrent modules in a checkpoint, and why one won't load."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from rnnshape.errors import UsageError
+from rnnshape.model.spec import Kind
+
+
+def register(app: typer.Typer) -> None:
+    app.command("inspect")(inspect_command)
+
+
+def inspect_command(
+    file: Annotated[str, typer.Argument(metavar="FILE", help="A .pt/.pth checkpoint or a .safetensors file.",
+                                        show_default=False)],
+    against: Annotated[Optional[str], typer.Option("--against", metavar="'KIND OPTIONS'",
+                                                   help="Compare this configuration with the checkpoint, "
+                                                        "e.g. 'lstm --hidden-size 256 --layers 2'.")] = None,
+    prefix: Annotated[Optional[str], typer.Option("--prefix", metavar="NAME",
+                                                  help="Only the module under this name (e.g. encoder.rnn).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", "-j", help="One JSON document on stdout.")] = False,
+) -> int:
+    """Find the recurrent modules in a checkpoint, recover their configuration, and say why one won't load.
+
+    Reads .pt/.pth with torch.load(weights_only=True), so a file that tries to run code is refused.
+    """
+    if against is None:
+        from rnnshape.cli.inspect_run import show
+
+        return show(file, prefix, json_out)
+    import shlex
+
+    try:
+        args = shlex.split(against)
+    except ValueError as err:  # an unclosed quote
+        raise UsageError(f"--against must be a command line: {err} (got {against!r})",
+                         hint="for example --against 'lstm --hidden-size 256 --layers 2'") from None
+    inside = [a.split("=")[0] for a in args if a.split("=")[0] in ("--check", "--json", "-j")]
+    if inside:
+        raise UsageError(f"{inside[0]} does not belong inside --against (got {against!r})",
+                         hint="--against takes a configuration; give --json to inspect itself")
+    kinds = [k.value for k in Kind]
+    if not args or args[0] not in kinds:
+        raise UsageError(f"--against must start with {', '.join(kinds)} (got {against!r})",
+                         hint="for example --against 'lstm --hidden-size 256 --layers 2'")
+    from rnnshape.cli.app import _usage_message, app
+    from rnnshape.cli.click_compat import exceptions as click_exceptions
+
+    sub = typer.main.get_command(app).commands[args[0]]
+    extra = ["--check", file] + (["--json"] if json_out else [])
+    try:
+        return sub.main(args[1:] + extra, prog_name=args[0], standalone_mode=False,
+                        obj={"prefix": prefix})
+    except click_exceptions.UsageError as err:
+        raise UsageError(f"--against: {_usage_message(err, args)}") from None

@@ -1,0 +1,62 @@
+"""What `rnnshape inspect` and `--check FILE` do once the CLI has parsed them: read, recover, print.
+
+No Typer here (the CLI module owns the options); stdout carries the result, stderr the notes.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from rnnshape.model.spec import Spec
+
+
+def show(file: str, prefix: str | None, json_out: bool, console=None) -> int:
+    """Print every recurrent module of ``file`` (or the one under ``prefix``); exit status 0."""
+    from rnnshape.checkpoint.inspection import inspect_checkpoint
+
+    ins = inspect_checkpoint(file, prefix)
+    if not ins.modules:
+        sys.stderr.write(f"rnnshape: note: {file} holds no recurrent module "
+                         f"({len(ins.checkpoint.entries)} tensors, none named like weight_ih_l0 or weight_ih)\n")
+    if json_out:
+        from rnnshape.render.inspect_json import inspection_dict
+        from rnnshape.render.jsonout import dumps
+
+        _emit(dumps(inspection_dict(ins)))
+    else:
+        from rnnshape.render.inspect_tables import render_inspection
+
+        _console(console).print(render_inspection(ins))
+    return 0
+
+
+def check(spec: Spec, file: str, prefix: str | None, json_out: bool, console=None) -> int:
+    """Compare ``spec`` with the checkpoint's module; exit status 0 whether or not they match."""
+    from rnnshape.checkpoint.against import check as compare
+    from rnnshape.checkpoint.inspection import inspect_checkpoint
+
+    ins = inspect_checkpoint(file, prefix)
+    comparison = compare(spec, ins.modules, ins.checkpoint.file)
+    if json_out:
+        from rnnshape.render.inspect_json import comparison_dict
+        from rnnshape.render.jsonout import dumps
+
+        _emit(dumps(comparison_dict(comparison)))
+    else:
+        from rnnshape.render.inspect_tables import render_comparison
+
+        _console(console).print(render_comparison(comparison))
+    return 0
+
+
+def _console(console):
+    if console is not None:
+        return console
+    from rich.console import Console
+
+    return Console()
+
+
+def _emit(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()

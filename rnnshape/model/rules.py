@@ -1,0 +1,143 @@
+"""The value rules of a Spec, each stated once. Spec.__post_init__ calls :func:`validate`.
+
+Typer only parses types and choices; every rule about values and combinations lives here.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import TYPE_CHECKING
+
+from rnnshape.model.enums import Dtype, InitState, Kind
+from rnnshape.errors import UsageError
+
+if TYPE_CHECKING:
+    from rnnshape.model.spec import Spec
+
+DEVICE = re.compile(r"^(auto|cpu|meta|cuda(:\d+)?)$")
+MAX_LAYERS = 10_000  # every parameter is listed; far beyond any real stack, short of a hang
+
+
+def enum(cls, value, flag):
+    try:
+        return cls(value)
+    except ValueError:
+        choices = ", ".join(m.value for m in cls)
+        raise UsageError(f"{flag} must be one of {choices} (got {value!r})") from None
+
+
+def _int(value, flag: str, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise UsageError(f"{flag} must be an integer (got {value!r})")
+    if value < minimum:
+        raise UsageError(f"{flag} must be >= {minimum} (got {value})")
+
+
+def validate(spec: Spec) -> None:
+    """Every value rule, once. Order: sizes, then kind-specific options, then input, then run."""
+    object.__setattr__(spec, "kind", enum(Kind, spec.kind, "the command"))
+    object.__setattr__(spec, "dtype", enum(Dtype, spec.dtype, "--dtype"))
+    object.__setattr__(spec, "init_state", enum(InitState, spec.init_state, "--init-state"))
+    _int(spec.input_size, "--input-size", 1)
+    sizes = spec.hidden_size if isinstance(spec.hidden_size, tuple) else (spec.hidden_size,)
+    if isinstance(spec.hidden_size, tuple) and len(sizes) < 2:
+        raise UsageError("--hidden-size list must hold at least two sizes to stack")
+    for h in sizes:
+        _int(h, "--hidden-size", 1)
+    _int(spec.num_layers, "--layers", 1)
+    if spec.num_layers > MAX_LAYERS:
+        raise UsageError(f"--layers must be <= {MAX_LAYERS:,} (got {spec.num_layers:,})",
+                         hint="rnnshape lists every parameter of every layer")
+    if isinstance(spec.hidden_size, tuple) and spec.num_layers != len(sizes):
+        raise UsageError(
+            f"--layers must equal the number of --hidden-size values (got {spec.num_layers} and {len(sizes)})"
+        )
+    _int(spec.proj_size, "--proj-size", 0)
+    for name in ("bidirectional", "bias", "batch_first", "cell", "unbatched"):
+        if not isinstance(getattr(spec, name), bool):
+            flag = "--" + name.replace("_", "-")
+            raise UsageError(f"{flag} must be true or false (got {getattr(spec, name)!r})")
+
+    if spec.proj_size:
+        if spec.kind is not Kind.LSTM:
+            raise UsageError(
+                f"--proj-size is only supported by lstm, not {spec.kind.value} (got {spec.proj_size})",
+                hint="use --proj-size 0, or the lstm command",
+            )
+        too_big = [h for h in sizes if spec.proj_size >= h]
+        if too_big:
+            raise UsageError(
+                f"--proj-size must be smaller than --hidden-size (got {spec.proj_size} and {too_big[0]})",
+                hint="use --proj-size 0 to disable the projection",
+            )
+    if spec.kind is Kind.RNN:
+        if spec.nonlinearity not in ("tanh", "relu"):
+            raise UsageError(f"--nonlinearity must be tanh or relu (got {spec.nonlinearity!r})")
+    elif spec.nonlinearity is not None:
+        raise UsageError(
+            f"--nonlinearity is only for rnn; {spec.kind.value} has fixed gate activations "
+            f"(got {spec.nonlinearity})",
+            hint="drop --nonlinearity",
+        )
+    if isinstance(spec.dropout, bool) or not isinstance(spec.dropout, (int, float)):
+        raise UsageError(f"--dropout must be a number in [0, 1] (got {spec.dropout!r})")
+    if not (math.isfinite(spec.dropout) and 0.0 <= spec.dropout <= 1.0):
+        raise UsageError(f"--dropout must be in [0, 1] (got {spec.dropout})")
+    object.__setattr__(spec, "dropout", float(spec.dropout))
+
+    if spec.cell:
+        for flag, given in (
+            ("--bidirectional", spec.bidirectional),
+            ("--proj-size", spec.proj_size),
+            ("--dropout", spec.dropout),
+            ("--lengths", spec.lengths is not None),
+        ):
+            if given:
+                raise UsageError(
+                    f"{flag} cannot be used with --cell: a cell has no directions, projection, "
+                    f"inter-layer dropout or packed input",
+                    hint=f"drop {flag}, or drop --cell to use the layer module",
+                )
+
+    _int(spec.seq_len, "--seq-len", 1)
+    if spec.unbatched:
+        if spec.batch is not None:
+            raise UsageError(f"--batch cannot be combined with --unbatched (got --batch {spec.batch})")
+        if spec.lengths is not None:
+            raise UsageError("--lengths needs a batch, but --unbatched has none", hint="drop --unbatched")
+    else:
+        if spec.batch is None:
+            raise UsageError("--batch is required unless --unbatched")
+        _int(spec.batch, "--batch", 1)
+    if spec.lengths is not None:
+        if not isinstance(spec.lengths, tuple) or not spec.lengths:
+            raise UsageError("--lengths must be a non-empty list of integers")
+        for n in spec.lengths:
+            _int(n, "--lengths", 1)
+        if len(spec.lengths) != spec.batch:
+            source = (f"a batch of {spec.batch} from --input-shape {','.join(map(str, spec.input_shape))}"
+                      if spec.input_shape else f"--batch {spec.batch}")
+            raise UsageError(
+                f"--lengths must give one length per batch element (got {len(spec.lengths)} lengths and {source})",
+                hint=None if spec.input_shape else "omit --batch: the number of lengths sets it",
+            )
+        if max(spec.lengths) > spec.seq_len:
+            raise UsageError(
+                f"--lengths must not exceed --seq-len (got {max(spec.lengths)} and {spec.seq_len})",
+                hint="torch would silently build a corrupt PackedSequence; raise --seq-len",
+            )
+    if not isinstance(spec.device, str) or not DEVICE.match(spec.device):
+        raise UsageError(
+            f"--device must be auto, cpu, cuda, cuda:N or meta (got {spec.device!r})",
+        )
+
+    if spec.dropout and not spec.cell:
+        layers = 1 if isinstance(spec.hidden_size, tuple) else spec.num_layers
+        if layers == 1:
+            why = "each module of a --hidden-size list has one layer" if spec.is_stack else "num_layers is 1"
+            warning = (
+                f"--dropout {spec.dropout} has no effect: dropout acts between the layers of a "
+                f"module and {why} (torch warns the same)"
+            )
+            object.__setattr__(spec, "warnings", (warning,))

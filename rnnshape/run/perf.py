@@ -1,0 +1,131 @@
+"""Time everything asked of a built configuration: forward, forward+backward, the cell loop, padded.
+
+Each statement is timed by :func:`rnnshape.run.measure.measure` with the same threads, --min-time and clock.
+torch is imported inside functions only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rnnshape.model.memory import estimate
+from rnnshape.model.report import Memory, Prediction, Timing
+from rnnshape.model.spec import Spec
+from rnnshape.model.stats import noise_warning
+from rnnshape.run.measure import TimingOptions, measure
+
+LABELS = {"forward": "forward", "backward": "forward+backward", "loop": "cell loop", "padded": "padded"}
+
+
+def time_report(spec: Spec, prediction: Prediction, built, opts: TimingOptions) -> tuple[Timing, list[str]]:
+    """The Timing of ``built``, and a noise warning (with its fix) for each statement that needs one."""
+    import torch
+
+    from rnnshape.run.kernel import observe_kernel
+
+    threads = opts.threads or torch.get_num_threads()
+
+    def timed(fn: Callable[[], object]):
+        return measure(fn, threads=threads, min_time=opts.min_time, clock=opts.clock)
+
+    stats = {"forward": timed(_no_grad(built.forward))}
+    if opts.backward:
+        step = train_step(built)
+        with _train_mode(built.module):
+            stats["backward"] = timed(step)
+    if opts.vs_loop:
+        from rnnshape.run.loop import loop_forward
+
+        stats["loop"] = timed(_no_grad(loop_forward(spec, built)))
+    if spec.packed:
+        stats["padded"] = timed(_no_grad(padded_forward(spec, built)))
+    memory = _memory(spec, prediction, built, backward=opts.backward)
+    warnings = [w for key, s in stats.items() if (w := noise_warning(LABELS[key], s, opts.min_time))]
+    # The first dispatch mode of a process imports torch._dynamo (about 1.2 s): only --vs-loop pays for it.
+    kernel = observe_kernel(built.forward) if opts.vs_loop else None
+    return Timing(**stats, kernel=kernel, memory=memory), warnings
+
+
+def train_step(built) -> Callable[[], None]:
+    """One training step without the optimizer: grads set to None (as zero_grad does), forward, sum, backward.
+
+    The loss is the sum of ``output`` (of the last h_n for a cell loop, which has no output).
+    """
+    params = list(built.module.parameters())
+    outputs = list(_output_names(built))
+    key = "output" if "output" in outputs else [n for n in outputs if n.startswith("h_n")][-1]
+
+    def step() -> None:
+        for p in params:
+            p.grad = None
+        built.forward()[key].sum().backward()
+
+    return step
+
+
+def padded_forward(spec: Spec, built) -> Callable[[], object]:
+    """The packed batch as the plain padded tensor the user holds: every module sees all seq_len steps."""
+    from dataclasses import replace
+
+    from torch import nn
+
+    from rnnshape.run.build import forward_fn
+
+    mods = list(built.module) if isinstance(built.module, nn.ModuleList) else [built.module]
+    run = forward_fn(replace(spec, lengths=None), mods, built.inputs)  # the same forward, not packed
+    return lambda: run()["output"]
+
+
+def _output_names(built) -> list[str]:
+    import torch
+
+    with torch.no_grad():
+        return list(built.forward())
+
+
+def _no_grad(fn: Callable[[], object]) -> Callable[[], object]:
+    import torch
+
+    def call():
+        with torch.no_grad():
+            return fn()
+
+    return call
+
+
+class _train_mode:  # noqa: N801 - used as a context manager, named like one
+    """Train mode while timing a training step (dropout acts), eval mode again after."""
+
+    def __init__(self, module) -> None:
+        self.module = module
+
+    def __enter__(self):
+        self.module.train()
+
+    def __exit__(self, *exc) -> None:
+        self.module.eval()
+
+
+def _memory(spec: Spec, prediction: Prediction, built, *, backward: bool) -> Memory:
+    parts, total = estimate(prediction, backward=backward)
+    peak = None
+    if spec.device.startswith("cuda"):
+        if backward:
+            with _train_mode(built.module):
+                peak = _cuda_peak(spec.device, train_step(built))
+        else:
+            peak = _cuda_peak(spec.device, _no_grad(built.forward))
+    return Memory(parts=parts, estimate_bytes=total, peak_bytes=peak,
+                  peak_of="forward+backward" if backward else "forward")
+
+
+def _cuda_peak(device: str, fn: Callable[[], object]) -> int:
+    """torch.cuda.max_memory_allocated over one call, after resetting the peak: everything resident counts."""
+    import torch
+
+    torch.cuda.synchronize(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    fn()
+    torch.cuda.synchronize(device)
+    return int(torch.cuda.max_memory_allocated(device))
+

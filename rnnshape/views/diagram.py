@@ -1,0 +1,212 @@
+"""`--diagram`: the unrolled network as data (levels × directions × time steps, as nodes and edges).
+
+Pure Python, from the predictor's view of a configuration. Long sequences are elided: the steps shown are
+t = 0, 1, …, L-1 and one edge per direction stands for the steps left out. Renderers draw it; `--json` lists it.
+
+>>> from rnnshape.model.predict import predict
+>>> from rnnshape.model.spec import make_spec
+>>> dg = diagram(predict(make_spec("lstm", num_layers=2, bidirectional=True)))
+>>> dg.steps, tuple(lv.short for lv in dg.levels), dg.levels[1].finals
+((0, 1, 9), ('l0', 'l1'), ('h_n[2]', 'h_n[3]'))
+>>> [(e.tensor, e.shape, e.elided) for e in dg.edges if e.source == "l1.d1.t9"]
+[('h_t', (3, 20), (2, 8)), ('c_t', (3, 20), (2, 8)), ('h_t', (3, 20), None)]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rnnshape.views.explain import group_label
+from rnnshape.model.predict import module_repr
+from rnnshape.model.report import Prediction
+from rnnshape.model.spec import Kind, Module, Spec
+
+DEFAULT_STEPS = 3  # t = 0, 1, …, L-1
+
+
+@dataclass(frozen=True)
+class Level:
+    """One row of boxes: a layer of a layer module (both directions), or a cell of a stack."""
+
+    module: int | None
+    layer: int | None  # None for a cell
+    short: str  # the box label: "l3", "0.l0", "cell 1", "cell"
+    label: str  # "layer 3", "module 1", "cell 1"
+    directions: int
+    input_tensor: str  # what enters each box from below: "x_t", "cat", "h_t"
+    input_shape: tuple[int, ...]
+    h_shape: tuple[int, ...]
+    c_shape: tuple[int, ...] | None  # LSTM only
+    out_tensor: str  # what leaves each box upwards: "cat" (both directions) or "h_t"
+    out_shape: tuple[int, ...]
+    finals: tuple[str, ...]  # per direction: "h_n[6]", "h_n.1[0]", "h_n.1" (c_n alike)
+    initials: tuple[str, ...]  # per direction: "0" (torch's zeros) or "h_0[6]"
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    kind: str  # input, cell, concat, output, initial, final
+    label: str
+    t: int | None = None
+    level: int | None = None  # index into Diagram.levels
+    direction: int | None = None
+    shape: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: str
+    target: str
+    tensor: str  # x_t, h_t, c_t, cat, h_0, c_0, h_n, c_n, output
+    shape: tuple[int, ...]
+    elided: tuple[int, int] | None = None  # first and last step this edge stands for, when it skips some
+
+
+@dataclass(frozen=True)
+class Diagram:
+    title: str
+    seq_len: int
+    steps: tuple[int, ...]  # the steps drawn; a gap between two of them is elided
+    levels: tuple[Level, ...]  # bottom (first) to top
+    input_name: str  # "input[t]" or "input[:, t]"
+    input_shape: tuple[int, ...]
+    output_name: str  # "output[t]", "output[:, t]", or "h_t" for a cell loop (it has no output tensor)
+    output_shape: tuple[int, ...]
+    states: tuple[tuple[str, tuple[int, ...]], ...]  # the final-state tensors whole: ("h_n", (8, 3, 20)), ...
+    nodes: tuple[Node, ...]
+    edges: tuple[Edge, ...]
+
+
+def shown_steps(seq_len: int, columns: int) -> tuple[int, ...]:
+    """The steps to draw in `columns` columns: all of them, or t = 0, 1, …, L-1 with the middle elided.
+
+    >>> shown_steps(10, 3), shown_steps(10, 5), shown_steps(4, 5), shown_steps(10, 1)
+    ((0, 1, 9), (0, 1, 2, 3, 9), (0, 1, 2, 3), (0, 9))
+    """
+    columns = max(columns, 2)
+    if seq_len <= columns:
+        return tuple(range(seq_len))
+    return (*range(columns - 1), seq_len - 1)
+
+
+def diagram(prediction: Prediction, columns: int = DEFAULT_STEPS) -> Diagram:
+    spec = prediction.spec
+    mods = spec.modules()
+    levels = tuple(_levels(spec, mods))
+    steps = shown_steps(spec.seq_len, columns)
+    bf = spec.batch_first and not spec.unbatched
+    title = prediction.module_repr if len(mods) == 1 else " → ".join(module_repr((m,)) for m in mods)
+    out_name = "h_t" if spec.cell else ("output[:, t]" if bf else "output[t]")
+    nodes, edges = _graph(levels, steps, spec.seq_len, spec, out_name)
+    return Diagram(
+        title=title,
+        seq_len=spec.seq_len,
+        steps=steps,
+        levels=levels,
+        input_name="input[:, t]" if bf else "input[t]",
+        input_shape=_rows(spec, spec.input_size),
+        output_name=out_name,
+        output_shape=levels[-1].out_shape,
+        states=tuple((t.name, t.shape) for t in prediction.outputs if t.name.startswith(("h_n", "c_n"))),
+        nodes=nodes,
+        edges=edges,
+    )
+
+
+def _rows(spec: Spec, width: int) -> tuple[int, ...]:
+    return (width,) if spec.unbatched else (spec.batch, width)
+
+
+def _levels(spec: Spec, mods: tuple[Module, ...]):
+    stacked = len(mods) > 1
+    explicit = spec.init_state.value != "none"
+    in_tensor, in_width = "x_t", spec.input_size
+    for i, mod in enumerate(mods):
+        index = i if stacked else None
+        for k in range(1 if mod.cell else mod.num_layers):
+            layer = None if mod.cell else k
+            label = group_label(index, layer, 0, False)
+            if mod.cell:
+                short = label
+            else:
+                short = f"l{k}" if index is None else f"{index}.l{k}"
+            sfx = "" if index is None else f".{index}"
+            idx = [] if mod.cell else [f"[{k * mod.directions + d}]" for d in range(mod.directions)]
+            finals = tuple(f"h_n{sfx}{j}" for j in idx) if idx else (f"h_n{sfx}",)
+            initials = tuple(f"h_0{sfx}{j}" for j in idx) if idx else (f"h_0{sfx}",)
+            h_width = mod.hidden_size if mod.cell else mod.h_out
+            out_width = mod.hidden_size if mod.cell else mod.output_size
+            yield Level(
+                module=index,
+                layer=layer,
+                short=short,
+                label=label,
+                directions=mod.directions,
+                input_tensor=in_tensor,
+                input_shape=_rows(spec, in_width),
+                h_shape=_rows(spec, h_width),
+                c_shape=_rows(spec, mod.hidden_size) if mod.kind is Kind.LSTM else None,
+                out_tensor="cat" if mod.bidirectional else "h_t",
+                out_shape=_rows(spec, out_width),
+                finals=finals,
+                initials=initials if explicit else ("0",) * mod.directions,
+            )
+            in_tensor, in_width = ("cat" if mod.bidirectional else "h_t"), out_width
+
+
+def _graph(levels, steps, seq_len, spec, out_name):
+    nodes: list[Node] = []
+    edges: list[Edge] = []
+    bf = spec.batch_first and not spec.unbatched
+    for t in steps:
+        name = f"input[:, {t}]" if bf else f"input[{t}]"
+        nodes.append(Node(f"x.t{t}", "input", name, t=t, shape=_rows(spec, spec.input_size)))
+    below = {t: f"x.t{t}" for t in steps}
+    for n, lv in enumerate(levels):
+        here = {}
+        for d in range(lv.directions):
+            cells = [f"{lv.short.replace(' ', '')}.d{d}.t{t}" for t in steps]
+            for t, cid in zip(steps, cells):
+                nodes.append(Node(cid, "cell", lv.short, t=t, level=n, direction=d))
+                edges.append(Edge(below[t], cid, lv.input_tensor, lv.input_shape))
+            order = list(zip(steps, cells))
+            if d:
+                order.reverse()
+            _recurrence(n, lv, d, order, nodes, edges)
+        for t in steps:
+            ids = [f"{lv.short.replace(' ', '')}.d{d}.t{t}" for d in range(lv.directions)]
+            if lv.directions > 1:
+                cat = f"cat.{lv.short.replace(' ', '')}.t{t}"
+                nodes.append(Node(cat, "concat", "cat", t=t, level=n, shape=lv.out_shape))
+                edges.extend(Edge(i, cat, "h_t", lv.h_shape) for i in ids)
+                here[t] = cat
+            else:
+                here[t] = ids[0]
+        below = here
+    top = levels[-1]
+    for t in steps:
+        cell_loop = out_name == "h_t"
+        name = f"h of the last cell at t={t}" if cell_loop else out_name.replace("t]", f"{t}]")
+        nodes.append(Node(f"out.t{t}", "output", name, t=t, shape=top.out_shape))
+        edges.append(Edge(below[t], f"out.t{t}", "h_t" if cell_loop else "output", top.out_shape))
+    return tuple(nodes), tuple(edges)
+
+
+def _recurrence(n: int, lv: Level, d: int, order: list, nodes: list, edges: list) -> None:
+    """Initial state into the first step of this direction, state between steps, final state out of the last."""
+    states = [("h", lv.h_shape)] + ([("c", lv.c_shape)] if lv.c_shape else [])
+    for s, shape in states:
+        label = lv.initials[d] if lv.initials[d] == "0" else s + lv.initials[d][1:]
+        init = f"{s}_0.{n}.d{d}"
+        nodes.append(Node(init, "initial", label, level=n, direction=d, shape=shape))
+        edges.append(Edge(init, order[0][1], f"{s}_0", shape))
+    for (t0, a), (t1, b) in zip(order, order[1:]):
+        gap = abs(t1 - t0) > 1
+        elided = (min(t0, t1) + 1, max(t0, t1) - 1) if gap else None
+        for s, shape in states:
+            edges.append(Edge(a, b, f"{s}_t", shape, elided))
+    for s, shape in states:
+        final = f"{s}_n.{n}.d{d}"
+        nodes.append(Node(final, "final", s + lv.finals[d][1:], level=n, direction=d, shape=shape))
+        edges.append(Edge(order[-1][1], final, f"{s}_n", shape))

@@ -1,0 +1,203 @@
+"""`--explain`: the equations torch computes, each term with its shape and the rows of the tensor it lives in.
+
+Pure Python, derived from the predictor's view of a configuration (no torch). The equations are written in
+the docs' notation (``W_ii x_t``: torch computes ``x_t @ W_ii.T`` for a batch of rows) so that a test can
+evaluate the very text shown against torch's own module (tests/test_explain_torch.py).
+
+>>> from rnnshape.model.predict import predict
+>>> from rnnshape.model.spec import make_spec
+>>> ex = explain(predict(make_spec("lstm", num_layers=2, bidirectional=True)))
+>>> f = ex.groups[0].equations[1]
+>>> f.lhs, f.rhs, f.shape
+('f_t', 'σ(W_if x_t + b_if + W_hf h_{t-1} + b_hf)', (3, 20))
+>>> [(t.symbol, t.source.parameter, t.source.rows) for t in f.terms[:1]]
+[('W_if', 'weight_ih_l0', (20, 40))]
+>>> [(s.tensor, s.index, s.layer, s.direction, s.same_as) for s in ex.states if s.tensor == "h_n"][-1]
+('h_n', 3, 1, 1, 'output[0, :, 20:]')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rnnshape.views.explain_math import Equation, Source, Term, equations
+from rnnshape.views.explain_text import notes, output_slice, traps
+from rnnshape.model.predict import module_repr
+from rnnshape.model.report import Prediction
+from rnnshape.model.spec import Kind, Module, Spec
+
+__all__ = ["Equation", "Explanation", "Group", "Source", "StateSlice", "Term", "explain", "output_slice"]
+
+
+
+@dataclass(frozen=True)
+class Group:
+    """One recurrence: a (module, layer, direction), or a cell. Its own weights, its own loop."""
+
+    module: int | None  # index in a stack, None for a single module
+    layer: int | None  # None for a cell
+    direction: int  # 0 forward (t = 0 … L-1), 1 reverse (t = L-1 … 0)
+    label: str  # "layer 1 ←", "cell 0", "module 1 →"
+    input_from: tuple[tuple[int | None, int | None, int], ...]  # groups whose h_t is concatenated; () = input
+    input_text: str  # "input[t]", "cat(h_t of layer 0 →, h_t of layer 0 ←)"
+    input_shape: tuple[int, ...]
+    equations: tuple[Equation, ...]
+    final: str  # the tensor slice holding its last state, e.g. "h_n[3]" or "h_n.1"
+
+
+@dataclass(frozen=True)
+class StateSlice:
+    """Which slice of a final-state tensor belongs to which layer and direction, and what it equals."""
+
+    tensor: str  # "h_n", "c_n", "h_n.1"
+    index: int | None  # index on the first dimension; None for a cell's state (the whole tensor)
+    module: int | None
+    layer: int | None
+    direction: int
+    shape: tuple[int, ...]  # of the slice
+    same_as: str | None  # a Python expression on `output` that is equal to it, where one exists
+
+
+@dataclass(frozen=True)
+class Explanation:
+    title: str  # "LSTM(100, 20, num_layers=4, bidirectional=True)"
+    kind: Kind
+    cell: bool
+    groups: tuple[Group, ...]
+    states: tuple[StateSlice, ...]
+    notes: tuple[str, ...]  # how data flows: layer inputs, loops, concatenation order
+    traps: tuple[str, ...]  # what people most often get wrong for this configuration
+
+
+def explain(prediction: Prediction) -> Explanation:
+    """The equations, weight slices, data flow and final-state layout of a predicted configuration."""
+    spec = prediction.spec
+    mods = spec.modules()
+    groups = tuple(_groups(spec, mods))
+    title = prediction.module_repr
+    if len(mods) > 1:
+        title = f"a stack of {len(mods)}: " + " → ".join(module_repr((m,)) for m in mods)
+    return Explanation(
+        title=title,
+        kind=spec.kind,
+        cell=spec.cell,
+        groups=groups,
+        states=tuple(_states(spec, mods)),
+        notes=notes(spec, mods),
+        traps=traps(spec, mods),
+    )
+
+
+def _groups(spec: Spec, mods: tuple[Module, ...]):
+    stacked = len(mods) > 1
+    prev: tuple = ()
+    prev_text = "input[t]"
+    for i, mod in enumerate(mods):
+        index = i if stacked else None
+        for k in range(1 if mod.cell else mod.num_layers):
+            layer = None if mod.cell else k
+            here = tuple((index, layer, d) for d in range(mod.directions))
+            width = mod.input_size if k == 0 else mod.output_size
+            for d in range(mod.directions):
+                yield Group(
+                    module=index,
+                    layer=layer,
+                    direction=d,
+                    label=group_label(index, layer, d, mod.bidirectional),
+                    input_from=prev,
+                    input_text=prev_text,
+                    input_shape=_rows(spec, width),
+                    equations=_equations(spec, mod, index, k, d, width),
+                    final=_final_name(mod, index, k, d),
+                )
+            prev = here
+            names = [group_label(index, layer, d, mod.bidirectional) for d in range(mod.directions)]
+            joined = ", ".join(f"h_t of {n}" for n in names)
+            prev_text = joined if len(names) == 1 else f"cat({joined})"
+
+
+def group_label(module: int | None, layer: int | None, direction: int, bidirectional: bool) -> str:
+    """'layer 1 ←', 'cell 0', 'module 1 →' (a --hidden-size stack of one-layer modules), 'cell'."""
+    if layer is None:
+        base = "cell" if module is None else f"cell {module}"
+    elif module is None:
+        base = f"layer {layer}"
+    else:
+        base = f"module {module}" + (f" layer {layer}" if layer else "")
+    return base + ((" ←" if direction else " →") if bidirectional else "")
+
+
+def _rows(spec: Spec, width: int) -> tuple[int, ...]:
+    return (width,) if spec.unbatched else (spec.batch, width)
+
+
+def _row_dims(spec: Spec, dim: str) -> tuple[str, ...]:
+    return (dim,) if spec.unbatched else ("N", dim)
+
+
+def _final_name(mod: Module, index: int | None, k: int, d: int) -> str:
+    name = "h_n" + ("" if index is None else f".{index}")
+    return name if mod.cell else f"{name}[{k * mod.directions + d}]"
+
+
+def _param(mod: Module, index: int | None, base: str, k: int, d: int) -> str:
+    prefix = "" if index is None else f"{index}."
+    if mod.cell:
+        return prefix + base
+    return f"{prefix}{base}_l{k}" + ("_reverse" if d else "")
+
+
+def _equations(spec: Spec, mod: Module, index, k: int, d: int, width: int) -> tuple[Equation, ...]:
+    H, P = mod.hidden_size, mod.proj_size
+    h_out = H if mod.cell else mod.h_out
+    in_dim = "H_in" if k == 0 else "D·H_out"  # the predictor's symbols: a module's own input is its H_in
+    G = mod.kind.gates
+
+    def source(base: str, gate: int) -> Source:
+        rows = (gate * H, (gate + 1) * H)
+        shape = (G * H, width if base == "weight_ih" else h_out) if base.startswith("weight") else (G * H,)
+        return Source(_param(mod, index, base, k, d), rows, shape)
+
+    proj = None
+    if P and not mod.cell:
+        proj = Source(_param(mod, index, "weight_hr", k, d), (0, P), (P, H))
+    step = "t+1" if d else "t-1"
+    return equations(
+        kind=mod.kind,
+        nonlinearity=mod.nonlinearity,
+        bias=mod.bias,
+        source=source,
+        proj=proj,
+        x_shape=_rows(spec, width),
+        x_dims=_row_dims(spec, in_dim),
+        h_shape=_rows(spec, h_out),
+        h_dims=_row_dims(spec, "H_out" if not mod.cell else "H"),
+        c_shape=_rows(spec, H),
+        c_dims=_row_dims(spec, "H" if not P else "H_cell"),
+        in_dim=in_dim,
+        h_dim="H_out" if not mod.cell else "H",
+        prev=step,
+    )
+
+
+def _states(spec: Spec, mods: tuple[Module, ...]):
+    stacked = len(mods) > 1
+    for i, mod in enumerate(mods):
+        index = i if stacked else None
+        sfx = "" if index is None else f".{index}"
+        last_module = i == len(mods) - 1
+        for name, width in (("h_n", mod.h_out if not mod.cell else mod.hidden_size), ("c_n", mod.hidden_size)):
+            if name == "c_n" and mod.kind is not Kind.LSTM:
+                continue
+            for k in range(1 if mod.cell else mod.num_layers):
+                for d in range(mod.directions):
+                    top = last_module and not mod.cell and k == mod.num_layers - 1 and name == "h_n"
+                    yield StateSlice(
+                        tensor=name + sfx,
+                        index=None if mod.cell else k * mod.directions + d,
+                        module=index,
+                        layer=None if mod.cell else k,
+                        direction=d,
+                        shape=_rows(spec, width),
+                        same_as=output_slice(spec, mod, d) if top else None,
+                    )
