@@ -22,10 +22,11 @@ import re
 from dataclasses import dataclass
 
 from rnnshape.checkpoint.files import Entry
-from rnnshape.views.code import constructor as constructor_line
 from rnnshape.errors import UsageError
 from rnnshape.model.predict import predict
+from rnnshape.model.report import Prediction
 from rnnshape.model.spec import Dtype, Kind, Module, Spec, make_spec
+from rnnshape.views.code import constructor as constructor_line
 
 _NAME = re.compile(
     r"^(?:(?P<prefix>.+)\.)?(?P<param>weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)"
@@ -55,6 +56,7 @@ class Recovered:
     candidates: tuple[Candidate, ...] = ()  # set when the shapes fit more than one configuration
     reason: str | None = None  # why it is not recognised
     notes: tuple[str, ...] = ()
+    prediction: Prediction | None = None  # the predictor's view of ``spec``, which the recovery was held to
 
     @property
     def recognised(self) -> bool:
@@ -110,22 +112,24 @@ def recover(prefix: str, entries: tuple[Entry, ...]) -> Recovered:
         dtype = "float32"
     kind = kwargs.pop("kind")
     variants = ["tanh", "relu"] if kind is Kind.RNN else [None]
-    specs = []
+    specs, predictions = [], []
     for nonlinearity in variants:
         try:
             spec = make_spec(kind, cell=cell, dtype=dtype, nonlinearity=nonlinearity, **kwargs)
         except UsageError as err:
             return _with(shell, reason=f"the shapes suggest an invalid configuration: {err.message}")
-        predicted = {p.name: p.shape for p in predict(spec).parameters}
+        prediction = predict(spec)
+        predicted = {p.name: p.shape for p in prediction.parameters}
         if predicted != local:
             return _with(shell, reason=_difference(predicted, local))
         specs.append(spec)
+        predictions.append(prediction)
     candidates = ()
     if len(specs) > 1:
         candidates = tuple(Candidate(s.kind, s.cell, s.nonlinearity, constructor_line(s.modules()[0])) for s in specs)
         notes.append("an RNN's nonlinearity (tanh or relu) is not stored in its weights: both load; "
                      "the constructor shows torch's default, tanh")
-    return Recovered(prefix, cell, entries, specs[0], candidates, None, tuple(notes))
+    return Recovered(prefix, cell, entries, specs[0], candidates, None, tuple(notes), predictions[0])
 
 
 def _with(r: Recovered, **changes) -> Recovered:

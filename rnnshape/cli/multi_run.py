@@ -111,8 +111,8 @@ def compare(labels: Sequence[str], specs: Sequence[Spec], *, shared: str, run: R
 
 def sweep(varies, points: Sequence[tuple[int, ...]], specs: Sequence[Spec], *, run: Run, out: Output,
           console=None) -> int:
-    from rnnshape.render import multi_export
     from rnnshape.model.sweep import Point, sweep_result
+    from rnnshape.render import multi_export
 
     out.check()
     labels = [", ".join(f"{v.option}={x}" for v, x in zip(varies, values)) for values in points]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rnnshape.errors import EnvironmentUnfit
 from rnnshape.model.memory import estimate
-from rnnshape.render.fmt import nbytes
 from rnnshape.model.report import Prediction
 from rnnshape.model.spec import Kind, Spec
+from rnnshape.render.fmt import nbytes
 
 # A meta forward decomposes into per-step ops: about 2 ms per (layer, direction, step) for an LSTM
 # here (GRU 0.75x, RNN 0.35x), whatever the sizes; see the reference, section 7.

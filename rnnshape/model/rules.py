@@ -9,8 +9,8 @@ import math
 import re
 from typing import TYPE_CHECKING
 
-from rnnshape.model.enums import Dtype, InitState, Kind
 from rnnshape.errors import UsageError
+from rnnshape.model.enums import Dtype, InitState, Kind
 
 if TYPE_CHECKING:
     from rnnshape.model.spec import Spec

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from rnnshape.model.enums import Dtype, InitState, Kind, Nonlinearity
 from rnnshape.errors import UsageError
+from rnnshape.model.enums import Dtype, InitState, Kind, Nonlinearity
 from rnnshape.model.rules import enum, validate
 
 DEFAULT_INPUT_SIZE = 100

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 from rnnshape import __version__
-from rnnshape.render.timing_json import timing_dict
 from rnnshape.model.report import Report, TensorInfo
 from rnnshape.model.spec import Spec
 from rnnshape.model.stats import Stats
+from rnnshape.render.timing_json import timing_dict
 
 SCHEMA_VERSION = 1
 

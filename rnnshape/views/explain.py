@@ -20,11 +20,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rnnshape.views.explain_math import Equation, Source, Term, equations
-from rnnshape.views.explain_text import notes, output_slice, traps
 from rnnshape.model.predict import module_repr
 from rnnshape.model.report import Prediction
 from rnnshape.model.spec import Kind, Module, Spec
+from rnnshape.views.explain_math import Equation, Source, Term, equations
+from rnnshape.views.explain_text import notes, output_slice, traps
 
 __all__ = ["Equation", "Explanation", "Group", "Source", "StateSlice", "Term", "explain", "output_slice"]
 
