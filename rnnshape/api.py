@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from rnnshape.errors import UsageError, WitnessMismatch
+from rnnshape.model import modes
 from rnnshape.model.guard import available_bytes, check_memory, check_meta
 from rnnshape.model.predict import predict
 from rnnshape.model.report import Prediction, Report
@@ -38,7 +39,7 @@ def analyze(
     """
     spec = kind if isinstance(kind, Spec) else make_spec(kind, **options)
     opts = TimingOptions(min_time=min_time, threads=threads, backward=backward, vs_loop=vs_loop, clock=clock)
-    opts.check(spec, timed=time and not dry_run)
+    opts.check(spec, untimed=modes.untimed(no_time=not time, dry_run=dry_run))
     if dry_run:
         if check_flops:
             raise UsageError("--check-flops runs torch (on meta), so it cannot be combined with --dry-run")
