@@ -19,8 +19,6 @@ from rnnshape.model.enums import Dtype, InitState, Kind
 from rnnshape.model.spec import make_spec
 from rnnshape.run.measure import DEFAULT_MIN_TIME, check_bounds
 
-WHAT = {Kind.RNN: "an Elman RNN (nn.RNN)", Kind.LSTM: "an LSTM (nn.LSTM)", Kind.GRU: "a GRU (nn.GRU)"}
-
 
 def command_for(kind: Kind):
     """The Typer command of one kind; its parameters are the options (rnnshape.cli.options)."""
@@ -65,7 +63,7 @@ def command_for(kind: Kind):
         return run_kind(kind, ctx, given)
 
     command.__doc__ = (
-        f"Build {WHAT[kind]}, run a dummy batch through it, and show its parameters, tensor shapes, "
+        f"Build {kind.info.title}, run a dummy batch through it, and show its parameters, tensor shapes, "
         f"counts and forward time."
     )
     return command

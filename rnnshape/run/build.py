@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from rnnshape.errors import EnvironmentUnfit, UsageError
 from rnnshape.model.enums import InitState
+from rnnshape.model.naming import state_name, suffix
 from rnnshape.model.spec import Kind, Spec
 
 SEED = 0
@@ -107,9 +108,8 @@ def _make_inputs(spec: Spec, mods: list, factory: dict) -> dict:
     if spec.init_state.value != "none":
         make = torch.zeros if spec.init_state is InitState.ZEROS else torch.randn
         for i, mod in enumerate(mods):
-            sfx = f".{i}" if len(mods) > 1 else ""
-            for name, shape in _state_shapes(mod, None if spec.unbatched else spec.batch):
-                inputs[name + sfx] = make(shape, **factory)
+            for state, shape in _state_shapes(mod, None if spec.unbatched else spec.batch):
+                inputs[state_name(state, initial=True, index=i if len(mods) > 1 else None)] = make(shape, **factory)
     return inputs
 
 
@@ -121,9 +121,9 @@ def _state_shapes(mod, batch: int | None) -> list[tuple[str, tuple[int, ...]]]:
         h_width = getattr(mod, "proj_size", 0) or mod.hidden_size
     else:  # a cell: ([N,] H)
         first, h_width = (), mod.hidden_size
-    out = [("h_0", first + batch_dims + (h_width,))]
+    out = [("h", first + batch_dims + (h_width,))]
     if isinstance(mod, _lstm_classes()):
-        out.append(("c_0", first + batch_dims + (mod.hidden_size,)))
+        out.append(("c", first + batch_dims + (mod.hidden_size,)))
     return out
 
 
@@ -137,16 +137,15 @@ def _state(inputs: dict, kind: Kind, sfx: str):
     h = inputs.get("h_0" + sfx)
     if h is None:
         return None
-    return (h, inputs["c_0" + sfx]) if kind is Kind.LSTM else h
+    return (h, inputs["c_0" + sfx]) if kind.has_cell_state else h
 
 
 def forward_fn(spec: Spec, mods: list, inputs: dict) -> Callable[[], dict]:
     from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-    stacked = len(mods) > 1
-    sfxs = [f".{i}" if stacked else "" for i in range(len(mods))]
+    sfxs = [suffix(i if len(mods) > 1 else None) for i in range(len(mods))]
     x = inputs["input"]
-    lstm = spec.kind is Kind.LSTM
+    lstm = spec.kind.has_cell_state
 
     if spec.cell:
         t_dim = 1 if (spec.batch_first and not spec.unbatched) else 0
