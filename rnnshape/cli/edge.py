@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
+from typer import Abort
 from typer.core import TyperGroup
 
 from rnnshape.cli.click_compat import exceptions as click_exceptions
@@ -58,7 +59,7 @@ def guarded(fn, argv: list[str], commands: set[str]) -> int:
     except click_exceptions.ClickException as err:
         error(err)
         return err.exit_code
-    except (KeyboardInterrupt, click_exceptions.Abort):
+    except (KeyboardInterrupt, Abort):
         sys.stderr.write("rnnshape: interrupted\n")
         return INTERRUPTED
     except BrokenPipeError:

@@ -4,7 +4,7 @@ Torch-free: the text is generated from the spec. Tests execute it and compare wi
 
 >>> from rnnshape.model.spec import make_spec
 >>> print(snippet(make_spec("rnn", cell=True)).splitlines()[4])
-cell = nn.RNNCell(input_size=100, hidden_size=20)
+cell = nn.RNNCell(input_size=100, hidden_size=20).eval()
 """
 
 from __future__ import annotations
