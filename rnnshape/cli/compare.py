@@ -34,11 +34,12 @@ def compare_command(
     """
     labels, specs, shared = compare_specs(list(ctx.args))
     run = multi.run_options(ctx, dry_run, min_time, threads, backward)
-    return compare(labels, specs, shared=shared, run=run, out=Output(json_out, csv_out, markdown, svg, html))
+    out = Output(json_out, csv_out, markdown, svg, html)
+    return compare_configurations(labels, specs, shared=shared, run=run, out=out)
 
 
-def compare(labels: Sequence[str], specs: Sequence[Spec], *, shared: str, run: multi_run.Run, out: Output,
-            console=None) -> int:
+def compare_configurations(labels: Sequence[str], specs: Sequence[Spec], *, shared: str, run: multi_run.Run,
+                           out: Output, console=None) -> int:
     """Measure every configuration, then print the comparison in the chosen format."""
     from rnnshape.model.comparison import comparison
     from rnnshape.render import multi_export

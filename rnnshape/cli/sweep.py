@@ -40,11 +40,11 @@ def sweep_command(
     points = grid(varies)
     specs = sweep_specs(list(ctx.args), varies, points)
     run = multi.run_options(ctx, dry_run, min_time, threads, False)
-    return sweep(varies, points, specs, run=run, out=Output(json_out, csv_out, markdown, svg, html))
+    return sweep_configurations(varies, points, specs, run=run, out=Output(json_out, csv_out, markdown, svg, html))
 
 
-def sweep(varies, points: Sequence[tuple[int, ...]], specs: Sequence[Spec], *, run: multi_run.Run, out: Output,
-          console=None) -> int:
+def sweep_configurations(varies, points: Sequence[tuple[int, ...]], specs: Sequence[Spec], *, run: multi_run.Run,
+                         out: Output, console=None) -> int:
     """Measure every point, then print the sweep (table, chart, fit) in the chosen format."""
     from rnnshape.model.sweep import Point, sweep_result
     from rnnshape.render import multi_export

@@ -11,7 +11,7 @@ Tests hold it equal to torch over thousands of generated configurations (tests/t
 from __future__ import annotations
 
 from rnnshape.model.naming import module_repr, param_name, state_name, symbols
-from rnnshape.model.reading import explain
+from rnnshape.model.reading import how_torch_reads
 from rnnshape.model.report import ParamInfo, Prediction, TensorInfo, Totals
 from rnnshape.model.spec import Module, Spec
 
@@ -31,7 +31,8 @@ def predict(spec: Spec) -> Prediction:
         outputs=outputs,
         totals=_totals(spec, params, inputs, outputs),
         symbols=_symbols(spec, mods),
-        reading=explain(spec.input_shape, batch_first=spec.batch_first, cell=spec.cell) if spec.input_shape else (),
+        reading=(how_torch_reads(spec.input_shape, batch_first=spec.batch_first, cell=spec.cell)
+                 if spec.input_shape else ()),
     )
 
 

@@ -66,7 +66,7 @@ def _features_hint(shape: tuple[int, ...], input_size: int) -> str:
     return f"use --input-size {shape[-1]} if that is your feature width"
 
 
-def explain(shape: tuple[int, ...], *, batch_first: bool, cell: bool) -> tuple[str, ...]:
+def how_torch_reads(shape: tuple[int, ...], *, batch_first: bool, cell: bool) -> tuple[str, ...]:
     """Lines saying how torch reads an accepted tensor, and the trap where a reading is a guess."""
     s = "(" + ", ".join(str(d) for d in shape) + ")"
     if len(shape) == 2:
