@@ -5,16 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from rich.console import Console
+from rnnshape.render.screen import plain
 
 GOLDEN = Path(__file__).parent / "golden"
 
 
 def render_text(renderable, width: int = 80) -> str:
-    with open(os.devnull, "w") as sink:
-        console = Console(width=width, record=True, color_system=None, force_terminal=False, file=sink)
-        console.print(renderable)
-    return console.export_text()
+    """What a ``width``-column terminal shows, through the same seam the CLI prints with."""
+    return plain(renderable, width)
 
 
 def assert_golden(name: str, text: str) -> None:

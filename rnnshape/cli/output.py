@@ -65,17 +65,18 @@ def emit(text: str) -> None:
 
 
 def console():
-    from rich.console import Console
+    from rnnshape.render.screen import stdout_console
 
-    return Console()
+    return stdout_console()
 
 
 def show(renderable, *, svg: str | None = None, html: str | None = None, console=None) -> None:
-    """Print a Rich renderable on stdout and save it as SVG/HTML at the terminal's width."""
-    from rich.console import Console
+    """Print a Rich renderable on stdout (no line cut, no trailing spaces) and save it as SVG/HTML at the
+    terminal's width."""
+    from rnnshape.render.screen import print_to, stdout_console
 
-    console = console or Console()
-    console.print(renderable)
+    console = console or stdout_console()
+    print_to(console, renderable)
     for path, fmt in ((svg, "svg"), (html, "html")):
         if path:
             from rnnshape.render.export import export

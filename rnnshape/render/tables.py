@@ -9,7 +9,11 @@ from rich.text import Text
 
 from rnnshape.model.report import ParamInfo, Report
 from rnnshape.render import fmt
-from rnnshape.render.layout import AtWidth, keep_columns
+from rnnshape.render.fit import Fit, Verbatim, Words
+from rnnshape.render.layout import AtWidth
+
+
+NOTE_WIDTH = 24  # narrower than this, the notes of the Totals go under their numbers
 
 
 def render(report: Report, *, with_header: bool = True) -> RenderableType:
@@ -34,13 +38,12 @@ def header(report: Report) -> RenderableType:
         if report.verified
         else Text("predicted without torch (--dry-run): not run, not timed", style="yellow")
     )
-    facts = Text(f"{spec.device} · {spec.dtype.value} · ")
-    facts.append_text(status)
+    facts = [Text(spec.device), Text(spec.dtype.value), status]
     if report.verified and report.timing is None:
-        facts.append(" · not timed" + (" (meta holds no data)" if spec.device == "meta" else ""))
-    lines = [Text(p.module_repr, style="bold"), facts]
+        facts.append(Text("not timed" + (" (meta holds no data)" if spec.device == "meta" else "")))
+    lines = [Verbatim(p.module_repr, style="bold"), Words(facts, sep=" · ")]
     if spec.nonlinearity == "relu" and not spec.cell:
-        lines.append(Text("nonlinearity relu (torch's repr of RNN does not show it)", style="bold"))
+        lines.append(Words("nonlinearity relu (torch's repr of RNN does not show it)", style="bold"))
     return Group(*lines)
 
 
@@ -48,7 +51,9 @@ def _legend(report: Report) -> str:
     return "  ".join(f"{k}={v}" for k, v in report.prediction.symbols)
 
 
-def parameters_table(report: Report, width: int = 80) -> Table:
+def parameters_table(report: Report, width: int | None = None) -> Fit:
+    """Every parameter torch registers; at a narrow width "row blocks" and "from" go first (``width`` is
+    kept for callers; the table fits whatever console prints it)."""
     params = report.prediction.parameters
     rows = [
         (q, [q.name, fmt.shape(q.shape), fmt.count(q.numel), fmt.dims(q.dims, " × ")[1:-1], _gates(q)])
@@ -57,9 +62,7 @@ def parameters_table(report: Report, width: int = 80) -> Table:
     headers = ["name", "shape", "numel", "from", "row blocks"]
     if not any(q.gates for q in params):
         headers = headers[:-1]
-    columns = [(h, [r[1][i] for r in rows]) for i, h in enumerate(headers)]
-    kept = keep_columns(columns, ["row blocks", "from"], width)
-    show = [i for i, h in enumerate(headers) if h in kept]
+    show = range(len(headers))
     table = Table(title="Parameters", title_justify="left", box=box.SIMPLE_HEAD, caption=_legend(report),
                   caption_justify="left", pad_edge=False)
     for i in show:
@@ -71,7 +74,7 @@ def parameters_table(report: Report, width: int = 80) -> Table:
             table.add_section()
         group = key
         table.add_row(*[cells[i] for i in show], style="magenta" if q.direction else None)
-    return table
+    return Fit(table, drop=("row blocks", "from"))
 
 
 def _gates(q: ParamInfo) -> str:
@@ -80,28 +83,29 @@ def _gates(q: ParamInfo) -> str:
     return " ".join(q.gates)
 
 
-def tensors_table(report: Report, width: int = 80) -> RenderableType:
+def tensors_table(report: Report, width: int | None = None) -> RenderableType:
     p = report.prediction
     rows = []
     for role, tensors in (("in", p.inputs), ("out", p.outputs)):
         for i, t in enumerate(tensors):
             rows.append((role if i == 0 else "", t.name, fmt.shape(t.shape), fmt.dims(t.dims), i == len(tensors) - 1))
     headers = ["", "name", "shape", "dims"]
-    kept = keep_columns([(h, [r[i] for r in rows]) for i, h in enumerate(headers)], ["dims", ""], width)
-    show = [i for i, h in enumerate(headers) if h in kept]
+    show = range(len(headers))
     table = Table(title="Tensors", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for i in show:
         table.add_column(headers[i], no_wrap=True)
     for r in rows:
         table.add_row(*[r[i] for i in show], end_section=r[4])
+    fitted = Fit(table, drop=("dims", ""))
     notes = _grouped_notes(p.inputs + p.outputs)
     if not notes and not p.reading:
-        return table
-    lines = [Text.assemble((f"{names}: ", "bold"), note) for names, note in notes]
+        return fitted
+    lines: list[RenderableType] = [Words(Text.assemble((f"{names}: ", "bold"), note), indent=2)
+                                   for names, note in notes]
     if p.reading:
-        lines.append(Text.assemble(("your tensor ", "bold"), p.reading[0]))
-        lines += [Text.assemble(("  hint: ", "yellow"), line) for line in p.reading[1:]]
-    return Group(table, *lines)
+        lines.append(Words(Text.assemble(("your tensor ", "bold"), p.reading[0]), indent=2))
+        lines += [Verbatim(Text.assemble(("  hint: ", "yellow"), line)) for line in p.reading[1:]]  # to copy
+    return Group(fitted, *lines)
 
 
 def _grouped_notes(tensors) -> list[tuple[str, str]]:
@@ -114,7 +118,7 @@ def _grouped_notes(tensors) -> list[tuple[str, str]]:
     return [(", ".join(names), note) for note, names in by_note.items()]
 
 
-def totals_table(report: Report) -> Table:
+def totals_table(report: Report) -> Fit:
     p = report.prediction
     t = p.totals
     dtype = p.spec.dtype.value
@@ -122,18 +126,19 @@ def totals_table(report: Report) -> Table:
     table = Table(title="Totals", title_justify="left", box=box.SIMPLE_HEAD, show_header=False, pad_edge=False)
     table.add_column(no_wrap=True)
     table.add_column(justify="right", no_wrap=True)
-    table.add_column(ratio=1)
+    table.add_column(ratio=1, min_width=NOTE_WIDTH)
     table.add_row("parameters", fmt.count(t.parameters), _keras_note(report))
     table.add_row("parameter memory", fmt.nbytes(t.parameter_bytes), f"{fmt.count(t.parameter_bytes)} B at {dtype}")
     table.add_row("MACs / forward", fmt.count(t.macs),
-                  f"{fmt.count(t.steps)} steps × {fmt.count(weights)} weights (biases excluded)")
+                  f"{fmt.count(t.steps)} steps × {fmt.count(weights)} weights (biases excluded) · "
+                  f"{steps_defined(p.spec)}")
     flops_note = "2 × MACs"
     if report.flops_counted is not None:
         flops_note += f"; FlopCounterMode on meta counts {fmt.count(report.flops_counted)}: equal"
     table.add_row("FLOPs / forward", fmt.count(t.flops), flops_note)
     table.add_row("input memory", fmt.nbytes(t.input_bytes), ", ".join(x.name for x in p.inputs))
     table.add_row("output memory", fmt.nbytes(t.output_bytes), ", ".join(x.name for x in p.outputs))
-    return table
+    return Fit(table)
 
 
 def _keras_note(report: Report) -> str:
@@ -148,7 +153,16 @@ def _keras_note(report: Report) -> str:
     return ""
 
 
-def timing_table(report: Report) -> Table:
+def steps_defined(spec) -> str:
+    """What a "step" is, said where steps are counted: one (sequence, time step) pair."""
+    if spec.lengths is not None:
+        return f"steps: sum(lengths) = {fmt.count(sum(spec.lengths))} real (sequence, time step) pairs"
+    if spec.batch is None:
+        return f"steps: L = {fmt.count(spec.seq_len)} time steps of the one sequence"
+    return f"steps: L × N = {fmt.count(spec.seq_len)} × {fmt.count(spec.batch)} (sequence, time step) pairs"
+
+
+def timing_table(report: Report) -> Fit:
     from rnnshape.render.timing_table import timing_table as table
 
-    return table(report)
+    return Fit(table(report))
