@@ -54,6 +54,9 @@ def command_for(kind: Kind):
         code: options.Code = False,
         check: options.Check = None,
         explain: options.Explain = False,
+        layer: options.ExplainLayer = None,
+        reverse: options.ExplainReverse = False,
+        gate: options.ExplainGate = None,
         diagram: options.Diagram = False,
         svg: options.Svg = None,
         html: options.Html = None,
@@ -92,7 +95,7 @@ def run_kind(kind: Kind, ctx: typer.Context, o: dict) -> int:
 
     run = dict(time=not o["no_time"], min_time=o["min_time"], threads=o["threads"], check_flops=o["check_flops"],
                backward=o["backward"], vs_loop=o["vs_loop"])
-    views = dict(explain=o["explain"], diagram=o["diagram"])
+    views = dict(explain=o["explain"], diagram=o["diagram"], explain_focus=_focus(o))
     plain = o["dry_run"] or o["json_out"] or o["no_live"] or o["explain"] or o["diagram"] or o["svg"] or o["html"]
     if not plain and _live(spec, run):
         return 0
@@ -102,25 +105,38 @@ def run_kind(kind: Kind, ctx: typer.Context, o: dict) -> int:
     return 0
 
 
-def _json(report, *, explain: bool, diagram: bool) -> str:
+def _focus(o: dict):
+    """--layer/--reverse/--gate narrow --explain; alone they would do nothing, so they ask for it."""
+    from rnnshape.views.explain_focus import Focus
+
+    f = Focus(o["layer"], o["reverse"], o["gate"])
+    if f.active and not o["explain"]:
+        flag = "--layer" if o["layer"] is not None else ("--reverse" if o["reverse"] else "--gate")
+        raise UsageError(f"{flag} focuses --explain, which was not given (got {flag} without --explain)",
+                         hint="add --explain; for the number of layers use --layers")
+    return f
+
+
+def _json(report, *, explain: bool, diagram: bool, explain_focus) -> str:
     from rnnshape.render.jsonout import dumps, report_dict
 
     doc = report_dict(report)
     if explain or diagram:
         from rnnshape.render.views import json_extras
 
-        doc.update(json_extras(report.prediction, explain=explain, diagram=diagram))
+        doc.update(json_extras(report.prediction, explain=explain, diagram=diagram, explain_focus=explain_focus))
     return dumps(doc)
 
 
-def _tables(report, *, explain: bool, diagram: bool):
+def _tables(report, *, explain: bool, diagram: bool, explain_focus):
     from rnnshape.render.tables import render
 
     renderable = render(report)
     if explain or diagram:
         from rnnshape.render.views import with_views
 
-        renderable = with_views(renderable, report.prediction, explain=explain, diagram=diagram)
+        renderable = with_views(renderable, report.prediction, explain=explain, diagram=diagram,
+                                explain_focus=explain_focus)
     return renderable
 
 

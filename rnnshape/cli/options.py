@@ -77,6 +77,13 @@ Check = Annotated[Optional[str], typer.Option("--check", metavar="FILE",
     rich_help_panel=HELP_OUTPUT)]
 Explain = Annotated[bool, typer.Option("--explain", help="The equations, with every term's shape and rows.",
     rich_help_panel=HELP_OUTPUT)]
+ExplainLayer = Annotated[Optional[int], typer.Option("--layer", metavar="K",
+    help="With --explain: only layer K (or module/cell K of a --hidden-size list).", rich_help_panel=HELP_OUTPUT)]
+ExplainReverse = Annotated[bool, typer.Option("--reverse",
+    help="With --explain: only the reverse direction (*_reverse weights).", rich_help_panel=HELP_OUTPUT)]
+ExplainGate = Annotated[Optional[str], typer.Option("--gate", metavar="NAME",
+    help="With --explain: only this gate's equation and rows (lstm: i f g o c h; gru: r z n h; rnn: h).",
+    rich_help_panel=HELP_OUTPUT)]
 Diagram = Annotated[bool, typer.Option("--diagram", help="Draw the network unrolled over time.",
     rich_help_panel=HELP_OUTPUT)]
 Svg = Annotated[Optional[str], typer.Option("--svg", metavar="FILE", help="Also save the output as SVG.",

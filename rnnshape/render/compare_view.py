@@ -10,6 +10,7 @@ from rich.text import Text
 from rnnshape.model.comparison import Comparison, Entry, backward, forward, memory_bytes
 from rnnshape.model.stats import Stats
 from rnnshape.render import fmt
+from rnnshape.render.fit import Fit, Words, prose
 from rnnshape.render.layout import AtWidth
 from rnnshape.render.multi_fmt import output_tensor, ratio, runs_range, states_text, table_unit, time_cell
 
@@ -27,7 +28,7 @@ def _comparison(c: Comparison, width: int) -> Group:
     parts: list[RenderableType] = [_header(c), Text()]
     if not any(col.header == "configuration" for col in table.columns):
         parts += [_legend(c), Text()]
-    parts += [table, *notes(stats), Text(), shapes_table(c)]
+    parts += [Fit(table), *notes(stats), Text(), shapes_table(c)]
     if c.interrupted:
         parts += [Text(), Text(f"interrupted: {len(c.entries)} of {c.planned} configurations measured",
                                style="yellow")]
@@ -40,21 +41,22 @@ def _legend(c: Comparison) -> Table:
     grid.add_column(justify="right", no_wrap=True)
     grid.add_column()
     for i, e in enumerate(c.entries, 1):
-        grid.add_row(f"#{i}", e.label)
+        grid.add_row(f"#{i}", Words(e.label))
     return grid
 
 
-def _header(c: Comparison) -> Text:
+def _header(c: Comparison) -> Group:
     reports = [e.report for e in c.entries]
     if all(r.verified for r in reports):
         versions = sorted({r.torch_version for r in reports})
         status = Text(f"verified by torch {', '.join(versions)}", style="green")
     else:
         status = Text("predicted without torch (--dry-run): not run, not timed", style="yellow")
-    head = Text(f"{len(c.entries)} configurations", style="bold")
+    n = len(c.entries)
+    head = [Text(f"{n} configuration{'' if n == 1 else 's'}", style="bold")]
     if c.shared:
-        head.append(f" · shared: {c.shared}", style="bold")
-    return Text.assemble(head, "\n", status)
+        head.append(Text(f"shared: {c.shared}", style="bold"))
+    return Group(Words(head, sep=" · "), Words(status))
 
 
 def _cell(value: str, rel: float | None, style: str | None = None) -> Text:
@@ -113,10 +115,10 @@ def notes(stats: list[Stats | None]) -> list[Text]:
         lines.append(f"times: median ± IQR of {runs_range(stats)}")
     if any(s is not None and s.noisy for s in stats):
         lines.append("yellow: noisy (IQR over 10 % of the median); raise --min-time")
-    return [Text(line, style="dim") for line in lines]
+    return [prose(Text(line, style="dim")) for line in lines]
 
 
-def shapes_table(c: Comparison) -> Table:
+def shapes_table(c: Comparison) -> Fit:
     table = Table(title="Shapes", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("configuration", overflow="fold")
@@ -125,4 +127,4 @@ def shapes_table(c: Comparison) -> Table:
     for i, e in enumerate(c.entries, 1):
         out = output_tensor(e.report)
         table.add_row(str(i), e.label, fmt.shape(out.shape) if out else "–", states_text(e.report, "\n"))
-    return table
+    return Fit(table)

@@ -13,6 +13,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
 from rnnshape.render import fmt
+from rnnshape.render.fit import Verbatim, prose
 from rnnshape.views.diagram import Diagram, Level, shown_steps
 
 FORWARD_STYLE, REVERSE_STYLE, SHAPE_STYLE, FRAME_STYLE = "cyan", "magenta", "green", "bright_black"
@@ -46,8 +47,8 @@ class DiagramView:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         layout = choose_layout(self.dg, options.max_width)
-        yield Text(self.dg.title, style="bold")
-        yield Text(_subtitle(self.dg, layout))
+        yield Verbatim(self.dg.title, style="bold")
+        yield prose(_subtitle(self.dg, layout))
         yield Text()
         for line in _draw(self.dg, layout):
             line.no_wrap = True
@@ -234,4 +235,4 @@ def _legend(dg: Diagram, layout: _Layout):
     if any(lv.c_shape for lv in dg.levels):
         lines.append("each h_n slice leaves with the c_n slice of the same index")
     for line in lines:
-        yield Text(line, style="dim")
+        yield prose(Text(line, style="dim"))

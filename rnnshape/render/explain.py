@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rnnshape.render import fmt
+from rnnshape.render.fit import Fit, Words
 from rnnshape.views.explain import Equation, Explanation
 from rnnshape.views.explain import Group as ExGroup
 
@@ -24,29 +25,33 @@ _SYMBOL = re.compile(r"\b[Wb]_[a-z]{2}\b ?")
 class ExplanationView:
     """A Rich renderable: ``Console().print(ExplanationView(explain(prediction)))``."""
 
-    def __init__(self, ex: Explanation) -> None:
+    def __init__(self, ex: Explanation, focus: str | None = None) -> None:
         self.ex = ex
+        self.focus = focus  # "layer 1 · reverse · gate f" when ``ex`` is cut to one block (explain_focus)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         ex = self.ex
-        yield Text(f"How torch computes {ex.title}", style="bold")
+        yield Words(f"How torch computes {ex.title}", style="bold")
+        if self.focus:
+            yield Words(f"focus: {self.focus}", style="bold")
         wide = options.max_width >= 110
-        for g in _shown(ex):
+        for g in ex.groups if self.focus else _shown(ex):
             yield Text()
             yield _equations(g, wide)
             yield Text()
             yield _terms(g)
-        if len(ex.groups) > 1:
+        if len(ex.groups) > 1 and not self.focus:
             yield Text()
-            yield Text("Every layer and direction: the same equations, its own weights", style="bold")
+            yield Words("Every layer and direction: the same equations, its own weights", style="bold")
             yield _groups_table(ex)
-        if len([s for s in ex.states if s.tensor.startswith("h_n")]) > 1:
+        if len([s for s in ex.states if s.tensor.startswith("h_n")]) > (0 if self.focus else 1):
             yield Text()
-            yield Text("Which slice of the final states is which", style="bold")
+            yield Words("Which slice of the final states is which", style="bold")
             yield _states_table(ex)
-        yield Text()
-        yield Text("How it fits together", style="bold")
-        yield _bullets(ex)
+        if ex.notes or ex.traps:
+            yield Text()
+            yield Text("How it fits together", style="bold")
+            yield _bullets(ex)
 
 
 def _bullets(ex: Explanation) -> Table:
@@ -55,9 +60,9 @@ def _bullets(ex: Explanation) -> Table:
     table.add_column(no_wrap=True)
     table.add_column()
     for note in ex.notes:
-        table.add_row(Text("•", style="dim"), Text(note))
+        table.add_row(Text("•", style="dim"), Words(note))
     for trap in ex.traps:
-        table.add_row(Text("!", style="bold yellow"), Text(trap))
+        table.add_row(Text("!", style="bold yellow"), Words(trap))
     return table
 
 
@@ -83,8 +88,9 @@ def _equations(g: ExGroup, wide: bool) -> Group:
         if t.symbol not in seen:
             seen.add(t.symbol)
             parts.append(f"{t.symbol} {fmt.shape(t.shape)}")
-    title = Text.assemble((f"One step of {g.label} ", "bold"), f"({_arrow(g)})")
-    given = Text("  given " + " · ".join(parts), style="dim")
+    title = Words([Text(f"One step of {g.label}", style="bold"), Text(f"({_arrow(g)})")])
+    given = Words([Text("  given " + parts[0], style="dim"), *(Text(p, style="dim") for p in parts[1:])],
+                  sep=" · ", indent=8)
     table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 1))
     table.add_column(no_wrap=True, width=1)
     table.add_column(no_wrap=True)
@@ -97,7 +103,7 @@ def _equations(g: ExGroup, wide: bool) -> Group:
         if wide:
             row.append(eq.meaning)
         table.add_row("", *row)
-    return Group(title, given, table)
+    return Group(title, given, Fit(table))
 
 
 def _rhs(eq: Equation) -> Text:
@@ -106,7 +112,7 @@ def _rhs(eq: Equation) -> Text:
     return text
 
 
-def _terms(g: ExGroup) -> Table:
+def _terms(g: ExGroup) -> Fit:
     table = Table(title="where each term lives", title_justify="left", title_style="italic",
                   box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("term", no_wrap=True)
@@ -129,7 +135,7 @@ def _terms(g: ExGroup) -> Table:
         where = t.source.parameter if t.source.whole else f"{t.source.parameter}[{t.source.rows[0]}:{t.source.rows[1]}]"
         table.add_row(Text(t.symbol, style=WEIGHT_STYLE), Text(fmt.shape(t.shape)), Text(" × ".join(t.dims)),
                       Text(where))
-    return table
+    return Fit(table, drop=("dims",))
 
 
 def _param_order(name: str) -> int:
@@ -140,7 +146,7 @@ def _param_order(name: str) -> int:
     return 9
 
 
-def _groups_table(ex: Explanation) -> Table:
+def _groups_table(ex: Explanation) -> Fit:
     labels = {(g.module, g.layer, g.direction): g.label for g in ex.groups}
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("", no_wrap=True)
@@ -158,10 +164,10 @@ def _groups_table(ex: Explanation) -> Table:
         table.add_row(Text(g.label), Text(src), Text(fmt.shape(g.input_shape), style=SHAPE_STYLE),
                       Text(weight.replace("weight_ih", "*")), Text(g.final),
                       style=REVERSE_STYLE if g.direction else None)
-    return table
+    return Fit(table, drop=("x_t is",))
 
 
-def _states_table(ex: Explanation) -> Table:
+def _states_table(ex: Explanation) -> Fit:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("slice", no_wrap=True)
     table.add_column("shape", no_wrap=True)
@@ -175,6 +181,6 @@ def _states_table(ex: Explanation) -> Table:
         name = s.tensor if s.index is None else f"{s.tensor}[{s.index}]"
         row = [Text(name), Text(fmt.shape(s.shape), style=SHAPE_STYLE), Text(labels[(s.module, s.layer, s.direction)])]
         table.add_row(*row, *([Text(s.same_as or "")] if equals else []), style=REVERSE_STYLE if s.direction else None)
-    return table
+    return Fit(table)
 
 

@@ -11,14 +11,33 @@ True
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
+from rich._export_format import CONSOLE_HTML_FORMAT, CONSOLE_SVG_FORMAT
 from rich.console import Console, RenderableType
 from rich.segment import Segment
 
 from rnnshape.errors import UsageError
 
 FORMATS = ("svg", "html")
+_GAPS = re.compile(r"(^ +| {2,}| +$)")
+# Fonts every desktop has, widest glyph coverage first (box drawing, arrows, σ, ⊙ from one font keep the
+# columns aligned); no web font, so a file opened offline renders the same.
+MONOSPACE = ("'DejaVu Sans Mono', 'Liberation Mono', Menlo, Consolas, 'Noto Sans Mono', 'Courier New', "
+             "ui-monospace, monospace")
+
+
+def _svg_format() -> str:
+    """Rich's SVG template without its Fira Code @font-face rules (fetched from a CDN) and with our stack."""
+    head, rest = CONSOLE_SVG_FORMAT.split("@font-face", 1)
+    rest = rest[rest.index(".{unique_id}-matrix"):]
+    return (head + rest).replace("font-family: Fira Code, monospace;", f"font-family: {MONOSPACE};")
+
+
+def _html_format() -> str:
+    """Rich's HTML template with our stack (its own names two fonts that lack σ and ⊙ on most machines)."""
+    return CONSOLE_HTML_FORMAT.replace("Menlo,'DejaVu Sans Mono',consolas,'Courier New',monospace", MONOSPACE)
 
 
 def check_path(flag: str, path: str | None) -> None:
@@ -44,34 +63,31 @@ def export(renderable: RenderableType, path: str | os.PathLike, *, width: int = 
         raise UsageError(f"cannot tell the export format of {str(path)!r}: use a .svg or .html file name")
     with open(os.devnull, "w", encoding="utf-8") as sink:
         console = Console(record=True, width=width, file=sink, force_terminal=True, color_system="truecolor")
-        console.print(_SpacesApart(renderable))
+        console.print(_SpacesApart(renderable), crop=False)
     try:
         if fmt == "svg":
-            console.save_svg(str(path), title=title)
+            console.save_svg(str(path), title=title, code_format=_svg_format())
         else:
-            console.save_html(str(path))
+            console.save_html(str(path), code_format=_html_format())
     except OSError as err:
         raise UsageError(f"cannot write {str(path)!r}: {err.strerror or err}") from None
 
 
 class _SpacesApart:
-    """Leading and trailing spaces as segments of their own. Rich writes each segment as one SVG <text>,
-    and librsvg (rsvg-convert, many previewers) drops a <text>'s leading spaces, which shifts every
-    right-aligned number to the left; a segment of spaces only is written as nothing, and keeps its place."""
+    """Runs of spaces (leading, trailing, or two and more inside) as segments of their own. Rich writes each
+    segment as one SVG <text> at its own column; librsvg (rsvg-convert, many previewers) drops a <text>'s
+    leading spaces, and a fallback font narrower than the one Rich measured for bunches a long <text> to
+    the left (the sweep chart's axis labels). A segment of spaces only is written as nothing, and keeps
+    its place, so every word is placed by its column."""
 
     def __init__(self, renderable: RenderableType) -> None:
         self.renderable = renderable
 
     def __rich_console__(self, console, options):
         for seg in console.render(self.renderable, options):
-            text = seg.text
-            core = text.strip(" ")
-            if seg.control or not core or core == text:
+            if seg.control or "  " not in f" {seg.text} ":
                 yield seg
                 continue
-            lead, trail = len(text) - len(text.lstrip(" ")), len(text) - len(text.rstrip(" "))
-            if lead:
-                yield Segment(" " * lead, seg.style)
-            yield Segment(core, seg.style)
-            if trail:
-                yield Segment(" " * trail, seg.style)
+            for part in _GAPS.split(seg.text):
+                if part:
+                    yield Segment(part, seg.style)

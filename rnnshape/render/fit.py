@@ -34,33 +34,53 @@ _OPEN, _CLOSE = "([{", ")]}"
 BIG = 10**6
 
 
-def _gaps(plain: str) -> list[tuple[int, int]]:
-    """(position of each space, how firmly it binds): 0 a free break, 1 inside prose parentheses (break
-    only when needed), 2 never (inside an expression, between a number and its unit, a flag and its value)."""
+def _closing(plain: str, i: int) -> int:
+    """The index of the bracket that closes the one at ``i`` (or the end of the text)."""
+    depth = 0
+    for j in range(i, len(plain)):
+        if plain[j] in _OPEN:
+            depth += 1
+        elif plain[j] in _CLOSE:
+            depth -= 1
+            if depth == 0:
+                return j
+    return len(plain)
+
+
+def _is_value(inside: str) -> bool:
+    """``3, 512`` or ``L, N, D·H_out`` (a shape, dims, a list): spaces only after commas."""
+    return all(inside[k - 1] == "," for k in range(1, len(inside)) if inside[k] == " ")
+
+
+def _gaps(plain: str) -> list[tuple[int, bool]]:
+    """(position of each space, whether a line may break there): never inside an expression (``output[``,
+    ``cat(``) or a bracketed value (``(3, 512)``), between a number and its unit, or a flag and its value;
+    inside prose in parentheses, freely."""
     gaps, stack, tokens = [], [], []
     start = 0
     for i, ch in enumerate(plain):
         if ch in _OPEN:
-            stack.append(i > 0 and not plain[i - 1].isspace())  # `output[` is code, ` (the` is prose
+            code = i > 0 and not plain[i - 1].isspace()
+            stack.append(code or _is_value(plain[i + 1:_closing(plain, i)]))
         elif ch in _CLOSE and stack:
             stack.pop()
         elif ch == " ":
             tokens.append(plain[start:i])
             start = i + 1
-            gaps.append([i, 2 if any(stack) else (1 if stack else 0)])
+            gaps.append([i, not any(stack)])
     tokens.append(plain[start:])
     for k, gap in enumerate(gaps):
         before, after = tokens[k], tokens[k + 1]
         if (before in GLUE or after in GLUE or (_NUMBER.match(before) and after in UNITS)
                 or (_FLAG.match(before) and after and not after.startswith("-"))):
-            gap[1] = 2
-    return [(i, firm) for i, firm in gaps]
+            gap[1] = False
+    return [(i, free) for i, free in gaps]
 
 
-def pieces(text: Text, firm: int = 1) -> list[Text]:
-    """``text`` split at its spaces that bind less than ``firm`` (the spaces themselves dropped)."""
+def pieces(text: Text) -> list[Text]:
+    """``text`` split where a line may break (the spaces themselves dropped)."""
     plain = text.plain
-    cuts = [i for i, f in _gaps(plain) if f < firm]
+    cuts = [i for i, free in _gaps(plain) if free]
     out, start = [], 0
     for i in cuts:
         if i > start:
@@ -94,10 +114,7 @@ def lay_out(items: Sequence[Text], width: int, sep: str = " ", indent: int = 0) 
         if len(item) <= width - (indent if filled[-1] or len(lines) > 1 else 0):
             place(item, sep)
             continue
-        for firm in (1, 2):  # prose in parentheses gives way first, an expression never
-            parts = pieces(item, firm)
-            if all(len(p) <= width - indent for p in parts):
-                break
+        parts = pieces(item)
         if filled[-1]:  # a long item starts a line of its own rather than breaking at the edge of another
             lines.append(Text(" " * indent))
             filled.append(False)
@@ -118,7 +135,7 @@ class Words:
         self.sep, self.indent = sep, indent
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        longest = max((len(p) for item in self.items for p in pieces(item, 2)), default=0)
+        longest = max((len(p) for item in self.items for p in pieces(item)), default=0)
         whole = sum(len(x) for x in self.items) + len(self.sep) * max(len(self.items) - 1, 0)
         return Measurement(min(longest + self.indent, whole), whole)
 
@@ -187,8 +204,8 @@ class Fit:
     otherwise without the ``drop`` columns (in that order, as many as needed); otherwise stacked. Columns
     that may wrap wrap between words only."""
 
-    def __init__(self, table: Table, drop: Sequence[str] = ()) -> None:
-        self.table, self.drop = table, tuple(drop)
+    def __init__(self, table: Table, drop: Sequence[str] = (), *, label_first: bool = False) -> None:
+        self.table, self.drop, self.label_first = table, tuple(drop), label_first
 
     def _variants(self):
         table = self.table
@@ -209,11 +226,13 @@ class Fit:
             if min_width(worded, console, options) <= options.max_width:
                 yield worded
                 return
-        yield from stacked(table, options.max_width)
+        yield from stacked(table, options.max_width, self.label_first)
 
 
-def stacked(table: Table, width: int) -> list[Text | Words]:
-    """Each row as its first cell then ``header value`` pairs, wrapped between pairs; sections apart."""
+def stacked(table: Table, width: int, label_first: bool = False) -> list[Text | Words]:
+    """Each row as its first cell then ``header value`` pairs, wrapped between pairs; sections apart.
+    The first cell is labelled too when ``label_first`` (a bare number says nothing alone); a ``#``
+    column reads ``#1``."""
     out: list[Text | Words] = []
     if table.title:
         out.append(_as_text(table.title, str(table.title_style or "")))
@@ -227,7 +246,9 @@ def stacked(table: Table, width: int) -> list[Text | Words]:
             text.plain = text.plain.replace("\n", " ")  # a two-line cell (value over ratio) becomes one
             if not text.plain.strip():
                 continue
-            if j > 0 and h:
+            if h == "#" and j == 0:
+                text = Text.assemble(("#", "dim"), text)
+            elif h and (j > 0 or label_first):
                 text = Text.assemble((h + " ", "dim"), text)
             items.append(text)
         if not items:

@@ -13,6 +13,7 @@ from rnnshape.checkpoint.inspection import Inspection
 from rnnshape.checkpoint.recover import Recovered
 from rnnshape.model.report import Report
 from rnnshape.render import fmt, tables
+from rnnshape.render.fit import Fit, Verbatim, Words
 from rnnshape.views.code import constructor
 
 
@@ -29,20 +30,18 @@ def render_inspection(ins: Inspection) -> RenderableType:
     return Group(*parts)
 
 
-def _file_line(ins: Inspection) -> Text:
+def _file_line(ins: Inspection) -> Words:
     ckpt = ins.checkpoint
     n = len(ins.modules)
-    line = Text(ckpt.file, style="bold")
-    line.append(f" · {ckpt.format} · {fmt.count(len(ckpt.entries))} tensors · "
-                f"{n} recurrent module{'' if n == 1 else 's'}")
-    return line
+    return Words([Text(ckpt.file, style="bold"), ckpt.format, f"{fmt.count(len(ckpt.entries))} tensors",
+                  f"{n} recurrent module{'' if n == 1 else 's'}"], sep=" · ")
 
 
-def _notes(notes) -> list[Text]:
-    return [Text.assemble(("note: ", "cyan"), n) for n in notes]
+def _notes(notes) -> list[Words]:
+    return [Words(Text.assemble(("note: ", "cyan"), n), indent=2) for n in notes]
 
 
-def _summary(modules: tuple[Recovered, ...]) -> Table:
+def _summary(modules: tuple[Recovered, ...]) -> Fit:
     table = Table(title="Recurrent modules", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("prefix", no_wrap=True)
     table.add_column("constructor", ratio=1)
@@ -51,7 +50,7 @@ def _summary(modules: tuple[Recovered, ...]) -> Table:
         numel = sum(_numel(e.shape) for e in m.entries)
         what = Text(m.constructor) if m.recognised else Text("not recognised", style="red")
         table.add_row(prefix_text(m.prefix), what, fmt.count(numel))
-    return table
+    return Fit(table)
 
 
 def _numel(shape: tuple[int, ...]) -> int:
@@ -67,9 +66,9 @@ def render_module(m: Recovered) -> RenderableType:
         why = Text.assemble(("not recognised: ", "red"), m.reason or "")
         return Group(title, why, *_candidates(m), _raw_table(m))
     spec = m.spec
-    facts = Text(f"{spec.dtype.value} · {len(m.entries)} tensors, names and shapes exactly as predicted · "
-                 f"tensors for a dummy batch L={spec.seq_len}, N={spec.batch}")
-    title = Group(title, Text(m.constructor, style="bold green"))
+    facts = Words([spec.dtype.value, f"{len(m.entries)} tensors, names and shapes exactly as predicted",
+                   f"tensors for a dummy batch L={spec.seq_len}, N={spec.batch}"], sep=" · ")
+    title = Group(title, Verbatim(m.constructor, style="bold green"))
     report = Report(m.prediction, verified=False, torch_version=None, timing=None)
     return Group(
         title, facts, *_notes(m.notes), *_candidates(m), Text(),
@@ -80,17 +79,17 @@ def render_module(m: Recovered) -> RenderableType:
 def _candidates(m: Recovered) -> list[Text]:
     if not m.candidates:
         return []
-    return [Text("candidates (the shapes fit each):")] + [Text("  " + c.constructor) for c in m.candidates]
+    return [Text("candidates (the shapes fit each):")] + [Verbatim("  " + c.constructor) for c in m.candidates]
 
 
-def _raw_table(m: Recovered) -> Table:
+def _raw_table(m: Recovered) -> Fit:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("name", no_wrap=True)
     table.add_column("shape", no_wrap=True)
     table.add_column("dtype", no_wrap=True)
     for e in m.entries:
         table.add_row(e.name, fmt.shape(e.shape), e.dtype)
-    return table
+    return Fit(table)
 
 
 def render_comparison(c: Comparison) -> RenderableType:
@@ -98,15 +97,13 @@ def render_comparison(c: Comparison) -> RenderableType:
     if c.considered > 1:
         where += (f" (the closest of {c.considered} recurrent modules; pick another with "
                   f"rnnshape inspect FILE --prefix NAME --against ...)")
-    head = Table.grid(padding=(0, 1))
-    head.add_column(no_wrap=True)
-    head.add_column()
-    head.add_row("requested", constructor(c.requested.modules()[0]))
-    head.add_row("checkpoint", c.module.constructor or Text(f"not recognised: {c.module.reason}", style="red"))
-    parts: list[RenderableType] = [Text("compared with " + where), head, Text()]
+    found = (Verbatim("checkpoint " + c.module.constructor) if c.module.constructor
+             else Words(Text.assemble("checkpoint ", (f"not recognised: {c.module.reason}", "red")), indent=11))
+    parts: list[RenderableType] = [Words("compared with " + where),
+                                   Verbatim("requested  " + constructor(c.requested.modules()[0])), found, Text()]
     if c.match:
-        parts.append(Text(f"✓ matches: load_state_dict(strict=True) would load all {len(c.module.entries)} "
-                          f"tensors", style="green"))
+        parts.append(Words(f"✓ matches: load_state_dict(strict=True) would load all {len(c.module.entries)} "
+                           f"tensors", style="green"))
         parts += _notes(c.module.notes)
         return Group(*parts)
     n = len(c.mismatches)
@@ -117,15 +114,15 @@ def render_comparison(c: Comparison) -> RenderableType:
         bullets.add_column(no_wrap=True)
         bullets.add_column()
         for x in c.mismatches:
-            bullets.add_row(" •", x.message)
+            bullets.add_row(" •", Words(x.message))
         parts.append(bullets)
     parts += [Text(), _load_table(c)]
     if c.module.recognised:
-        parts.append(Text.assemble(("fix: ", "bold"), command_line(c.module.spec)))
+        parts.append(Verbatim(Text.assemble(("fix: ", "bold"), command_line(c.module.spec))))  # to copy whole
     return Group(*parts)
 
 
-def _load_table(c: Comparison) -> Table:
+def _load_table(c: Comparison) -> Fit:
     table = Table(title="load_state_dict(strict=True) would report", title_justify="left",
                   box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("", no_wrap=True)
@@ -138,4 +135,4 @@ def _load_table(c: Comparison) -> Table:
         table.add_row("missing", name, "-", fmt.shape(want))
     for name, have in c.unexpected:
         table.add_row("unexpected", name, fmt.shape(have), "-")
-    return table
+    return Fit(table)

@@ -12,7 +12,8 @@ from rnnshape.model.comparison import forward, memory_bytes
 from rnnshape.model.sweep import Point, Sweep
 from rnnshape.render import fmt
 from rnnshape.render.chart import LineChart, Series
-from rnnshape.render.layout import AtWidth, keep_columns
+from rnnshape.render.fit import Fit, Words, prose
+from rnnshape.render.layout import AtWidth
 from rnnshape.render.multi_fmt import growth_verdicts, power_law, runs_range, table_unit, time_cell
 
 
@@ -37,34 +38,32 @@ def _timed(s: Sweep) -> bool:
     return any(forward(p.report) is not None for p in s.points)
 
 
-def _header(s: Sweep) -> Text:
+def _header(s: Sweep) -> Group:
     spec = s.points[0].report.spec if s.points else None
     what = f"{spec.kind.value} on {spec.device} · {spec.dtype.value}" if spec else ""
     varied = " × ".join(f"{v.option} {','.join(str(x) for x in v.values)}" for v in s.varies)
-    head = Text(f"sweep {what} · {varied}", style="bold")
+    head = Words([f"sweep {what}", varied], sep=" · ", style="bold")
     if s.points and all(p.report.verified for p in s.points):
         status = Text(f"verified by torch {s.points[0].report.torch_version}", style="green")
     else:
         status = Text("predicted without torch (--dry-run): not run, not timed", style="yellow")
-    return Text.assemble(head, "\n", status)
+    return Group(head, Words(status))
 
 
-def points_table(s: Sweep, width: int = 80) -> Table:
+def points_table(s: Sweep, width: int | None = None) -> Fit:
     """One row per point; at a narrow width the least telling columns go first, never a cut number."""
     timed = _timed(s)
     unit = table_unit([forward(p.report) for p in s.points])
     headers = [v.option for v in s.varies]
     headers += ([f"forward ({unit[0]})", "steps/s"] if timed else []) + ["parameters", "MACs", "memory"]
     rows = [_point_row(p, unit if timed else None) for p in s.points]
-    columns = [(h, [r[i].plain if isinstance(r[i], Text) else r[i] for r in rows]) for i, h in enumerate(headers)]
-    kept = keep_columns(columns, ["parameters", "memory", "steps/s"], width)
-    show = [i for i, h in enumerate(headers) if h in kept]
+    show = range(len(headers))
     table = Table(title="Points", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for i in show:
         table.add_column(headers[i], justify="right", no_wrap=True)
     for r in rows:
         table.add_row(*(r[i] for i in show))
-    return table
+    return Fit(table, drop=("parameters", "memory", "steps/s"), label_first=True)
 
 
 def _point_row(p: Point, unit) -> list:
@@ -84,7 +83,7 @@ def notes(s: Sweep) -> list[Text]:
     lines = [f"times: median ± IQR of {runs_range(stats)}", "steps/s: (sample, time step) pairs per second"]
     if any(st is not None and st.noisy for st in stats):
         lines.append("yellow: noisy (IQR over 10 % of the median, or under 3 runs); raise --min-time")
-    return [Text(line, style="dim") for line in lines]
+    return [prose(Text(line, style="dim")) for line in lines]
 
 
 def chart(s: Sweep) -> LineChart:
@@ -123,5 +122,5 @@ def growth_lines(s: Sweep) -> list[RenderableType]:
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
     for label, text in rows:
-        table.add_row(label, text)
+        table.add_row(label, Words(text))
     return [table]

@@ -16,23 +16,26 @@ from rnnshape.render.diagram import DiagramView
 from rnnshape.render.explain import ExplanationView
 from rnnshape.views.diagram import diagram as build_diagram
 from rnnshape.views.explain import explain as build_explanation
+from rnnshape.views.explain_focus import Focus, focus
 
 
-def with_views(tables: RenderableType, prediction: Prediction, *, explain: bool, diagram: bool) -> RenderableType:
+def with_views(tables: RenderableType, prediction: Prediction, *, explain: bool, diagram: bool,
+               explain_focus: Focus = Focus()) -> RenderableType:
     parts = [tables]
     if explain:
-        parts += [Text(), ExplanationView(build_explanation(prediction))]
+        ex = focus(build_explanation(prediction), explain_focus)
+        parts += [Text(), ExplanationView(ex, explain_focus.describe() if explain_focus.active else None)]
     if diagram:
         parts += [Text(), DiagramView(build_diagram(prediction))]
     return Group(*parts)
 
 
-def json_extras(prediction: Prediction, *, explain: bool, diagram: bool) -> dict:
+def json_extras(prediction: Prediction, *, explain: bool, diagram: bool, explain_focus: Focus = Focus()) -> dict:
     from rnnshape.render.explain_json import diagram_dict, explain_dict
 
     out = {}
     if explain:
-        out["explain"] = explain_dict(build_explanation(prediction))
+        out["explain"] = explain_dict(focus(build_explanation(prediction), explain_focus))
     if diagram:
         out["diagram"] = diagram_dict(build_diagram(prediction))
     return out
