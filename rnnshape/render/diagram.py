@@ -13,7 +13,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
 from rnnshape.render import fmt
-from rnnshape.render.fit import Verbatim, prose
+from rnnshape.render.fit import Words, prose
 from rnnshape.views.diagram import Diagram, Level, shown_steps
 
 FORWARD_STYLE, REVERSE_STYLE, SHAPE_STYLE, FRAME_STYLE = "cyan", "magenta", "green", "bright_black"
@@ -47,7 +47,7 @@ class DiagramView:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         layout = choose_layout(self.dg, options.max_width)
-        yield Verbatim(self.dg.title, style="bold")
+        yield Words(self.dg.title, style="bold")
         yield prose(_subtitle(self.dg, layout))
         yield Text()
         for line in _draw(self.dg, layout):

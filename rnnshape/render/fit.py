@@ -27,7 +27,7 @@ from rich.table import Table
 from rich.text import Text
 
 UNITS = frozenset("B KiB MiB GiB TiB PiB EiB s ms µs ns % × G M k".split())
-GLUE = frozenset("± … × = →".split())  # a value on either side belongs with it
+GLUE = frozenset("± … × =".split())  # a value on either side belongs with it
 _NUMBER = re.compile(r"^[(]?[-+]?[\d.,]+[)]?$")
 _FLAG = re.compile(r"^(--[a-z][a-z-]*|-[A-Za-z])$")
 _OPEN, _CLOSE = "([{", ")]}"
