@@ -140,7 +140,7 @@ def test_predicted_frame_is_the_dry_tables_under_a_spinner():
     view = live._predicted_view(predicted, live._Status(predicted), timed=True)
     console = Console(width=80, height=200, record=True, color_system=None, file=io.StringIO())
     console.print(view)
-    lines = console.export_text().splitlines()
+    lines = [line.rstrip() for line in console.export_text().splitlines()]  # render_text trims them too
     dry = render_text(render(predicted), width=80).splitlines()
     assert "predicted · verifying with torch…" in lines[1]
     assert lines[0] == dry[0] and lines[2:len(dry)] == dry[2:]

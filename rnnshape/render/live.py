@@ -27,6 +27,7 @@ from rich.text import Text
 
 from rnnshape.errors import WitnessMismatch
 from rnnshape.model.report import Report
+from rnnshape.render.screen import print_to
 from rnnshape.render.tables import render
 
 VERIFYING = "predicted · verifying with torch…"
@@ -62,7 +63,11 @@ def show(predicted: Report, verify: Callable[[], Report], console: Console, *, t
             live.update(Text(""), refresh=True)
             live.transient = True  # the error goes to stderr; leave no half-finished screen behind
             raise
-        live.update(render(report))  # drawn in full (past the screen's height) as the display stops
+        # The frame goes, and the verified tables are printed as every command prints: in full (past the
+        # screen's height), with no line cut at the edge (Live crops each line to the width).
+        live.update(Text(""), refresh=True)
+        live.transient = True
+    print_to(console, render(report))
     return report
 
 
