@@ -83,6 +83,7 @@ def run_kind(kind: Kind, ctx: typer.Context, o: dict) -> int:
         return check_file(spec, o["check"], (ctx.obj or {}).get("prefix"), o["json_out"])
     modes.refuse_with_code(code=o["code"], json=o["json_out"], extras={
         "--explain": o["explain"], "--diagram": o["diagram"], "--svg": o["svg"], "--html": o["html"]})
+    explain_focus = _focus(o)
     out = Output(json=o["json_out"], svg=o["svg"], html=o["html"])
     out.check(exported="the tables")
     check_bounds(o["min_time"], o["threads"])
@@ -95,7 +96,7 @@ def run_kind(kind: Kind, ctx: typer.Context, o: dict) -> int:
 
     run = dict(time=not o["no_time"], min_time=o["min_time"], threads=o["threads"], check_flops=o["check_flops"],
                backward=o["backward"], vs_loop=o["vs_loop"])
-    views = dict(explain=o["explain"], diagram=o["diagram"], explain_focus=_focus(o))
+    views = dict(explain=o["explain"], diagram=o["diagram"], explain_focus=explain_focus)
     plain = o["dry_run"] or o["json_out"] or o["no_live"] or o["explain"] or o["diagram"] or o["svg"] or o["html"]
     if not plain and _live(spec, run):
         return 0

@@ -19,7 +19,8 @@ from rnnshape.errors import UsageError
 
 TIMING = frozenset({"min_time", "threads", "backward", "vs_loop"})
 # Everything a shape comparison (--check FILE) ignores: it runs nothing and prints its own answer.
-OUTPUT = TIMING | {"code", "dry_run", "explain", "diagram", "svg", "html", "no_time", "check_flops", "no_live"}
+OUTPUT = TIMING | {"code", "dry_run", "explain", "diagram", "svg", "html", "no_time", "check_flops", "no_live",
+                   "layer", "reverse", "gate"}
 
 
 def untimed(*, no_time: bool = False, dry_run: bool = False, meta: bool = False) -> str | None:

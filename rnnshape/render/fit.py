@@ -170,8 +170,10 @@ def _rebuild(table: Table, columns: list, cell=lambda column, c: c) -> Table:
                  caption_style=table.caption_style, show_edge=table.show_edge, collapse_padding=table.collapse_padding,
                  header_style=table.header_style, expand=table.expand, width=table.width)
     for c in columns:
-        copy.add_column(c.header, justify=c.justify, no_wrap=c.no_wrap, overflow=c.overflow, style=c.style,
-                        min_width=c.min_width, max_width=c.max_width, ratio=c.ratio, vertical=c.vertical)
+        copy.add_column(c.header, c.footer, header_style=c.header_style, footer_style=c.footer_style,
+                        style=c.style, justify=c.justify, vertical=c.vertical, overflow=c.overflow, width=c.width,
+                        min_width=c.min_width, max_width=c.max_width, ratio=c.ratio, no_wrap=c.no_wrap,
+                        highlight=c.highlight)
     for i, row in enumerate(table.rows):
         copy.add_row(*[cell(c, c._cells[i]) for c in columns], style=row.style, end_section=row.end_section)
     return copy
