@@ -12,7 +12,6 @@ from rnnshape.render import fmt
 from rnnshape.render.fit import Fit, Verbatim, Words
 from rnnshape.render.layout import AtWidth
 
-
 NOTE_WIDTH = 24  # narrower than this, the notes of the Totals go under their numbers
 
 

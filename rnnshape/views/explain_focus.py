@@ -9,8 +9,13 @@ direction, cut to the gate's equation and its terms, and the final-state slice t
 >>> ex = focus(explain(predict(make_spec("lstm", num_layers=2, bidirectional=True))), Focus(1, True, "f"))
 >>> [(g.label, [e.lhs for e in g.equations]) for g in ex.groups]
 [('layer 1 ←', ['f_t'])]
->>> [t.source.parameter + str(list(t.source.rows)) for t in ex.groups[0].equations[0].terms if t.source]
-['weight_ih_l1_reverse[512:1024]', 'bias_ih_l1_reverse[512:1024]', 'weight_hh_l1_reverse[512:1024]', 'bias_hh_l1_reverse[512:1024]']
+>>> for t in ex.groups[0].equations[0].terms:
+...     if t.source:
+...         print(t.source.parameter, t.source.rows)
+weight_ih_l1_reverse (20, 40)
+bias_ih_l1_reverse (20, 40)
+weight_hh_l1_reverse (20, 40)
+bias_hh_l1_reverse (20, 40)
 >>> [f"{s.tensor}[{s.index}]" for s in ex.states]
 ['h_n[3]', 'c_n[3]']
 >>> [g.label for g in focus(explain(predict(make_spec("gru", num_layers=2, bidirectional=True))), Focus(1)).groups]
