@@ -169,3 +169,33 @@ def test_the_fix_line_is_one_whole_command(width, tmp_path):
     inspected = _run(width, "inspect", path)
     check_never_cut(inspected, width)
     assert "weight_ih_l1_reverse" in inspected and "(2048, 256)" in inspected
+
+
+@pytest.fixture
+def ckpt(tmp_path, monkeypatch):
+    """The issue's checkpoint: LSTM(256, 512, proj_size=128, num_layers=2, bidirectional=True), as ckpt.pt
+    in the working folder (so the name printed is the same on every machine)."""
+    from checkpoint_files import build, save
+
+    monkeypatch.chdir(tmp_path)
+    cfg = {"kind": "lstm", "input_size": 256, "hidden_size": 512, "num_layers": 2, "bidirectional": True,
+           "proj_size": 128}
+    save(tmp_path / "ckpt.pt", build(cfg).state_dict(), "model")
+    return "ckpt.pt"
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_inspect_and_against_golden(ckpt, width):
+    from rnnshape.checkpoint.against import check
+    from rnnshape.checkpoint.inspection import inspect_checkpoint
+    from rnnshape.render.inspect_tables import render_comparison, render_inspection
+
+    ins = inspect_checkpoint(ckpt)
+    shown = render_text(render_inspection(ins), width)
+    check_never_cut(shown, width)
+    assert_golden(f"width_inspect_{width}.txt", shown)
+    against = render_text(render_comparison(check(make_spec("lstm", hidden_size=512), ins.modules, ckpt)), width)
+    check_never_cut(against, width)
+    assert "fix: rnnshape lstm --input-size 256 --hidden-size 512 --layers 2 --bidirectional --proj-size 128" in (
+        against.splitlines())
+    assert_golden(f"width_against_{width}.txt", against)

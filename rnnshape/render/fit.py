@@ -237,7 +237,7 @@ def stacked(table: Table, width: int, label_first: bool = False) -> list[Text | 
     column reads ``#1``."""
     out: list[Text | Words] = []
     if table.title:
-        out.append(_as_text(table.title, str(table.title_style or "")))
+        out.append(Words(_as_text(table.title, str(table.title_style or ""))))
     headers = [str(c.header) if table.show_header else "" for c in table.columns]
     for i, row in enumerate(table.rows):
         cells = [c._cells[i] for c in table.columns]
