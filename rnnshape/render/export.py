@@ -16,6 +16,7 @@ from pathlib import Path
 
 from rich._export_format import CONSOLE_HTML_FORMAT, CONSOLE_SVG_FORMAT
 from rich.console import Console, RenderableType
+from rich.cells import cell_len
 from rich.segment import Segment
 
 from rnnshape.errors import UsageError
@@ -64,6 +65,10 @@ def export(renderable: RenderableType, path: str | os.PathLike, *, width: int = 
     with open(os.devnull, "w", encoding="utf-8") as sink:
         console = Console(record=True, width=width, file=sink, force_terminal=True, color_system="truecolor")
         console.print(_SpacesApart(renderable), crop=False)
+    # Laid out for `width`, but a line to copy that runs past the edge (a command) stays whole in the SVG's
+    # frame, which would otherwise clip it.
+    longest = max((cell_len(line) for line in console.export_text(clear=False).splitlines()), default=0)
+    console.width = max(width, longest)
     try:
         if fmt == "svg":
             console.save_svg(str(path), title=title, code_format=_svg_format())
