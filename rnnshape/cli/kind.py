@@ -72,9 +72,9 @@ def command_for(kind: Kind):
 
 def run_kind(kind: Kind, ctx: typer.Context, o: dict) -> int:
     spec = spec_from_options(kind, **o)
-    modes.refuse_ignored({n: f for n, f in given_flags(ctx).items() if n != "check"}, check=o["check"] is not None,
-                         code=o["code"], untimed=modes.untimed(no_time=o["no_time"], dry_run=o["dry_run"],
-                                                              meta=spec.device == "meta"))
+    typed = {n: f for n, f in given_flags(ctx).items() if n != "check"}
+    untimed = modes.untimed(no_time=o["no_time"], dry_run=o["dry_run"], meta=spec.device == "meta")
+    warn(modes.ignored(typed, check=o["check"] is not None, code=o["code"], untimed=untimed))
     if o["check"] is not None:
         from rnnshape.cli.inspect_run import check as check_file
 
