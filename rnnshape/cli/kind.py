@@ -92,7 +92,7 @@ def run_kind(kind: Kind, ctx: typer.Context, o: dict) -> int:
     from rnnshape.api import analyze
 
     run = dict(time=not o["no_time"], min_time=o["min_time"], threads=o["threads"], check_flops=o["check_flops"],
-               backward=o["backward"], vs_loop=o["vs_loop"])
+               backward=o["backward"], vs_loop=o["vs_loop"], cli=True)
     views = dict(explain=o["explain"], diagram=o["diagram"])
     plain = o["dry_run"] or o["json_out"] or o["no_live"] or o["explain"] or o["diagram"] or o["svg"] or o["html"]
     if not plain and _live(spec, run):
@@ -164,7 +164,7 @@ def _live(spec, run: dict) -> bool:
     console = Console()
     if not live.wanted(console):
         return False
-    predicted = analyze(spec, dry_run=True)
+    predicted = analyze(spec, dry_run=True, cli=True)
     warn(predicted.warnings)
     report = live.show(predicted, lambda: analyze(spec, **run), console, timed=run["time"] and spec.device != "meta")
     warn(w for w in report.warnings if w not in predicted.warnings)
