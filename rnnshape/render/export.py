@@ -15,8 +15,8 @@ import re
 from pathlib import Path
 
 from rich._export_format import CONSOLE_HTML_FORMAT, CONSOLE_SVG_FORMAT
-from rich.console import Console, RenderableType
 from rich.cells import cell_len
+from rich.console import Console, RenderableType
 from rich.segment import Segment
 
 from rnnshape.errors import UsageError

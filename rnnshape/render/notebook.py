@@ -11,14 +11,15 @@ import io
 
 from rich.console import Console, RenderableType
 
+from rnnshape.render.export import MONOSPACE
+
 WIDTH = 120  # columns a notebook cell renders the tables at
 
-# A monospace stack that lines the columns up without web fonts.
-_PRE = ('<pre style="font-family: ui-monospace, \'SFMono-Regular\', Menlo, Consolas, \'DejaVu Sans Mono\', '
-        'monospace; line-height: 1.25">{code}</pre>')
+# The exports' monospace stack (rnnshape.render.export): it lines the columns up without web fonts.
+_PRE = '<pre style="font-family: ' + MONOSPACE + '; line-height: 1.25">{code}</pre>'
 
 
 def html(renderable: RenderableType, width: int = WIDTH) -> str:
     console = Console(record=True, width=width, file=io.StringIO(), force_terminal=True, color_system="truecolor")
-    console.print(renderable)
+    console.print(renderable, crop=False)  # a line to copy runs past the edge rather than being cut
     return console.export_html(inline_styles=True, code_format=_PRE)
