@@ -57,12 +57,11 @@ def points_table(s: Sweep, width: int | None = None) -> Fit:
     headers = [v.option for v in s.varies]
     headers += ([f"forward ({unit[0]})", "steps/s"] if timed else []) + ["parameters", "MACs", "memory"]
     rows = [_point_row(p, unit if timed else None) for p in s.points]
-    show = range(len(headers))
     table = Table(title="Points", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    for i in show:
-        table.add_column(headers[i], justify="right", no_wrap=True)
+    for h in headers:
+        table.add_column(h, justify="right", no_wrap=True)
     for r in rows:
-        table.add_row(*(r[i] for i in show))
+        table.add_row(*r)
     return Fit(table, drop=("parameters", "memory", "steps/s"), label_first=True)
 
 

@@ -61,18 +61,17 @@ def parameters_table(report: Report, width: int | None = None) -> Fit:
     headers = ["name", "shape", "numel", "from", "row blocks"]
     if not any(q.gates for q in params):
         headers = headers[:-1]
-    show = range(len(headers))
     table = Table(title="Parameters", title_justify="left", box=box.SIMPLE_HEAD, caption=_legend(report),
                   caption_justify="left", pad_edge=False)
-    for i in show:
-        table.add_column(headers[i], no_wrap=True, justify="right" if headers[i] == "numel" else "left")
+    for h in headers:
+        table.add_column(h, no_wrap=True, justify="right" if h == "numel" else "left")
     group = None
     for q, cells in rows:
         key = (q.module, q.layer, q.direction)
         if group is not None and key != group:
             table.add_section()
         group = key
-        table.add_row(*[cells[i] for i in show], style="magenta" if q.direction else None)
+        table.add_row(*cells[:len(headers)], style="magenta" if q.direction else None)
     return Fit(table, drop=("row blocks", "from"))
 
 
@@ -88,13 +87,11 @@ def tensors_table(report: Report, width: int | None = None) -> RenderableType:
     for role, tensors in (("in", p.inputs), ("out", p.outputs)):
         for i, t in enumerate(tensors):
             rows.append((role if i == 0 else "", t.name, fmt.shape(t.shape), fmt.dims(t.dims), i == len(tensors) - 1))
-    headers = ["", "name", "shape", "dims"]
-    show = range(len(headers))
     table = Table(title="Tensors", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    for i in show:
-        table.add_column(headers[i], no_wrap=True)
+    for h in ("", "name", "shape", "dims"):
+        table.add_column(h, no_wrap=True)
     for r in rows:
-        table.add_row(*[r[i] for i in show], end_section=r[4])
+        table.add_row(*r[:4], end_section=r[4])
     fitted = Fit(table, drop=("dims", ""))
     notes = _grouped_notes(p.inputs + p.outputs)
     if not notes and not p.reading:
