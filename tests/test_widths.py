@@ -22,9 +22,9 @@ from rnnshape.render import fmt
 from rnnshape.render.compare_view import render_comparison
 from rnnshape.render.diagram import DiagramView
 from rnnshape.render.explain import ExplanationView
-from rnnshape.render.fit import pieces
 from rnnshape.render.sweep_view import render_sweep
 from rnnshape.render.tables import render
+from rnnshape.render.words import pieces
 from rnnshape.views.diagram import diagram
 from rnnshape.views.explain import explain
 from rnnshape.views.explain_focus import Focus, focus
@@ -119,7 +119,7 @@ def test_focus_answers_the_issues_question():
 
 
 def test_words_keep_values_and_expressions_whole():
-    from rnnshape.render.fit import Words
+    from rnnshape.render.words import Words
 
     text = render_text(Words("estimate 1.6 MiB · add --batch-first to read output[:, 0, H_out:] as (3, 512)"), 12)
     for whole in ("1.6 MiB", "--batch-first to", "output[:, 0, H_out:]", "(3, 512)"):

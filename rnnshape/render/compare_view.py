@@ -10,9 +10,10 @@ from rich.text import Text
 from rnnshape.model.comparison import Comparison, Entry, backward, forward, memory_bytes
 from rnnshape.model.stats import Stats
 from rnnshape.render import fmt
-from rnnshape.render.fit import Fit, Words, prose
+from rnnshape.render.fit import Fit
 from rnnshape.render.layout import AtWidth
 from rnnshape.render.multi_fmt import output_tensor, ratio, runs_range, states_text, table_unit, time_cell
+from rnnshape.render.words import Words, prose
 
 RATIO_STYLE = "cyan"
 
@@ -28,7 +29,7 @@ def _comparison(c: Comparison, width: int) -> Group:
     parts: list[RenderableType] = [_header(c), Text()]
     if not any(col.header == "configuration" for col in table.columns):
         parts += [_legend(c), Text()]
-    parts += [Fit(table), *notes(stats), Text(), shapes_table(c)]
+    parts += [Fit(table, merge=False), *notes(stats), Text(), shapes_table(c)]  # its cells have two lines
     if c.interrupted:
         parts += [Text(), Text(f"interrupted: {len(c.entries)} of {c.planned} configurations measured",
                                style="yellow")]

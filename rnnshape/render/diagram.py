@@ -13,7 +13,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
 from rnnshape.render import fmt
-from rnnshape.render.fit import Words, prose
+from rnnshape.render.words import Words, prose
 from rnnshape.views.diagram import Diagram, Level, shown_steps
 
 FORWARD_STYLE, REVERSE_STYLE, SHAPE_STYLE, FRAME_STYLE = "cyan", "magenta", "green", "bright_black"

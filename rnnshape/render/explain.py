@@ -13,7 +13,8 @@ from rich.table import Table
 from rich.text import Text
 
 from rnnshape.render import fmt
-from rnnshape.render.fit import Fit, Words
+from rnnshape.render.fit import Fit
+from rnnshape.render.words import Words
 from rnnshape.views.explain import Equation, Explanation
 from rnnshape.views.explain import Group as ExGroup
 

@@ -1,155 +1,38 @@
-"""Never cut: the one width policy every renderer uses (issue 16).
+"""Never cut: the one width policy every table follows (issue 16).
 
-- ``Words``: prose that breaks only between words, never inside a value (``1.6 MiB``, ``± 0.06``,
-  ``--layers 2``) or an expression (``output[:, 0, H_out:]``); a piece too long for the width runs past
-  the edge rather than being cut or folded.
-- ``Verbatim``: a line meant to be copied (a command, a hint, a constructor): never wrapped, never cut.
-- ``Fit``: a table that drops its optional columns, least useful first, and when even that does not fit,
-  stacks each row as ``header value`` pairs; Rich's own squeezing (``(2048, 2…``) never happens.
+``Fit(table, drop=...)`` is the table as Rich draws it when it fits the width whole; otherwise without its
+optional columns (least useful first); otherwise with its last columns stacked, one value over the other;
+otherwise each row as ``header value`` pairs. Rich's own squeezing (``(2048, 2…``) never happens, and the
+columns that may wrap break only between words (rnnshape.render.words).
 
->>> from rich.console import Console
->>> c = Console(width=24, color_system=None, record=True, file=open("/dev/null", "w"))
->>> c.print(Words("estimate 1.6 MiB for the forward pass of output[:, 0, H_out:]"), crop=False)
->>> print(c.export_text().rstrip())
-estimate 1.6 MiB for the
-forward pass of
-output[:, 0, H_out:]
+>>> from rnnshape.render.screen import plain
+>>> t = Table(box=None)
+>>> for name in ("name", "shape", "numel"):
+...     t.add_column(name, no_wrap=True)
+>>> t.add_row("weight_ih_l0_reverse", "(2048, 256)", "524,288")
+>>> print(plain(Fit(t), width=36), end="")
+                       shape
+ name                  numel
+ weight_ih_l0_reverse  (2048, 256)
+                       524,288
+>>> print(plain(Fit(t), width=30), end="")
+weight_ih_l0_reverse
+  shape (2048, 256)
+  numel 524,288
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
-from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-UNITS = frozenset("B KiB MiB GiB TiB PiB EiB s ms µs ns % × G M k".split())
-GLUE = frozenset("± … × =".split())  # a value on either side belongs with it
-_NUMBER = re.compile(r"^[(]?[-+]?[\d.,]+[)]?$")
-_FLAG = re.compile(r"^(--[a-z][a-z-]*|-[A-Za-z])$")
-_OPEN, _CLOSE = "([{", ")]}"
+from rnnshape.render.words import Words, _as_text, prose
+
 BIG = 10**6
-
-
-def _closing(plain: str, i: int) -> int:
-    """The index of the bracket that closes the one at ``i`` (or the end of the text)."""
-    depth = 0
-    for j in range(i, len(plain)):
-        if plain[j] in _OPEN:
-            depth += 1
-        elif plain[j] in _CLOSE:
-            depth -= 1
-            if depth == 0:
-                return j
-    return len(plain)
-
-
-def _is_value(inside: str) -> bool:
-    """``3, 512`` or ``L, N, D·H_out`` (a shape, dims, a list): spaces only after commas."""
-    return all(inside[k - 1] == "," for k in range(1, len(inside)) if inside[k] == " ")
-
-
-def _gaps(plain: str) -> list[tuple[int, bool]]:
-    """(position of each space, whether a line may break there): never inside an expression (``output[``,
-    ``cat(``) or a bracketed value (``(3, 512)``), between a number and its unit, or a flag and its value;
-    inside prose in parentheses, freely."""
-    gaps, stack, tokens = [], [], []
-    start = 0
-    for i, ch in enumerate(plain):
-        if ch in _OPEN:
-            code = i > 0 and not plain[i - 1].isspace()
-            stack.append(code or _is_value(plain[i + 1:_closing(plain, i)]))
-        elif ch in _CLOSE and stack:
-            stack.pop()
-        elif ch == " ":
-            tokens.append(plain[start:i])
-            start = i + 1
-            gaps.append([i, not any(stack)])
-    tokens.append(plain[start:])
-    for k, gap in enumerate(gaps):
-        before, after = tokens[k], tokens[k + 1]
-        if (before in GLUE or after in GLUE or (_NUMBER.match(before) and after in UNITS)
-                or (_FLAG.match(before) and after and not after.startswith("-"))):
-            gap[1] = False
-    return [(i, free) for i, free in gaps]
-
-
-def pieces(text: Text) -> list[Text]:
-    """``text`` split where a line may break (the spaces themselves dropped)."""
-    plain = text.plain
-    cuts = [i for i, free in _gaps(plain) if free]
-    out, start = [], 0
-    for i in cuts:
-        if i > start:
-            out.append(text[start:i])
-        start = i + 1
-    if start < len(plain):
-        out.append(text[start:])
-    return out
-
-
-def _as_text(x: str | Text, style: str = "") -> Text:
-    return Text(x, style=style) if isinstance(x, str) else x
-
-
-def lay_out(items: Sequence[Text], width: int, sep: str = " ", indent: int = 0) -> list[Text]:
-    """Items joined by ``sep``, a new line (indented) when the next one does not fit; an item too long for
-    a line of its own is broken at its word gaps, and a piece too long even then runs past the edge."""
-    lines: list[Text] = [Text()]
-    filled = [False]
-
-    def place(piece: Text, joint: str) -> None:
-        if filled[-1] and len(lines[-1]) + len(joint) + len(piece) > width:
-            lines.append(Text(" " * indent))
-            filled.append(False)
-        if filled[-1]:
-            lines[-1].append(joint)
-        lines[-1].append(piece)
-        filled[-1] = True
-
-    for item in items:
-        if len(item) <= width - (indent if filled[-1] or len(lines) > 1 else 0):
-            place(item, sep)
-            continue
-        parts = pieces(item)
-        if filled[-1]:  # a long item starts a line of its own rather than breaking at the edge of another
-            lines.append(Text(" " * indent))
-            filled.append(False)
-        for part in parts:
-            place(part, " ")
-    return lines
-
-
-class Words:
-    """Prose for any width: ``Words("text")``, or ``Words(items, sep=" · ")`` to break between items first.
-    Lines after the first are indented by ``indent``."""
-
-    def __init__(self, items: str | Text | Sequence[str | Text], *, sep: str = " ", indent: int = 0,
-                 style: str = "") -> None:
-        if isinstance(items, (str, Text)):
-            items = [items]
-        self.items = [_as_text(x, style) for x in items]
-        self.sep, self.indent = sep, indent
-
-    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        longest = max((len(p) for item in self.items for p in pieces(item)), default=0)
-        whole = sum(len(x) for x in self.items) + len(self.sep) * max(len(self.items) - 1, 0)
-        return Measurement(min(longest + self.indent, whole), whole)
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        for line in lay_out(self.items, options.max_width, self.sep, self.indent):
-            line.no_wrap, line.overflow, line.end = True, "ignore", "\n"
-            yield line
-
-
-def Verbatim(text: str | Text, style: str = "") -> Text:  # noqa: N802 (reads as a kind of text)
-    """A line to copy: never wrapped and never cut (it runs past the edge of a narrow terminal)."""
-    line = _as_text(text, style).copy()
-    line.no_wrap, line.overflow = True, "ignore"
-    return line
 
 
 def min_width(table: Table, console: Console, options: ConsoleOptions) -> int:
@@ -184,30 +67,30 @@ def without(table: Table, header: str) -> Table:
     return _rebuild(table, [c for c in table.columns if str(c.header) != header])
 
 
-def prose(cell):
-    """A cell of a column that may wrap, made to wrap only between words (and between ' · ' items first)."""
-    if not isinstance(cell, (str, Text)):
-        return cell
-    text = Text(cell) if isinstance(cell, str) else cell
-    lines = [Words(_split(line, " · "), sep=" · ") for line in text.split("\n", allow_blank=True)]
-    return lines[0] if len(lines) == 1 else Group(*lines)
-
-
-def _split(text: Text, sep: str) -> list[Text]:
-    plain, out, start = text.plain, [], 0
-    while (i := plain.find(sep, start)) >= 0:
-        out.append(text[start:i])
-        start = i + len(sep)
-    return out + [text[start:]]
+def merged(table: Table) -> Table | None:
+    """The last two columns stacked into one, each value over the next (the headers too); None when they
+    cannot be: fewer than three columns, no header to say which line is which, or a column that wraps."""
+    cols = table.columns
+    if len(cols) < 3 or not table.show_header or not (cols[-1].no_wrap and cols[-2].no_wrap):
+        return None
+    upper, lower = cols[-2], cols[-1]
+    copy = _rebuild(table, cols[:-1])
+    last = copy.columns[-1]
+    last.header = Text.assemble(_cell_text(upper.header), "\n", _cell_text(lower.header))
+    last.justify = "right" if upper.justify == lower.justify == "right" else "left"
+    last._cells = [Text.assemble(_cell_text(x), "\n", _cell_text(y)) for x, y in zip(upper._cells, lower._cells)]
+    return copy
 
 
 class Fit:
     """``Fit(table, drop=("dims", "from"))``: the table as Rich draws it when it fits the width whole;
-    otherwise without the ``drop`` columns (in that order, as many as needed); otherwise stacked. Columns
-    that may wrap wrap between words only."""
+    otherwise without the ``drop`` columns (in that order, as many as needed); otherwise with its last
+    columns stacked, one value over the other (unless ``merge=False``); otherwise each row as
+    ``header value`` pairs. Columns that may wrap wrap between words only."""
 
-    def __init__(self, table: Table, drop: Sequence[str] = (), *, label_first: bool = False) -> None:
-        self.table, self.drop, self.label_first = table, tuple(drop), label_first
+    def __init__(self, table: Table, drop: Sequence[str] = (), *, label_first: bool = False,
+                 merge: bool = True) -> None:
+        self.table, self.drop, self.label_first, self.merge = table, tuple(drop), label_first, merge
 
     def _variants(self):
         table = self.table
@@ -228,6 +111,12 @@ class Fit:
             if min_width(worded, console, options) <= options.max_width:
                 yield worded
                 return
+        narrower = merged(table) if self.merge else None
+        while narrower is not None:
+            if min_width(narrower, console, options) <= options.max_width:
+                yield narrower
+                return
+            narrower = merged(narrower)
         yield from stacked(table, options.max_width, self.label_first)
 
 

@@ -13,7 +13,8 @@ from rnnshape.checkpoint.inspection import Inspection
 from rnnshape.checkpoint.recover import Recovered
 from rnnshape.model.report import Report
 from rnnshape.render import fmt, tables
-from rnnshape.render.fit import Fit, Verbatim, Words
+from rnnshape.render.fit import Fit
+from rnnshape.render.words import Verbatim, Words
 from rnnshape.views.code import constructor
 
 

@@ -12,9 +12,10 @@ from rnnshape.model.comparison import forward, memory_bytes
 from rnnshape.model.sweep import Point, Sweep
 from rnnshape.render import fmt
 from rnnshape.render.chart import LineChart, Series
-from rnnshape.render.fit import Fit, Words, prose
+from rnnshape.render.fit import Fit
 from rnnshape.render.layout import AtWidth
 from rnnshape.render.multi_fmt import growth_verdicts, power_law, runs_range, table_unit, time_cell
+from rnnshape.render.words import Words, prose
 
 
 def render_sweep(s: Sweep) -> RenderableType:

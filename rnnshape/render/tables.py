@@ -9,8 +9,9 @@ from rich.text import Text
 
 from rnnshape.model.report import ParamInfo, Report
 from rnnshape.render import fmt
-from rnnshape.render.fit import Fit, Verbatim, Words
+from rnnshape.render.fit import Fit
 from rnnshape.render.layout import AtWidth
+from rnnshape.render.words import Verbatim, Words
 
 NOTE_WIDTH = 24  # narrower than this, the notes of the Totals go under their numbers
 
