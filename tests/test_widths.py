@@ -33,6 +33,7 @@ WIDTHS = (40, 60, 80, 120)
 TIMING = Timing(forward=Stats(samples=(7.1e-4, 7.2e-4, 7.3e-4, 7.3e-4, 7.5e-4, 8.8e-4), calls_per_run=10, threads=2))
 BIG = make_spec("lstm", input_size=256, hidden_size=512, num_layers=2, bidirectional=True, proj_size=128)
 COPY_LINES = ("fix: ", "  hint: ", "requested  ", "checkpoint ", "  = ")  # lines meant to be copied whole
+DRAWING = re.compile(r"[│┌└▲]")  # a line of the --diagram picture: narrower than its narrowest layout, it runs past
 CUT = re.compile(r"\S…")  # Rich's ellipsis where it cut a cell; "0 … L-1" has a space before it
 
 
@@ -66,7 +67,8 @@ def check_never_cut(text: str, width: int) -> None:
     for line in lines:
         if len(line) > width:
             whole = line.strip()
-            assert line.startswith(COPY_LINES) or len(pieces(Text(whole))) == 1, f"too wide at {width}: {line!r}"
+            assert (line.startswith(COPY_LINES) or DRAWING.search(line)
+                    or len(pieces(Text(whole))) == 1), f"too wide at {width}: {line!r}"
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -199,3 +201,19 @@ def test_inspect_and_against_golden(ckpt, width):
     assert "fix: rnnshape lstm --input-size 256 --hidden-size 512 --layers 2 --bidirectional --proj-size 128" in (
         against.splitlines())
     assert_golden(f"width_against_{width}.txt", against)
+
+
+@pytest.mark.parametrize("width", range(40, 121, 8))
+@pytest.mark.parametrize("kw", [dict(kind="lstm", hidden_size=[30, 20, 10], bidirectional=True),
+                                dict(kind="lstm", num_layers=12, bidirectional=True, proj_size=5)])
+def test_diagram_labels_are_never_cut(width, kw):
+    """The drawing is laid out for the width (fewer time steps, names only); narrower than its narrowest
+    layout it runs past the edge, but a final-state label such as h_n.2[0] is never cropped."""
+    kw = dict(kw)
+    dg = diagram(predict(make_spec(kw.pop("kind"), **kw)))
+    text = render_text(DiagramView(dg), width)
+    check_never_cut(text, width)
+    drawing = text.split("\n\n")[1]
+    for level in dg.levels:
+        for label in (*level.finals, *level.initials):
+            assert label in drawing, (width, label)

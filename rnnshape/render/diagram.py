@@ -52,7 +52,7 @@ class DiagramView:
         yield Text()
         for line in _draw(self.dg, layout):
             line.no_wrap = True
-            line.overflow = "crop"
+            line.overflow = "ignore"  # never cut a label: wider than the narrowest layout, it runs past
             yield line
         yield Text()
         yield from _legend(self.dg, layout)
@@ -110,8 +110,8 @@ def choose_layout(dg: Diagram, width: int) -> _Layout:
             layout = _Layout(steps, verbose, box, gap, left)
             if _width(layout, right, up) <= width:
                 return layout
-    steps = shown_steps(dg.seq_len, least)
-    return _Layout(steps, False, box, 7, left)
+    steps = shown_steps(dg.seq_len, 2)  # narrower still: t = 0 and t = L-1 only, rather than cut labels
+    return _Layout(steps, False, box, 5, left)
 
 
 def _width(layout: _Layout, right: int, up: int) -> int:
