@@ -27,6 +27,9 @@ def module_dict(r: Recovered) -> dict:
             {"kind": c.kind.value, "cell": c.cell, "nonlinearity": c.nonlinearity, "constructor": c.constructor}
             for c in r.candidates
         ],
+        "batch_first": m.batch_first if m else None,
+        "dropout": m.dropout if m else None,
+        "nonlinearity": m.nonlinearity if m else None,
         "reason": r.reason,
         "notes": list(r.notes),
     })
@@ -41,6 +44,12 @@ def inspection_dict(ins: Inspection) -> dict:
         "file": ckpt.file,
         "format": ckpt.format,
         "location": list(ckpt.location),
+        "reader": ckpt.reader,
+        "foreign": list(ckpt.foreign),
+        "module_class": ckpt.module_class,
+        "origin": ckpt.origin,
+        "files": list(ckpt.files),
+        "config": dict(ckpt.config),
         "tensors": len(ckpt.entries),
         "modules": [module_dict(m) for m in ins.modules],
         "notes": list(ins.notes),
