@@ -77,7 +77,7 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
     if head.startswith(_ZIP):
         _check_zip(path)
         return _from_object(path, torchfile.load_zip(path))
-    if head.startswith(_PICKLE):
+    if head.startswith(_PICKLE) or path.lower().endswith((".pkl", ".pickle")):  # protocol 0/1 have no header
         return _from_object(path, torchfile.load_pickle(path))
     raise UsageError(
         f"{path} is not a PyTorch checkpoint or a safetensors file (it starts with {head[:8]!r})",

@@ -27,7 +27,6 @@ import sys
 from collections import OrderedDict
 
 _met: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("rnnshape_foreign_met", default=None)
-_RENAMED = {"__builtin__": "builtins", "copy_reg": "copyreg"}  # Python 2 pickles (protocol 0-2)
 
 
 class Foreign:
@@ -82,7 +81,7 @@ class Unpickler(pickle.Unpickler):
     """pickle's own Unpickler, with every global resolved by the allowlist or to an inert stand-in."""
 
     def find_class(self, module, name):
-        module = _RENAMED.get(module, module)
+        module, name = _python3_name(module, name)
         key = f"{module}.{name}"
         allowed = _allowed()
         if key in allowed:
@@ -91,6 +90,15 @@ class Unpickler(pickle.Unpickler):
         if met is not None and key not in _TOKENS:
             met.append(key)
         return _foreign_class(str(module), str(name))
+
+
+def _python3_name(module, name):
+    """Protocol 0-2 pickles may use Python 2 names (``__builtin__.eval``, ``commands.Popen`` for subprocess)."""
+    import _compat_pickle
+
+    if (module, name) in _compat_pickle.NAME_MAPPING:
+        return _compat_pickle.NAME_MAPPING[(module, name)]
+    return _compat_pickle.IMPORT_MAPPING.get(module, module), name
 
 
 def load(file, **kwargs):

@@ -83,7 +83,7 @@ def _with_attributes(m: Recovered, attributes) -> Recovered:
     said = ", ".join(f"{k}={v!r}" for k, v in changes.items())
     notes = tuple(n for n in m.notes if "nonlinearity" not in n or "nonlinearity" not in changes)
     return dataclasses.replace(m, spec=spec, candidates=() if "nonlinearity" in changes else m.candidates,
-                               notes=notes + ((f"from the pickled module's attributes: {said}",) if said else ()))
+                               notes=notes + ((f"stored in the file: {said}",) if said else ()))
 
 
 def _notes(ckpt: Checkpoint) -> tuple[str, ...]:

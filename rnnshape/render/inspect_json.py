@@ -9,6 +9,7 @@ from rnnshape.checkpoint.against import Comparison, command_line
 from rnnshape.views.code import constructor
 from rnnshape.checkpoint.inspection import Inspection
 from rnnshape.checkpoint.recover import Recovered
+from rnnshape.render.inspect_onnx import onnx_dict
 from rnnshape.render.jsonout import SCHEMA_VERSION
 
 _FIELDS = ("input_size", "hidden_size", "num_layers", "bidirectional", "proj_size", "bias")
@@ -52,6 +53,7 @@ def inspection_dict(ins: Inspection) -> dict:
         "config": dict(ckpt.config),
         "tensors": len(ckpt.entries),
         "modules": [module_dict(m) for m in ins.modules],
+        "onnx": [onnx_dict(g) for g in ckpt.onnx],
         "notes": list(ins.notes),
     }
 
