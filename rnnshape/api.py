@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from rnnshape.errors import UsageError, WitnessMismatch
+from rnnshape.model import modes
 from rnnshape.model.guard import available_bytes, check_memory, check_meta
 from rnnshape.model.predict import predict
 from rnnshape.model.report import Prediction, Report
+from rnnshape.model.rules import validate
 from rnnshape.model.spec import Spec, make_spec, with_device
 from rnnshape.run.measure import DEFAULT_MIN_TIME, TimingOptions
 
@@ -36,9 +38,9 @@ def analyze(
     ``options`` are :func:`rnnshape.model.spec.make_spec`'s keyword arguments (PyTorch's constructor names).
     ``backward`` also times forward+backward, ``vs_loop`` the same weights as a per-step cell loop.
     """
-    spec = kind if isinstance(kind, Spec) else make_spec(kind, **options)
+    spec = validate(kind) if isinstance(kind, Spec) else make_spec(kind, **options)
     opts = TimingOptions(min_time=min_time, threads=threads, backward=backward, vs_loop=vs_loop, clock=clock)
-    opts.check(spec, timed=time and not dry_run)
+    opts.check(spec, untimed=modes.untimed(no_time=not time, dry_run=dry_run))
     if dry_run:
         if check_flops:
             raise UsageError("--check-flops runs torch (on meta), so it cannot be combined with --dry-run")

@@ -61,7 +61,8 @@ def test_no_fit_where_none_exists(xs, ys):
     assert power_fit(xs, ys, ("x",)) is None
 
 
-@pytest.mark.parametrize("name", ["rnnshape.model.fit", "rnnshape.model.sweep", "rnnshape.model.comparison", "rnnshape.render.multi_fmt",
+@pytest.mark.parametrize("name", ["rnnshape.model.fit", "rnnshape.model.sweep", "rnnshape.model.comparison",
+                                  "rnnshape.render.multi_fmt",
                                   "rnnshape.render.chart"])
 def test_docstring_examples_run(name):
     result = doctest.testmod(importlib.import_module(name))

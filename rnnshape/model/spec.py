@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from rnnshape.model.enums import Dtype, InitState, Kind, Nonlinearity
 from rnnshape.errors import UsageError
+from rnnshape.model.enums import Dtype, InitState, Kind, Nonlinearity
 from rnnshape.model.rules import enum, validate
 
 DEFAULT_INPUT_SIZE = 100
@@ -63,19 +63,20 @@ class Module:
         kw: dict = {"input_size": self.input_size, "hidden_size": self.hidden_size}
         if not self.cell:
             kw["num_layers"] = self.num_layers
-        if self.kind is Kind.RNN:
+        if self.kind.info.takes_nonlinearity:
             kw["nonlinearity"] = self.nonlinearity
         kw["bias"] = self.bias
         if not self.cell:
             kw.update(batch_first=self.batch_first, dropout=self.dropout, bidirectional=self.bidirectional)
-            if self.kind is Kind.LSTM:
+            if self.kind.info.takes_proj_size:
                 kw["proj_size"] = self.proj_size
         return kw
 
 
 @dataclass(frozen=True)
 class Spec:
-    """A validated configuration. Build one with :func:`make_spec`, which also resolves the defaults."""
+    """A configuration. Build one with :func:`make_spec`, which resolves the defaults and returns it
+    validated (:func:`rnnshape.model.rules.validate`); one built by hand goes through ``validate`` too."""
 
     kind: Kind
     cell: bool = False
@@ -96,10 +97,7 @@ class Spec:
     dtype: Dtype = Dtype.FLOAT32
     device: str = "cpu"
     input_shape: tuple[int, ...] | None = None  # the tensor the user holds (--input-shape), if stated
-    warnings: tuple[str, ...] = field(default=(), compare=False, init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        validate(self)
+    warnings: tuple[str, ...] = field(default=(), compare=False, repr=False)  # set by rules.validate
 
     @property
     def is_stack(self) -> bool:
@@ -214,12 +212,12 @@ def make_spec(
             seq_len = max(max(lengths), 1)
     if batch is None and not unbatched:
         batch = DEFAULT_BATCH
-    if nonlinearity is None and kind is Kind.RNN:
+    if nonlinearity is None and kind.info.takes_nonlinearity:
         nonlinearity = Nonlinearity.TANH.value
     if isinstance(nonlinearity, Nonlinearity):
         nonlinearity = nonlinearity.value
 
-    return Spec(
+    return validate(Spec(
         kind=kind,
         cell=cell,
         input_size=input_size,
@@ -239,7 +237,7 @@ def make_spec(
         dtype=dtype,
         device=device,
         input_shape=input_shape,
-    )
+    ))
 
 
 def _from_input_shape(shape, input_size, batch_first, cell, seq_len, batch, unbatched):
