@@ -19,41 +19,15 @@ JSON header only, Hugging Face folders and sharded weights through their index, 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from rnnshape.checkpoint import safetensors as safetensors_header
 from rnnshape.checkpoint import walk
+from rnnshape.checkpoint.entries import Checkpoint, Entry  # noqa: F401  (read_checkpoint's types, re-exported)
 from rnnshape.checkpoint.walk import COMMON_KEYS  # noqa: F401  (part of this module's interface)
 from rnnshape.errors import UsageError
 
 _ZIP = b"PK\x03\x04"
 _PICKLE = b"\x80"
-
-
-@dataclass(frozen=True)
-class Entry:
-    name: str
-    shape: tuple[int, ...]
-    dtype: str  # torch's name: "float32", "bfloat16", ...
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    """The tensors of one file: where in the file they sat, and what a reader should know about them."""
-
-    file: str
-    format: str  # "pytorch zip", "pytorch legacy", "pickle", "safetensors", "onnx", "folder"
-    location: tuple[str, ...]  # keys leading to the state_dict, () for the top level
-    entries: tuple[Entry, ...]
-    whole_file: bool = False  # no state_dict under a common key: every tensor of the file, by its path
-    reader: str = "header"  # "weights_only" (torch's), "inert" (rnnshape's), "header" (safetensors), "onnx"
-    foreign: tuple[str, ...] = ()  # qualified names the pickle asked for: replaced by stand-ins, none called
-    module_class: str | None = None  # the file (or the object at ``location``) is a whole pickled module
-    attributes: tuple = ()  # (prefix, ((name, value), ...)) for a pickled module's recurrent submodules
-    files: tuple[str, ...] = ()  # a folder or an index: the weight files read, in order
-    config: tuple[tuple[str, object], ...] = ()  # a folder's config.json: model type and recurrent settings
-    onnx: tuple = ()  # .onnx: one OnnxRecurrent per recurrent node group
-    origin: str | None = None  # the training framework the file's layout says wrote it, when it says
 
 
 def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
@@ -62,7 +36,7 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
     if os.path.isdir(path) or path.endswith(".index.json"):
         from rnnshape.checkpoint.folder import read_folder
 
-        return read_folder(path)
+        return read_folder(path, read_checkpoint)
     head = _head(path)
     if path.lower().endswith(".onnx") or _looks_like_onnx(head):
         from rnnshape.checkpoint.onnxfile import read_onnx

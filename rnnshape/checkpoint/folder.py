@@ -21,17 +21,18 @@ _SETTINGS = re.compile(r"rnn|lstm|gru|recurren|hidden|layers|bidirectional|proj|
                        r"cell|nonlinearity|^model_type$|^architectures$")
 
 
-def read_folder(path: str):
-    """A folder (its known weight file, or its only one) or an index file: one Checkpoint for all shards."""
-    from rnnshape.checkpoint.files import read_checkpoint
+def read_folder(path: str, read_checkpoint):
+    """A folder (its known weight file, or its only one) or an index file: one Checkpoint for all shards.
 
+    ``read_checkpoint`` reads one weight file (files.read_checkpoint, passed in: it is what calls this).
+    """
     folder = (os.path.dirname(path) or ".") if path.endswith(".index.json") else path
     config = _config(folder)
     if path.endswith(".index.json"):
-        ckpt = _sharded(path)
+        ckpt = _sharded(path, read_checkpoint)
     else:
         target = _weights_file(folder)
-        ckpt = _sharded(target) if target.endswith(".index.json") else read_checkpoint(target)
+        ckpt = _sharded(target, read_checkpoint) if target.endswith(".index.json") else read_checkpoint(target)
         ckpt = _replace(ckpt, files=ckpt.files or (target,))
     return _replace(ckpt, file=path, config=config)
 
@@ -65,8 +66,8 @@ def _weights_file(folder: str) -> str:
                      hint=f"rnnshape inspect {os.path.join(folder, (indexes + weights)[0])}")
 
 
-def _sharded(index_path: str):
-    from rnnshape.checkpoint.files import Checkpoint, read_checkpoint
+def _sharded(index_path: str, read_checkpoint):
+    from rnnshape.checkpoint.entries import Checkpoint
 
     weight_map = _weight_map(index_path)
     folder = os.path.dirname(index_path)

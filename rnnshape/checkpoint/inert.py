@@ -3,7 +3,7 @@
 A pickle is a program: GLOBAL names a callable, REDUCE calls it. Every name goes through
 ``Unpickler.find_class``, and ours returns a real object only for the allowlist in ``_allowed`` (torch's
 tensor rebuild functions, behind wrappers that check what they are given, dtypes, ``torch.Size``,
-``OrderedDict`` and a few builtins without side effects). Every other name, ``os.system`` as much as
+``OrderedDict``, ``defaultdict`` and builtin types without side effects). Every other name, ``os.system`` as much as
 ``argparse.Namespace`` or a class from a module that is not installed, becomes a fresh subclass of
 ``Foreign``: calling it, building it or giving it state only records the arguments. So the objects a
 pickle can call are the allowlist and ``Foreign``; nothing it names is imported, let alone run.
@@ -24,7 +24,7 @@ import contextvars
 import io
 import pickle
 import sys
-from collections import OrderedDict
+from collections import OrderedDict, defaultdict
 
 _met: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("rnnshape_foreign_met", default=None)
 
@@ -231,9 +231,12 @@ def _allowed() -> dict[str, object]:
         "torch.UntypedStorage": _UntypedStorageType,
         "torch.storage.UntypedStorage": _UntypedStorageType,
         "collections.OrderedDict": OrderedDict,
+        "collections.defaultdict": defaultdict,  # its factory is only called on a missing key, never here
         "builtins.set": set,
         "builtins.frozenset": frozenset,
         "builtins.complex": complex,
+        # plain types (a defaultdict's factory, a dtype's scalar type): called, they only convert
+        **{f"builtins.{t.__name__}": t for t in (int, float, bool, list, dict, tuple)},
         "_codecs.encode": _encode,
         "copyreg._reconstructor": _copyreg_new("copyreg._reconstructor"),
         "copyreg.__newobj__": _copyreg_new("copyreg.__newobj__"),
