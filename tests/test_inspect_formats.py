@@ -336,3 +336,32 @@ def test_check_against_an_onnx_export(cli, tmp_path):
     assert cli("lstm", "--input-size", "5", "--hidden-size", "7", "--layers", "2", "--check", path).code == 0
     r = cli("lstm", "--input-size", "5", "--hidden-size", "7", "--check", path, "--json")
     assert r.code == 1 and r.json()["match"] is False
+
+
+def test_onnx_nodes_torch_cannot_express_are_said(cli, tmp_path):
+    """A hand-built graph: a reverse GRU without linear_before_reset, and an RNN with a foreign activation."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper, save
+
+    def init(name, shape):
+        return numpy_helper.from_array(np.zeros(shape, dtype=np.float32), name)
+
+    gru = helper.make_node("GRU", ["x", "gW", "gR", ""], ["gy"], name="/dec/gru/GRU", hidden_size=4,
+                           direction="reverse")
+    rnn = helper.make_node("RNN", ["x", "rW", "rR", "rB"], ["ry"], name="/other/RNN", hidden_size=2,
+                           activations=["Sigmoid"])
+    graph = helper.make_graph(
+        [gru, rnn], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 1, 5])],
+        [helper.make_tensor_value_info("gy", TensorProto.FLOAT, None),
+         helper.make_tensor_value_info("ry", TensorProto.FLOAT, None)],
+        [init("gW", (1, 12, 5)), init("gR", (1, 12, 4)), init("rW", (1, 2, 5)), init("rR", (1, 2, 2)),
+         init("rB", (1, 4))])
+    path = tmp_path / "hand.onnx"
+    save(helper.make_model(graph), str(path))
+    doc = _inspect(cli, path)
+    assert _modules(doc) == {"dec.gru": _expected({"kind": "gru", "input_size": 5, "hidden_size": 4, "bias": False}),
+                             "other": _expected({"kind": "rnn", "input_size": 5, "hidden_size": 2})}
+    g, r = doc["onnx"]
+    assert g["direction"] == "reverse" and g["linear_before_reset"] == 0
+    assert any("linear_before_reset=0" in n for n in g["notes"]) and any("reverse" in n for n in g["notes"])
+    assert any("Sigmoid" in n for n in r["notes"])

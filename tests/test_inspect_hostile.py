@@ -229,3 +229,54 @@ def test_payloads_beside_real_weights_never_run_and_the_weights_are_read(cli, tm
         assert expected in doc["foreign"], doc["foreign"]
     _wait_for(marker, name)
     assert not marker.exists()
+
+
+def test_the_allowlist_is_short_and_every_callable_on_it_is_checked_here():
+    """What a security reviewer reads: the only real objects find_class ever returns."""
+    from rnnshape.checkpoint import inert
+
+    allowed = inert._allowed()
+    plain = {torch.Size, torch.device, set, frozenset, complex, int, float, bool, list, dict, tuple,
+             inert.OrderedDict, inert.defaultdict}
+    for key, value in allowed.items():
+        if isinstance(value, (torch.dtype, torch.layout, torch.memory_format)):
+            assert key.startswith("torch.")
+        elif isinstance(value, type) and value in plain:
+            pass
+        else:  # a function or class of our own: torch's functions are reached only through these wrappers
+            assert getattr(value, "__module__", None) == "rnnshape.checkpoint.inert", key
+    callables = {k for k, v in allowed.items() if not isinstance(v, (torch.dtype, torch.layout, torch.memory_format))}
+    assert len(callables) < 40, sorted(callables)
+    assert not any(k.startswith(("os.", "posix.", "subprocess.", "builtins.eval", "builtins.exec",
+                                 "builtins.getattr", "torch.load", "torch.jit")) for k in allowed)
+
+
+def test_a_stand_in_only_records(tmp_path):
+    from rnnshape.checkpoint.inert import Foreign, loads
+
+    obj = loads(b"\x80\x02cos\nsystem\nX\x04\x00\x00\x00echo\x85R}X\x01\x00\x00\x00a\x8a\x01\x01sb.")
+    assert isinstance(obj, Foreign) and type(obj).qualname() == "os.system"
+    assert obj.foreign_args == ("echo",) and obj.foreign_state == {"a": 1}
+    called = obj("again")  # calling a stand-in makes another stand-in
+    assert isinstance(called, Foreign) and called.foreign_args == ("again",)
+
+
+def test_torchscript_archives_are_refused_before_torch_sees_them(cli, tmp_path, monkeypatch):
+    path = tmp_path / "scripted.pt"
+    torch.jit.save(torch.jit.script(build({"kind": "gru", "input_size": 3, "hidden_size": 2})), str(path))
+    monkeypatch.setattr(torch.jit, "load", lambda *a, **k: pytest.fail("torch.jit.load was called"))
+    r = cli("inspect", path)
+    assert r.code == 2 and "TorchScript archive" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_the_pre_1_0_tar_format_is_refused(cli, tmp_path):
+    """torch.load would extract such a file to disk; a tar whose first member name starts with byte 0x80
+    looks like a pickle from its first byte, and must still be refused."""
+    import tarfile
+
+    path = tmp_path / "old.pt"
+    with tarfile.open(path, "w", format=tarfile.GNU_FORMAT, encoding="latin-1") as tar:
+        tar.addfile(tarfile.TarInfo("\x80storages"), io.BytesIO(b""))
+    assert path.read_bytes()[:1] == b"\x80"
+    r = cli("inspect", path)
+    assert r.code == 2 and "tar format of PyTorch before 1.0" in r.stderr and "Traceback" not in r.stderr
