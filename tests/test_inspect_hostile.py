@@ -280,3 +280,23 @@ def test_the_pre_1_0_tar_format_is_refused(cli, tmp_path):
     assert path.read_bytes()[:1] == b"\x80"
     r = cli("inspect", path)
     assert r.code == 2 and "tar format of PyTorch before 1.0" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_the_extension_registry_goes_through_find_class_too(tmp_path):
+    """EXT1/EXT2/EXT4 name a global by a number registered with copyreg: still resolved by our find_class,
+    even after a plain unpickling has put the real function in copyreg's extension cache."""
+    import copyreg
+
+    from rnnshape.checkpoint.inert import Foreign, loads
+
+    marker = tmp_path / "RAN"
+    copyreg.add_extension("posix", "system", 0xBEEF)
+    try:
+        payload = b"\x80\x02\x83\xef\xbe" + b"X" + len(f"touch {marker}").to_bytes(4, "little") + \
+            f"touch {marker}".encode() + b"\x85R."  # EXT2 0xBEEF, a string, TUPLE1, REDUCE
+        assert pickle.loads(payload) == 0 and marker.exists()  # the payload is real
+        marker.unlink()
+        obj = loads(payload)
+    finally:
+        copyreg.remove_extension("posix", "system", 0xBEEF)
+    assert isinstance(obj, Foreign) and type(obj).qualname() == "posix.system" and not marker.exists()

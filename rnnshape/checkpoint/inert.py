@@ -21,6 +21,7 @@ through ``find_class`` here (read torch/serialization.py: ``_load`` and ``_legac
 from __future__ import annotations
 
 import contextvars
+import copyreg
 import io
 import pickle
 import sys
@@ -79,6 +80,13 @@ def _foreign_class(module: str, name: str) -> type:
 
 class Unpickler(pickle.Unpickler):
     """pickle's own Unpickler, with every global resolved by the allowlist or to an inert stand-in."""
+
+    def __init__(self, *args, **kwargs):
+        # EXT1/2/4 opcodes look in copyreg's extension cache before calling find_class: an object some
+        # earlier unpickling in this process put there would be used as it is. Empty it, so that every
+        # extension code goes through find_class (it is only a cache).
+        copyreg.clear_extension_cache()
+        super().__init__(*args, **kwargs)
 
     def find_class(self, module, name):
         module, name = _python3_name(module, name)
