@@ -40,7 +40,8 @@ def inspect_checkpoint(path: str | os.PathLike, prefix: str | None = None) -> In
     if prefix is not None:
         modules = (select(modules, prefix, ckpt.file),)
     notes = _notes(ckpt)
-    if any(m.spec is not None and not m.cell for m in modules) and not ckpt.attributes:
+    known = {p for p, attrs in ckpt.attributes if any(a in ("batch_first", "mode") for a, _ in attrs)}
+    if any(m.spec is not None and not m.cell and m.prefix not in known for m in modules):
         notes += ("batch_first and dropout are not stored in a state_dict: the constructors show torch's "
                   "defaults, and a module saved with either loads all the same",)
     return Inspection(ckpt, modules, notes)

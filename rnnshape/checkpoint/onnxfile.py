@@ -94,10 +94,10 @@ def read_onnx(path: str):
     for grp in groups:
         for source in grp.mapping():
             entries.append(Entry(source.torch, _torch_shape(grp, source.torch), grp.dtype))
-        if grp.op == "RNN" and grp.activations:
-            attributes.append((grp.prefix, (("nonlinearity", grp.activations[0].lower()),)))
-        if grp.layout == 1:
-            attributes.append((grp.prefix, (("batch_first", True),)))
+        stored = ((("nonlinearity", grp.activations[0].lower()),) if grp.op == "RNN" and grp.activations else ()) + (
+            (("batch_first", True),) if grp.layout == 1 else ())
+        if stored:
+            attributes.append((grp.prefix, stored))
     return Checkpoint(path, "onnx", (), tuple(entries), reader="onnx", onnx=tuple(groups),
                       attributes=tuple(attributes))
 
