@@ -65,7 +65,7 @@ def run_report(spec: Spec, timing_options: TimingOptions | None, *, check_flops:
         check_memory(prediction, available_bytes(spec.device), spec.device, backward=backward)
     built = run.build(spec)
     observed = run.observe(spec, built)
-    compare(prediction, observed)
+    hold_equal(prediction, observed)
     warnings += [w for w in observed.warnings if w not in warnings]
     flops_counted = None
     if check_flops:
@@ -87,7 +87,7 @@ def run_report(spec: Spec, timing_options: TimingOptions | None, *, check_flops:
                   warnings=tuple(warnings), flops_counted=flops_counted)
 
 
-def compare(prediction: Prediction, observed) -> None:
+def hold_equal(prediction: Prediction, observed) -> None:
     """Hold the two witnesses equal; any difference is a bug, shown with both values."""
     pairs = [
         ("module", prediction.module_repr, observed.module_repr),

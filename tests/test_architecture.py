@@ -113,7 +113,7 @@ def test_every_package_says_its_role():
 def test_import_linter_contracts_hold():
     root = PACKAGE.parent
     script = Path(sys.executable).with_name("lint-imports")  # import-linter's own entry point, in this venv
-    done = subprocess.run([str(script), "--config", str(root / "pyproject.toml"), "--no-cache"], cwd=root,
+    done = subprocess.run([str(script), str(root / "pyproject.toml"), "--no-cache"], cwd=root,
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Contracts: 5 kept, 0 broken." in done.stdout

@@ -7,6 +7,7 @@ import io
 import subprocess
 import sys
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import specs
@@ -65,6 +66,7 @@ def test_code_snippet_runs_and_prints_predicted_shapes(spec, device):
     assert out.getvalue().strip() == " ".join(str(t.shape) for t in predict(spec).outputs)
 
 
+@pytest.mark.slow
 def test_code_is_a_standalone_script(cli):
     r = cli("lstm", "--layers", "4", "--bidirectional", "--code")
     proc = subprocess.run([sys.executable, "-c", r.stdout], capture_output=True, text=True, timeout=120)

@@ -34,11 +34,12 @@ def compare_command(
     """
     labels, specs, shared = compare_specs(list(ctx.args))
     run = multi.run_options(ctx, dry_run, min_time, threads, backward)
-    return compare(labels, specs, shared=shared, run=run, out=Output(json_out, csv_out, markdown, svg, html))
+    out = Output(json_out, csv_out, markdown, svg, html)
+    return compare_configurations(labels, specs, shared=shared, run=run, out=out)
 
 
-def compare(labels: Sequence[str], specs: Sequence[Spec], *, shared: str, run: multi_run.Run, out: Output,
-            console=None) -> int:
+def compare_configurations(labels: Sequence[str], specs: Sequence[Spec], *, shared: str, run: multi_run.Run,
+                           out: Output, console=None) -> int:
     """Measure every configuration, then print the comparison in the chosen format."""
     from rnnshape.model.comparison import comparison
     from rnnshape.render import multi_export
@@ -65,8 +66,8 @@ def compare_specs(tokens: list[str]):
     from rnnshape.cli.kind import spec_from_options
     from rnnshape.model.comparison import KIND_ONLY
 
-    entries = [multi.words(t) for t in tokens if t.split() and t.split()[0] in multi.KINDS]
-    shared = [t for t in tokens if not (t.split() and t.split()[0] in multi.KINDS)]
+    entries = [multi.words(t) for t in tokens if t.split() and multi.is_kind(t.split()[0])]
+    shared = [t for t in tokens if not (t.split() and multi.is_kind(t.split()[0]))]
     if not entries:
         raise UsageError(f"compare needs configurations: {', '.join(multi.KINDS)}, or a quoted kind with options "
                          f"(got {' '.join(tokens) or 'none'})", hint="for example rnnshape compare rnn lstm gru")
@@ -105,4 +106,5 @@ def _note_skipped(skipped: dict[str, tuple], entries: int) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("compare", context_settings=multi.EXTRA, options_metavar="CONFIG... [OPTIONS]")(compare_command)
+    app.command("compare", cls=multi.KindsFirst, context_settings=multi.EXTRA,
+                options_metavar="CONFIG... [OPTIONS]")(compare_command)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -15,13 +16,13 @@ def register(app: typer.Typer) -> None:
 
 
 def inspect_command(
-    file: Annotated[str, typer.Argument(
-        metavar="FILE", show_default=False,
+    file: Annotated[Path, typer.Argument(
+        metavar="<file>", show_default=False,
         help="A .pt/.pth/.bin/.ckpt checkpoint, a .safetensors or .onnx file, or a Hugging Face model folder.")],
-    against: Annotated[Optional[str], typer.Option("--against", metavar="'KIND OPTIONS'",
+    against: Annotated[Optional[str], typer.Option("--against", metavar="<'kind options'>",
                                                    help="Compare this configuration with the checkpoint, "
                                                         "e.g. 'lstm --hidden-size 256 --layers 2'.")] = None,
-    prefix: Annotated[Optional[str], typer.Option("--prefix", metavar="NAME",
+    prefix: Annotated[Optional[str], typer.Option("--prefix", metavar="<name>",
                                                   help="Only the module under this name (e.g. encoder.rnn).")] = None,
     json_out: Annotated[bool, typer.Option("--json", "-j", help="One JSON document on stdout.")] = False,
 ) -> int:
@@ -31,6 +32,7 @@ def inspect_command(
 
     With --against: exit 0 when the checkpoint would load, 1 when it would not.
     """
+    file = str(file)  # a Path only so that Tab completes file names
     if against is None:
         from rnnshape.cli.inspect_run import show
 
@@ -47,6 +49,8 @@ def inspect_command(
         raise UsageError(f"{inside[0]} does not belong inside --against (got {against!r})",
                          hint="--against takes a configuration; give --json to inspect itself")
     kinds = [k.value for k in Kind]
+    if args and args[0].lower() in kinds:
+        args[0] = args[0].lower()  # kind names are case-insensitive
     if not args or args[0] not in kinds:
         raise UsageError(f"--against must start with {', '.join(kinds)} (got {against!r})",
                          hint="for example --against 'lstm --hidden-size 256 --layers 2'")

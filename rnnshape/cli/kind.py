@@ -29,11 +29,11 @@ def command_for(kind: Kind):
         hidden_size: options.HiddenSize = "20",
         layers: options.Layers = None,
         bidirectional: options.Bidirectional = False,
-        proj_size: options.ProjSize = 0,
+        proj_size: int = 0,
         no_bias: options.NoBias = False,
         batch_first: options.BatchFirst = False,
         dropout: options.Dropout = 0.0,
-        nonlinearity: options.NonlinearityChoice = None,
+        nonlinearity: str | None = None,
         cell: options.Cell = False,
         seq_len: options.SeqLen = None,
         batch: options.Batch = None,
@@ -62,6 +62,7 @@ def command_for(kind: Kind):
         given = {name: value for name, value in locals().items() if name not in ("ctx", "kind")}
         return run_kind(kind, ctx, given)
 
+    command.__annotations__.update(options.kind_specific(kind.info.takes_proj_size, kind.info.takes_nonlinearity))
     command.__doc__ = (
         f"Build {kind.info.title}, run a dummy batch through it, and show its parameters, tensor shapes, "
         f"counts and forward time."

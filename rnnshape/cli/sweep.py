@@ -14,7 +14,14 @@ from rnnshape.model.enums import Kind
 from rnnshape.model.spec import Spec
 from rnnshape.run.measure import DEFAULT_MIN_TIME
 
-Vary = Annotated[list[str], typer.Option("--vary", metavar="OPTION=V1,V2,...",
+
+def _vary_keys(incomplete: str) -> list[str]:
+    from rnnshape.model.sweep import VARIABLES
+
+    return [f"{name}=" for name in VARIABLES if name.startswith(incomplete)]
+
+
+Vary = Annotated[list[str], typer.Option("--vary", metavar="<option=v1,v2,...>", autocompletion=_vary_keys,
                                          help="An integer option and its values: seq-len, batch, hidden-size, "
                                               "input-size, layers, proj-size. Repeat for a grid.")]
 
@@ -40,11 +47,11 @@ def sweep_command(
     points = grid(varies)
     specs = sweep_specs(list(ctx.args), varies, points)
     run = multi.run_options(ctx, dry_run, min_time, threads, False)
-    return sweep(varies, points, specs, run=run, out=Output(json_out, csv_out, markdown, svg, html))
+    return sweep_configurations(varies, points, specs, run=run, out=Output(json_out, csv_out, markdown, svg, html))
 
 
-def sweep(varies, points: Sequence[tuple[int, ...]], specs: Sequence[Spec], *, run: multi_run.Run, out: Output,
-          console=None) -> int:
+def sweep_configurations(varies, points: Sequence[tuple[int, ...]], specs: Sequence[Spec], *, run: multi_run.Run,
+                         out: Output, console=None) -> int:
     """Measure every point, then print the sweep (table, chart, fit) in the chosen format."""
     from rnnshape.model.sweep import Point, sweep_result
     from rnnshape.render import multi_export
@@ -95,4 +102,5 @@ def sweep_specs(tokens: list[str], varies, points):
 
 
 def register(app: typer.Typer) -> None:
-    app.command("sweep", context_settings=multi.EXTRA, options_metavar="KIND [OPTIONS]")(sweep_command)
+    app.command("sweep", cls=multi.KindsFirst, context_settings=multi.EXTRA,
+                options_metavar="KIND [OPTIONS]")(sweep_command)

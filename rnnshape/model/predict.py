@@ -11,7 +11,7 @@ Tests hold it equal to torch over thousands of generated configurations (tests/t
 from __future__ import annotations
 
 from rnnshape.model.naming import module_repr, param_name, state_name, symbols
-from rnnshape.model.reading import explain
+from rnnshape.model.reading import how_torch_reads
 from rnnshape.model.report import ParamInfo, Prediction, TensorInfo, Totals
 from rnnshape.model.spec import Module, Spec
 
@@ -31,7 +31,8 @@ def predict(spec: Spec) -> Prediction:
         outputs=outputs,
         totals=_totals(spec, params, inputs, outputs),
         symbols=_symbols(spec, mods),
-        reading=explain(spec.input_shape, batch_first=spec.batch_first, cell=spec.cell) if spec.input_shape else (),
+        reading=(how_torch_reads(spec.input_shape, batch_first=spec.batch_first, cell=spec.cell)
+                 if spec.input_shape else ()),
     )
 
 
@@ -123,7 +124,7 @@ def _tensors(spec: Spec, mods: tuple[Module, ...]) -> tuple[tuple[TensorInfo, ..
                 )
             )
 
-    explicit = spec.init_state.value != "none"
+    explicit = spec.explicit_state
     for i, mod in enumerate(mods):
         index = i if stacked else None
         sym = symbols(mods, index)
@@ -161,7 +162,7 @@ def _input_note(spec: Spec) -> str | None:
         how = "enforce_sorted=True, sorted by length on meta" if spec.device == "meta" else "enforce_sorted=False"
         return f"padded as you hold it; packed with pack_padded_sequence({how})"
     if spec.cell:
-        step = "x[:, t]" if spec.batch_first and not spec.unbatched else "x[t]"
+        step = "x[:, t]" if spec.batch_major else "x[t]"
         return f"the loop feeds one time step at a time: {step} is " + (
             f"({spec.input_size},)" if spec.unbatched else f"({spec.batch}, {spec.input_size})"
         )
@@ -179,7 +180,7 @@ def _output_note(spec: Spec, mods: tuple[Module, ...]) -> str | None:
         notes.append("[forward | reverse] on the last dim")
         if spec.seq_len > 1:  # with one step the last step is also the first
             h_n = state_name("h", initial=False, index=len(mods) - 1 if len(mods) > 1 else None)
-            t_first = not spec.batch_first or spec.unbatched
+            t_first = not spec.batch_major
             last_step, first_step = ("output[-1]", "output[0, ..., H_out:]") if t_first else (
                 "output[:, -1]", "output[:, 0, H_out:]")
             notes.append(f"{last_step} is not {h_n}[-1]: reverse final state is {first_step}")
@@ -192,7 +193,7 @@ def _state_note(spec: Spec, mod: Module, state: str, initial: bool) -> str | Non
         if not initial:
             notes.append("the cell's state after the last step")
         return "; ".join(notes) or None
-    if spec.batch_first and not spec.unbatched:
+    if spec.batch_major:
         notes.append("never batch-first")
     if mod.proj_size:
         wide = f"proj_size wide ({mod.proj_size})" if state == "h" else f"stays hidden_size wide ({mod.hidden_size})"

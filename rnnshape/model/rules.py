@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from rnnshape.errors import UsageError
 from rnnshape.model.enums import Dtype, InitState, Kind
+from rnnshape.model.reading import read_shape
 
 DEVICE = re.compile(r"^(auto|cpu|meta|cuda(:\d+)?)$")
 MAX_LAYERS = 10_000  # every parameter is listed; far beyond any real stack, short of a hang
@@ -141,3 +142,52 @@ def _warnings(spec) -> tuple[str, ...]:
             return (f"--dropout {spec.dropout} has no effect: dropout acts between the layers of a "
                     f"module and {why} (torch warns the same)",)
     return ()
+
+
+def resolve_stack(hidden_size, num_layers, cell: bool):
+    """A --hidden-size list and --layers -> (hidden_size: int or tuple, num_layers or None)."""
+    if isinstance(hidden_size, (list, tuple)):
+        sizes = tuple(hidden_size)
+        if not sizes:
+            raise UsageError("--hidden-size must not be an empty list")
+        hidden_size = sizes[0] if len(sizes) == 1 else sizes
+    if isinstance(hidden_size, tuple):
+        if cell:
+            if num_layers is not None and num_layers != len(hidden_size):
+                raise UsageError(
+                    f"--layers must equal the number of --hidden-size values with --cell "
+                    f"(got {num_layers} and {len(hidden_size)} values)",
+                    hint="omit --layers: the list already says how many cells to stack",
+                )
+        elif num_layers is not None:
+            raise UsageError(
+                f"--layers cannot be combined with a --hidden-size list (got --layers {num_layers})",
+                hint="a list stacks single-layer modules, one per size; drop --layers",
+            )
+        num_layers = len(hidden_size)
+    return hidden_size, num_layers
+
+
+def resolve_input_shape(shape, input_size, batch_first, cell, seq_len, batch, unbatched):
+    """The tensor the user holds sets L, N and batchedness; an explicit option that disagrees is an error."""
+    read = read_shape(shape, input_size=input_size, batch_first=batch_first, cell=cell)
+    flag = f"--input-shape {','.join(str(d) for d in shape)}"
+    swap = "drop --batch-first" if batch_first else "add --batch-first"
+    for option, given, value, other in (
+        ("--seq-len", seq_len, read.seq_len, read.batch),
+        ("--batch", batch, read.batch, read.seq_len),
+    ):
+        if given is not None and read.unbatched and option == "--batch":
+            raise UsageError(f"--batch {given} disagrees with {flag}, a 2-D (unbatched) tensor",
+                             hint=f"drop --batch, or give the batch dimension: --input-shape "
+                                  f"{shape[0]},{given},{shape[1]}")
+        if given is not None and given != value:
+            looks = given == other and not read.unbatched
+            raise UsageError(
+                f"{option} {given} disagrees with {flag}, which torch reads as {option} {value}",
+                hint=f"looks {'time-major' if batch_first else 'batch-first'}: {swap}" if looks
+                else f"drop {option}: the shape already says it",
+            )
+    if unbatched and not read.unbatched:
+        raise UsageError(f"--unbatched disagrees with {flag}, a 3-D batched tensor", hint="drop --unbatched")
+    return read.seq_len, read.batch, read.unbatched

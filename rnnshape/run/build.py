@@ -105,7 +105,7 @@ def _make_inputs(spec: Spec, mods: list, factory: dict) -> dict:
             idx[t_dim], idx[1 - t_dim] = slice(n, None), b
             x[tuple(idx)] = 0
     inputs = {"input": x}
-    if spec.init_state.value != "none":
+    if spec.explicit_state:
         make = torch.zeros if spec.init_state is InitState.ZEROS else torch.randn
         for i, mod in enumerate(mods):
             for state, shape in _state_shapes(mod, None if spec.unbatched else spec.batch):
@@ -148,7 +148,7 @@ def forward_fn(spec: Spec, mods: list, inputs: dict) -> Callable[[], dict]:
     lstm = spec.kind.has_cell_state
 
     if spec.cell:
-        t_dim = 1 if (spec.batch_first and not spec.unbatched) else 0
+        t_dim = 1 if spec.batch_major else 0
 
         def forward() -> dict:
             states = [_state(inputs, spec.kind, s) for s in sfxs]

@@ -23,7 +23,7 @@ def loop_forward(spec: Spec, built) -> Callable[[], dict]:
     sfxs = [suffix(i if len(mods) > 1 else None) for i in range(len(mods))]
     inputs = built.inputs
     lstm = spec.kind.has_cell_state
-    time_major = not spec.batch_first or spec.unbatched
+    time_major = not spec.batch_major
 
     def forward() -> dict:
         x = inputs["input"] if time_major else inputs["input"].transpose(0, 1)
