@@ -100,6 +100,9 @@ def _notes(ckpt: Checkpoint) -> tuple[str, ...]:
         notes.append(f"a {ckpt.origin} checkpoint" + (
             ": the names are the LightningModule's attributes (strip its 'model.' or similar prefix to load "
             "the inner model)" if ckpt.origin.startswith("PyTorch Lightning") else ""))
+    if ckpt.format == "onnx":
+        notes.append("ONNX keeps each layer as W, R, B in its own gate order: the torch names and shapes "
+                     "below are what those tensors map onto (the rows of each are listed at the end)")
     if ckpt.reader == "inert":
         met = ", ".join(ckpt.foreign) if ckpt.foreign else "no other object"
         notes.append(f"read by rnnshape's inert reader: the pickle names {met}; each became an inert "
