@@ -1,10 +1,11 @@
 """The inert reader: a ``pickle_module`` for torch.load that never calls anything a pickle names.
 
 A pickle is a program: GLOBAL names a callable, REDUCE calls it. Every name goes through
-``Unpickler.find_class``, and ours returns a real object only for the allowlist in ``_allowed`` (torch's
-tensor rebuild functions, behind wrappers that check what they are given, dtypes, ``torch.Size``,
-``OrderedDict``, ``defaultdict`` and builtin types without side effects). Every other name, ``os.system`` as much as
-``argparse.Namespace`` or a class from a module that is not installed, becomes a fresh subclass of
+``Unpickler.find_class``, and ours returns a real object only for the allowlist in ``_allowed``: torch's
+tensor rebuild functions behind wrappers of our own (the two that would call what they are given check
+it first), dtypes, ``torch.Size``, ``OrderedDict``, ``defaultdict`` and builtin types that only convert.
+Every other name, ``os.system`` as much as ``argparse.Namespace`` or a class from a module that is not
+installed, becomes a fresh subclass of
 ``Foreign``: calling it, building it or giving it state only records the arguments. So the objects a
 pickle can call are the allowlist and ``Foreign``; nothing it names is imported, let alone run.
 
