@@ -186,6 +186,9 @@ def test_a_whole_pickled_module_whose_class_is_gone(cli, tmp_path, where, legacy
     assert by["decoder"]["nonlinearity"] == "relu" and by["decoder"]["candidates"] == []
     assert by["encoder"]["constructor"] == ("nn.LSTM(input_size=16, hidden_size=24, num_layers=2, batch_first=True, "
                                             "dropout=0.1, proj_size=8)")
+    assert by["encoder"]["command"] == ("rnnshape lstm --input-size 16 --hidden-size 24 --layers 2 --proj-size 8 "
+                                        "--batch-first --dropout 0.1")
+    assert cli("inspect", path, "--prefix", "encoder", "--against", by["encoder"]["command"][9:]).code == 0
 
 
 @contextlib.contextmanager
