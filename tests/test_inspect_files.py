@@ -165,3 +165,29 @@ def test_zip_checkpoints_are_memory_mapped(tmp_path, monkeypatch):
     save(path, build({"kind": "rnn", "input_size": 2, "hidden_size": 2}).state_dict(), "plain")
     read_checkpoint(path)
     assert seen == [{"map_location": "cpu", "weights_only": True, "mmap": True}]
+
+
+def test_weights_only_first_and_the_inert_reader_only_when_it_refuses(tmp_path, monkeypatch):
+    """A plain state_dict is read by torch's own restricted reader; a Namespace beside it sends the file
+    to the inert reader, memory-mapped as well."""
+    import argparse
+
+    import torch
+
+    from rnnshape.checkpoint import inert
+    from rnnshape.checkpoint.files import read_checkpoint
+
+    seen = []
+    real = torch.load
+    monkeypatch.setattr(torch, "load", lambda *a, **kw: seen.append(kw) or real(*a, **kw))
+    state = build({"kind": "lstm", "input_size": 3, "hidden_size": 2}).state_dict()
+    plain, mixed = tmp_path / "plain.pt", tmp_path / "mixed.pt"
+    save(plain, state, "plain")
+    torch.save({"state_dict": state, "args": argparse.Namespace(lr=0.1)}, mixed)
+    ckpt = read_checkpoint(plain)
+    assert (ckpt.reader, ckpt.foreign) == ("weights_only", ()) and len(seen) == 1
+    seen.clear()
+    ckpt = read_checkpoint(mixed)
+    assert (ckpt.reader, ckpt.foreign, ckpt.location) == ("inert", ("argparse.Namespace",), ("state_dict",))
+    assert [kw["weights_only"] for kw in seen] == [True, False]
+    assert seen[1]["pickle_module"] is inert and seen[1]["mmap"] is True
