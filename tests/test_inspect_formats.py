@@ -368,3 +368,16 @@ def test_onnx_nodes_torch_cannot_express_are_said(cli, tmp_path):
     assert g["direction"] == "reverse" and g["linear_before_reset"] == 0
     assert any("linear_before_reset=0" in n for n in g["notes"]) and any("reverse" in n for n in g["notes"])
     assert any("Sigmoid" in n for n in r["notes"])
+
+
+def test_a_state_dict_of_a_dict_subclass_whose_package_is_gone(cli, tmp_path):
+    class StateDict(OrderedDict):
+        pass
+
+    cfg = {"kind": "rnn", "input_size": 3, "hidden_size": 4, "num_layers": 2}
+    path = tmp_path / "m.pt"
+    with gone_afterwards("vendored.utils", StateDict=StateDict):
+        torch.save({"model": StateDict((f"rnn.{k}", v) for k, v in build(cfg).state_dict().items())}, path)
+    doc = _inspect(cli, path)
+    assert doc["location"] == ["model"] and doc["foreign"] == ["vendored.utils.StateDict"]
+    assert _modules(doc) == {"rnn": _expected(cfg)}

@@ -116,9 +116,9 @@ def locate(obj, location: tuple[str, ...] = (), depth: int = 0) -> Found | None:
         state = module_state(obj)
         if state:
             return Found(location, state, type(obj).qualname(), tuple(module_attributes(obj)))
-    if is_state_dict(obj):
-        return Found(location, obj)
     found = mapping(obj)
+    if is_state_dict(found):  # a dict, or a stand-in's items (a dict subclass from a package not installed)
+        return Found(location, found)
     if found is not None and depth < _DEPTH:
         for key in COMMON_KEYS:
             if key in found:
