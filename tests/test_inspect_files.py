@@ -191,3 +191,15 @@ def test_weights_only_first_and_the_inert_reader_only_when_it_refuses(tmp_path, 
     assert (ckpt.reader, ckpt.foreign, ckpt.location) == ("inert", ("argparse.Namespace",), ("state_dict",))
     assert [kw["weights_only"] for kw in seen] == [True, False]
     assert seen[1]["pickle_module"] is inert and seen[1]["mmap"] is True
+
+
+def test_torch_forcing_weights_only_is_said(cli, tmp_path, monkeypatch):
+    import argparse
+
+    import torch
+
+    path = tmp_path / "mixed.pt"
+    torch.save({"state_dict": {"w": torch.zeros(2)}, "args": argparse.Namespace(lr=0.1)}, path)
+    monkeypatch.setenv("TORCH_FORCE_WEIGHTS_ONLY_LOAD", "1")
+    r = cli("inspect", path)
+    assert r.code == 3 and "TORCH_FORCE_WEIGHTS_ONLY_LOAD" in r.stderr and "Traceback" not in r.stderr

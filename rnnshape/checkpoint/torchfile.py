@@ -17,7 +17,7 @@ import warnings
 from dataclasses import dataclass
 
 from rnnshape.checkpoint import inert
-from rnnshape.errors import UsageError
+from rnnshape.errors import EnvironmentUnfit, UsageError
 
 _HINT = "check that the file was completely written and copied"
 
@@ -53,7 +53,7 @@ def load_pickle(path: str) -> Loaded:
             warnings.simplefilter("ignore")
             first = inert.load(f, encoding="utf-8")
     except Exception as err:  # a hostile or damaged pickle can raise anything; nothing in it was called
-        raise _unreadable(path, "a pickle", err) from None
+        raise _forced(path, err) or _unreadable(path, "a pickle", err) from None
     if isinstance(first, int) and first == torch.serialization.MAGIC_NUMBER:
         return _load(path, "pytorch legacy", mmap=False)
     return Loaded(first, "pickle", "inert", _names(met))
@@ -75,8 +75,19 @@ def _load(path: str, fmt: str, mmap: bool) -> Loaded:
             warnings.simplefilter("ignore")
             obj = inert.torch_load(path, mmap=mmap)
     except Exception as err:
-        raise _unreadable(path, "a PyTorch checkpoint", err) from None
+        raise _forced(path, err) or _unreadable(path, "a PyTorch checkpoint", err) from None
     return Loaded(obj, fmt, "inert", _names(met))
+
+
+def _forced(path: str, err: Exception) -> EnvironmentUnfit | None:
+    """TORCH_FORCE_WEIGHTS_ONLY_LOAD makes torch.load refuse any pickle_module, the inert reader included."""
+    import os
+
+    if "pickle_module" not in str(err) or os.environ.get("TORCH_FORCE_WEIGHTS_ONLY_LOAD", "0").lower() in ("0", "", "false", "no", "off"):
+        return None
+    return EnvironmentUnfit(f"{path} needs rnnshape's inert reader (torch.load(weights_only=True) refuses it), "
+                            f"which TORCH_FORCE_WEIGHTS_ONLY_LOAD turns off",
+                            hint="unset TORCH_FORCE_WEIGHTS_ONLY_LOAD to read it: the inert reader runs nothing either")
 
 
 def _names(met: list[str]) -> tuple[str, ...]:
