@@ -83,7 +83,8 @@ def _forced(path: str, err: Exception) -> EnvironmentUnfit | None:
     """TORCH_FORCE_WEIGHTS_ONLY_LOAD makes torch.load refuse any pickle_module, the inert reader included."""
     import os
 
-    if "pickle_module" not in str(err) or os.environ.get("TORCH_FORCE_WEIGHTS_ONLY_LOAD", "0").lower() in ("0", "", "false", "no", "off"):
+    forced = os.environ.get("TORCH_FORCE_WEIGHTS_ONLY_LOAD", "0").lower() not in ("0", "", "false", "no", "off")
+    if not forced or "pickle_module" not in str(err):
         return None
     return EnvironmentUnfit(f"{path} needs rnnshape's inert reader (torch.load(weights_only=True) refuses it), "
                             f"which TORCH_FORCE_WEIGHTS_ONLY_LOAD turns off",
