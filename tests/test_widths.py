@@ -188,15 +188,15 @@ def ckpt(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_inspect_and_against_golden(ckpt, width):
-    from rnnshape.checkpoint.against import check
+    from rnnshape.checkpoint.against import load_check
     from rnnshape.checkpoint.inspection import inspect_checkpoint
-    from rnnshape.render.inspect_tables import render_comparison, render_inspection
+    from rnnshape.render.inspect_tables import render_inspection, render_load_check
 
     ins = inspect_checkpoint(ckpt)
     shown = render_text(render_inspection(ins), width)
     check_never_cut(shown, width)
     assert_golden(f"width_inspect_{width}.txt", shown)
-    against = render_text(render_comparison(check(make_spec("lstm", hidden_size=512), ins.modules, ckpt)), width)
+    against = render_text(render_load_check(load_check(make_spec("lstm", hidden_size=512), ins.modules, ckpt)), width)
     check_never_cut(against, width)
     assert "fix: rnnshape lstm --input-size 256 --hidden-size 512 --layers 2 --bidirectional --proj-size 128" in (
         against.splitlines())
