@@ -88,11 +88,12 @@ Check = Annotated[Optional[str], typer.Option("--check", metavar="<file>",
     rich_help_panel=HELP_OUTPUT)]
 Explain = Annotated[bool, typer.Option("--explain", help="The equations, with every term's shape and rows.",
     rich_help_panel=HELP_OUTPUT)]
-ExplainLayer = Annotated[Optional[int], typer.Option("--layer", metavar="K",
-    help="With --explain: only layer K (or module/cell K of a --hidden-size list).", rich_help_panel=HELP_OUTPUT)]
+ExplainLayer = Annotated[Optional[int], typer.Option("--layer", metavar="<int>",
+    help="With --explain: only this layer (counting from 0; a module or cell of a --hidden-size list).",
+    rich_help_panel=HELP_OUTPUT)]
 ExplainReverse = Annotated[bool, typer.Option("--reverse",
     help="With --explain: only the reverse direction (*_reverse weights).", rich_help_panel=HELP_OUTPUT)]
-ExplainGate = Annotated[Optional[str], typer.Option("--gate", metavar="NAME",
+ExplainGate = Annotated[Optional[str], typer.Option("--gate", metavar="<gate>",
     help="With --explain: only this gate's equation and rows (lstm: i f g o c h; gru: r z n h; rnn: h).",
     rich_help_panel=HELP_OUTPUT)]
 Diagram = Annotated[bool, typer.Option("--diagram", help="Draw the network unrolled over time.",
