@@ -99,7 +99,7 @@ def lay_out(items: Sequence[Text], width: int, sep: str = " ", indent: int = 0) 
     filled = [False]
 
     def place(piece: Text, joint: str) -> None:
-        if filled[-1] and len(lines[-1]) + len(joint) + len(piece) > width:
+        if filled[-1] and lines[-1].cell_len + len(joint) + piece.cell_len > width:
             lines.append(Text(" " * indent))
             filled.append(False)
         if filled[-1]:
@@ -108,7 +108,7 @@ def lay_out(items: Sequence[Text], width: int, sep: str = " ", indent: int = 0) 
         filled[-1] = True
 
     for item in items:
-        if len(item) <= width - (indent if filled[-1] or len(lines) > 1 else 0):
+        if item.cell_len <= width - (indent if filled[-1] or len(lines) > 1 else 0):
             place(item, sep)
             continue
         parts = pieces(item)
@@ -132,8 +132,8 @@ class Words:
         self.sep, self.indent = sep, indent
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        longest = max((len(p) for item in self.items for p in pieces(item)), default=0)
-        whole = sum(len(x) for x in self.items) + len(self.sep) * max(len(self.items) - 1, 0)
+        longest = max((p.cell_len for item in self.items for p in pieces(item)), default=0)
+        whole = sum(x.cell_len for x in self.items) + len(self.sep) * max(len(self.items) - 1, 0)
         return Measurement(min(longest + self.indent, whole), whole)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
