@@ -19,7 +19,7 @@ import io
 import re
 from typing import TextIO
 
-from rich.console import Console, RenderableType
+from rich.console import Console, Group, RenderableType
 
 _TRAILING = re.compile(r"(?:[ \t]|\x1b\[[0-9;]*m)+$")
 
@@ -70,7 +70,7 @@ def console(file: TextIO, **kwargs) -> Console:
 
 def print_to(target: Console, renderable: RenderableType) -> None:
     """Print with no line cropped at the console's width (see the module docstring)."""
-    target.print(renderable, crop=False)
+    target.print(Group(renderable), crop=False)  # a bare Text would be re-joined, losing its no_wrap
     target.file.flush()
 
 

@@ -45,14 +45,15 @@ def _closing(plain: str, i: int) -> int:
 
 
 def _is_value(inside: str) -> bool:
-    """``3, 512`` or ``L, N, D·H_out`` (a shape, dims, a list): spaces only after commas."""
-    return all(inside[k - 1] == "," for k in range(1, len(inside)) if inside[k] == " ")
+    """``3, 512`` or ``L, N, D·H_out`` (a shape, dims, a list: spaces only after commas), or two words at
+    most (``got 1``, ``forward first``): too short to be worth breaking."""
+    return inside.count(" ") <= 1 or all(inside[k - 1] == "," for k in range(1, len(inside)) if inside[k] == " ")
 
 
 def _gaps(plain: str) -> list[tuple[int, bool]]:
     """(position of each space, whether a line may break there): never inside an expression (``output[``,
     ``cat(``) or a bracketed value (``(3, 512)``), between a number and its unit, or a flag and its value;
-    inside prose in parentheses, freely."""
+    inside longer prose in parentheses, freely."""
     gaps, stack, tokens = [], [], []
     start = 0
     for i, ch in enumerate(plain):
