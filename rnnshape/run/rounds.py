@@ -1,0 +1,216 @@
+"""The timing engine: warm up, probe thread counts, then measure every statement in interleaved rounds.
+
+One call times one or several configurations ("groups", each a dict of statements with "forward" first).
+Rounds alternate the statements (A, B, C, A, B, C, ...) so that a change of load hits all of them alike;
+sample i of every statement is round i, and per-round ratios are fair (issue 12). The clock, the thread
+setter and the note sink are parameters: tests drive the whole engine on a fake clock. torch is imported
+only inside functions.
+"""
+
+from __future__ import annotations
+
+import sys
+import timeit
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+
+from rnnshape.model.stats import Stats
+from rnnshape.model.threads import Probe, ThreadChoice, candidates, choose
+
+WARMUP_CALLS = 2  # the first forward of a process is several times slower than steady state
+PROBE_CALLS = 5  # calls per thread count in the probe, in rounds
+PROBE_BUDGET_S = 0.15  # ...fewer when the probe would take longer than this
+MIN_ROUNDS = 20  # runs per statement the default --min-time aims at (the README's promise)
+MEASURE_CAP_S = 1.0  # ...but a statement is not measured for longer than this, or --min-time when larger
+LONG_CALL_S = 0.1  # a forward this slow is timed a couple of times only, and announced on stderr
+MIN_BLOCKS = 20  # blocks of calls are sized to fit this many into --min-time
+MAX_OVERHEAD = 1e-3  # timer overhead allowed per block, relative to the block
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A statement to time; ``mode`` (a context manager factory) is entered around its calls, off the clock."""
+
+    fn: Callable[[], object]
+    mode: Callable[[], AbstractContextManager] = nullcontext
+
+
+@dataclass(frozen=True)
+class GroupTiming:
+    choice: ThreadChoice
+    stats: dict[str, Stats]
+    remeasured: bool = False
+
+
+@dataclass
+class _Item:
+    group: int
+    key: str
+    statement: Statement
+    warm: list[float] = field(default_factory=list)
+    samples: list[float] = field(default_factory=list)
+    number: int = 1
+    spent: float = 0.0
+
+
+def block_size(per_call: float, min_time: float, overhead: float) -> int:
+    """Calls per block: grow by 10 while the timer's overhead is over MAX_OVERHEAD of the block, but never
+    past min_time / MIN_BLOCKS (so a measurement holds enough blocks to have a spread).
+
+    >>> block_size(1e-6, 0.05, 1e-6), block_size(2e-3, 0.05, 1e-6), block_size(1e-6, 0.019, 1e-6)
+    (1000, 1, 100)
+    """
+    number = 1
+    while overhead > MAX_OVERHEAD * number * per_call and 10 * number * per_call <= min_time / MIN_BLOCKS:
+        if number * 10 > 2**31 - 1:  # Timer's own bound (its C++ interface takes an int)
+            break
+        number *= 10
+    return number
+
+
+def enough(rounds: int, spent: Sequence[float], min_time: float, *, long: bool) -> bool:
+    """Stop measuring? Each statement has had --min-time and MIN_ROUNDS rounds (one round for a long
+    forward), or one of them has had MEASURE_CAP_S (or --min-time when larger).
+
+    >>> enough(20, [0.05, 0.2], 0.05, long=False), enough(19, [0.05, 0.2], 0.05, long=False)
+    (True, False)
+    >>> enough(5, [0.01, 1.0], 0.05, long=False), enough(1, [0.3], 0.05, long=True)
+    (True, True)
+    """
+    if rounds >= (1 if long else MIN_ROUNDS) and min(spent) >= min_time:
+        return True
+    return rounds >= 1 and max(spent) >= max(min_time, MEASURE_CAP_S)
+
+
+def probe_calls(per_call: float, counts: int, groups: int) -> int:
+    """Calls per count in the probe: PROBE_CALLS, fewer for a slow forward, one for a long one.
+
+    >>> probe_calls(2e-3, 2, 1), probe_calls(0.03, 2, 1), probe_calls(0.3, 2, 3)
+    (5, 2, 1)
+    """
+    return max(1, min(PROBE_CALLS, int(PROBE_BUDGET_S / max(per_call * counts * groups, 1e-12))))
+
+
+def time_groups(
+    groups: Sequence[Mapping[str, Statement | Callable[[], object]]],
+    *,
+    asked: int | None,
+    min_time: float,
+    clock: Callable[[], float],
+    default: int,
+    cores: int | None,
+    set_threads: Callable[[int], None],
+    note: Callable[[str], None] | None = None,
+) -> list[GroupTiming]:
+    """Time every statement of every group; each group runs on its own probed (or asked) thread count."""
+    items = [_Item(g, key, s if isinstance(s, Statement) else Statement(s))
+             for g, statements in enumerate(groups) for key, s in statements.items()]
+    forwards = [next(i for i in items if i.group == g and i.key == "forward") for g in range(len(groups))]
+    warm_threads = asked or default
+
+    def call(item: _Item, threads: int) -> float:
+        set_threads(threads)
+        with item.statement.mode():
+            start = clock()
+            item.statement.fn()
+            return clock() - start
+
+    for n in range(WARMUP_CALLS):  # on the count torch would use (or the one asked)
+        for item in items:
+            if n == 0 or item.warm[0] < LONG_CALL_S:
+                item.warm.append(call(item, warm_threads))
+    long = any(f.warm[0] >= LONG_CALL_S for f in forwards)
+
+    counts = candidates(default, cores, asked)
+    k = 1 if long else probe_calls(max(min(f.warm) for f in forwards), len(counts), len(groups))
+    probes: list[dict[int, list[float]]] = [{n: [] for n in counts} for _ in groups]
+    if long:
+        for f in forwards:  # the warm-up call was on warm_threads: it is that count's probe call
+            if warm_threads in probes[f.group]:
+                probes[f.group][warm_threads].append(f.warm[-1])
+        _announce(note, items, forwards, counts, warm_threads)
+    for _ in range(k):
+        for f in forwards:
+            for n in counts:
+                if len(probes[f.group][n]) < k:
+                    probes[f.group][n].append(call(f, n))
+    choices = [choose([Probe(n, tuple(s)) for n, s in p.items()], default=default, asked=asked) for p in probes]
+
+    def floor(item: _Item) -> float:
+        seen = item.warm + (sum(probes[item.group].values(), []) if item.key == "forward" else [])
+        return min(seen)
+
+    overhead = _overhead(clock)
+    for item in items:
+        item.number = block_size(min(item.warm), min_time, overhead)
+    _rounds(items, choices, min_time, long, clock, set_threads)
+    remeasured = False
+    stalled = {i.group for i in items if _stats(i, choices, floor(i)).stalled}
+    if stalled and not long:  # measure again (every statement, so rounds stay paired), stalled groups on 1 thread
+        remeasured = True
+        choices = [_fallback(c) if g in stalled else c for g, c in enumerate(choices)]
+        for item in items:
+            item.samples, item.spent = [], 0.0
+        _rounds(items, choices, min_time, long, clock, set_threads)
+    set_threads(default)
+    out = []
+    for g, choice in enumerate(choices):
+        stats = {}
+        for item in (i for i in items if i.group == g):
+            pooled = probes[g].get(choice.threads, []) if long and item.key == "forward" else []
+            stats[item.key] = _stats(item, choices, floor(item), pooled)
+        out.append(GroupTiming(choice, stats, remeasured))
+    return out
+
+
+def _rounds(items: list[_Item], choices: list[ThreadChoice], min_time: float, long: bool, clock, set_threads) -> None:
+    """Blocks timed as torch.utils.benchmark.Timer times them: timeit.Timer (gc off) on the statement."""
+    timers = [timeit.Timer(stmt="fn()", globals={"fn": item.statement.fn}, timer=clock) for item in items]
+    rounds = 0
+    while True:
+        for item, timer in zip(items, timers):
+            set_threads(choices[item.group].threads)
+            with item.statement.mode():
+                block = max(timer.timeit(item.number), 1e-9)  # Timer's own floor: no division by zero
+            item.samples.append(block / item.number)
+            item.spent += block
+        rounds += 1
+        if enough(rounds, [i.spent for i in items], min_time, long=long):
+            return
+
+
+def _stats(item: _Item, choices: list[ThreadChoice], floor_s: float, pooled: Sequence[float] = ()) -> Stats:
+    samples = tuple(pooled) + tuple(item.samples)
+    return Stats(samples=samples, calls_per_run=item.number, threads=choices[item.group].threads,
+                 floor_s=floor_s, interleaved=True)
+
+
+def _fallback(c: ThreadChoice) -> ThreadChoice:
+    if c.threads == 1 or c.asked is not None:
+        return c
+    return ThreadChoice(1, c.default, c.asked, c.probes, fallback=True)
+
+
+def _overhead(clock: Callable[[], float]) -> float:
+    """What reading the clock twice costs: the floor under any block."""
+    best = float("inf")
+    for _ in range(5):
+        start = clock()
+        best = min(best, clock() - start)
+    return max(best, 0.0)
+
+
+def _announce(note, items: list[_Item], forwards: list[_Item], counts, warm_threads: int) -> None:
+    """Say what a long timing will cost before spending it, and how to skip it."""
+    fwd = max(f.warm[0] for f in forwards)
+    extra = sum(f.warm[0] for f in forwards) * (len(counts) - (warm_threads in counts))  # the probe calls
+    extra += sum(i.warm[0] for i in items)  # one measured round
+    text = (f"one forward takes {fwd:.2g} s, so timing takes about {extra:.2g} s more (a couple of calls, not "
+            f"{MIN_ROUNDS} runs); --no-time skips it, --min-time SECONDS measures longer")
+    (note or _stderr_note)(text)
+
+
+def _stderr_note(text: str) -> None:
+    sys.stderr.write(f"rnnshape: note: {text}\n")
+    sys.stderr.flush()
