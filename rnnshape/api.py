@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from rnnshape.errors import UsageError, WitnessMismatch
 from rnnshape.model.guard import available_bytes, check_memory, check_meta
@@ -48,6 +48,43 @@ def analyze(
 
 def run_report(spec: Spec, timing_options: TimingOptions | None, *, check_flops: bool = False) -> Report:
     """The real run: build with torch, hold it equal to the predictor, time it unless options are None."""
+    return _timed([_verified(spec, timing_options, check_flops)], timing_options)[0]
+
+
+def analyze_many(specs: Sequence[Spec], *, dry_run: bool = False, min_time: float = DEFAULT_MIN_TIME,
+                 threads: int | None = None, backward: bool = False, clock: Callable[[], float] | None = None,
+                 step: Callable[[int], None] | None = None) -> list[Report]:
+    """Several configurations, timed together: their forwards alternate round by round, so a change of load
+    hits all of them alike and their ratios stay fair (what ``rnnshape compare`` and ``sweep`` use).
+
+    ``step(i)`` is called before building the i-th, and with ``len(specs)`` before timing. Ctrl-C while measuring raises :class:`Interrupted`
+    carrying every configuration with the rounds measured so far (when at least one round was).
+    """
+    opts = TimingOptions(min_time=min_time, threads=threads, backward=backward, clock=clock)
+    for spec in specs:
+        opts.check(spec, timed=not dry_run)
+    if dry_run:
+        return [analyze(spec, dry_run=True) for spec in specs]
+    prepared = []
+    for i, spec in enumerate(specs):
+        if step:
+            step(i)
+        prepared.append(_verified(spec, opts, False))
+    if step:
+        step(len(specs))
+    return _timed(prepared, opts)
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during the timing rounds: ``reports`` holds every configuration with the rounds done so far."""
+
+    def __init__(self, reports: list[Report]) -> None:
+        super().__init__()
+        self.reports = reports
+
+
+def _verified(spec: Spec, timing_options: TimingOptions | None, check_flops: bool):
+    """Build, observe and hold equal to the predictor; (spec, prediction, built, warnings, flops_counted)."""
     from rnnshape.run import build as run
 
     spec = with_device(spec, run.resolve_device(spec.device))
@@ -75,14 +112,34 @@ def run_report(spec: Spec, timing_options: TimingOptions | None, *, check_flops:
                 f"{prediction.totals.flops:,}",
                 hint="this is a bug in rnnshape; please report it with the command line you ran",
             )
-    timing = None
-    if timing_options is not None and spec.device != "meta":
-        from rnnshape.run.perf import time_report
+    return spec, prediction, built, observed.torch_version, warnings, flops_counted
 
-        timing, noisy = time_report(spec, prediction, built, timing_options)
-        warnings += noisy
-    return Report(prediction, verified=True, torch_version=observed.torch_version, timing=timing,
-                  warnings=tuple(warnings), flops_counted=flops_counted)
+
+def _timed(prepared: list, timing_options: TimingOptions | None) -> list[Report]:
+    """Time the prepared runs together (none on meta, none without options) and make their Reports."""
+    runs = [(spec, prediction, built) for spec, prediction, built, *_ in prepared if spec.device != "meta"]
+    results = iter([])
+    if timing_options is not None and runs:
+        from rnnshape.run.perf import time_reports
+        from rnnshape.run.rounds import RoundsInterrupted
+
+        try:
+            results = iter(time_reports(runs, timing_options))
+        except RoundsInterrupted as stop:
+            raise Interrupted(_reports(prepared, iter(stop.partial), timed=True)) from None
+    return _reports(prepared, results, timed=timing_options is not None)
+
+
+def _reports(prepared: list, results, *, timed: bool) -> list[Report]:
+    out = []
+    for spec, prediction, _, version, warnings, flops_counted in prepared:
+        timing = None
+        if timed and spec.device != "meta":
+            timing, noisy = next(results)
+            warnings = warnings + noisy
+        out.append(Report(prediction, verified=True, torch_version=version, timing=timing,
+                          warnings=tuple(warnings), flops_counted=flops_counted))
+    return out
 
 
 def compare(prediction: Prediction, observed) -> None:

@@ -7,7 +7,7 @@ progress bar. Ctrl-C stops the measuring, prints what was measured (marked inter
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rnnshape.errors import UsageError
@@ -49,39 +49,28 @@ class Output:
             check_path(flag, path)
 
 
-def analyzer(run: Run) -> Callable[[Spec], Report]:
-    """The shared timing engine, `rnnshape.api.analyze`, with this run's options."""
-    from rnnshape import api
+def measure_all(labels: Sequence[str], specs: Sequence[Spec], run: Run) -> tuple[list[Report], bool]:
+    """Build every spec, then time them together in interleaved rounds (rnnshape.api.analyze_many).
 
-    kwargs: dict = dict(dry_run=run.dry_run, min_time=run.min_time, threads=run.threads)
-    if run.backward:
-        if run.dry_run:
-            raise UsageError("--backward measures time, and --dry-run does not run torch", hint="drop one of them")
-        kwargs["backward"] = True
-    return lambda spec: api.analyze(spec, **kwargs)
-
-
-def measure_all(labels: Sequence[str], specs: Sequence[Spec], measure: Callable[[Spec], Report], *,
-                timed: bool) -> tuple[list[Report], bool]:
-    """Measure each spec in turn; on Ctrl-C keep what was done and say so (second value True).
-
-    A timed run first measures the first spec once and discards it: the first measurement of a process
-    runs cold (thread pool, allocator, kernel selection) and was up to 300x slow here, and the first entry
-    is everyone's baseline.
+    Rounds alternate the configurations (A, B, C, A, B, C, ...), so a change of load hits all of them
+    alike and each ratio can be taken round by round. On Ctrl-C keep what was measured and say so (second
+    value True): after a full round that is every configuration, with fewer runs; before it, nothing.
     """
+    from rnnshape import api
     from rnnshape.render.progress import progress_bar
 
-    reports: list[Report] = []
+    if run.backward and run.dry_run:
+        raise UsageError("--backward measures time, and --dry-run does not run torch", hint="drop one of them")
+    timed = not run.dry_run
     with progress_bar(len(specs) + timed, enabled=timed) as step:
         try:
-            if timed and specs:
-                step("warm-up")
-                measure(specs[0])
-            for label, spec in zip(labels, specs):
-                step(label)
-                reports.append(measure(spec))
+            reports = api.analyze_many(specs, dry_run=run.dry_run, min_time=run.min_time, threads=run.threads,
+                                       backward=run.backward, step=lambda i: step(
+                                           f"building {labels[i]}" if i < len(labels) else "timing, in rounds"))
+        except api.Interrupted as stop:
+            return stop.reports, True
         except KeyboardInterrupt:
-            return reports, True
+            return [], True
     return reports, False
 
 
@@ -99,7 +88,7 @@ def compare(labels: Sequence[str], specs: Sequence[Spec], *, shared: str, run: R
     from rnnshape.render import multi_export
 
     out.check()
-    reports, interrupted = measure_all(labels, specs, analyzer(run), timed=not run.dry_run)
+    reports, interrupted = measure_all(labels, specs, run)
     warn(list(zip(labels, reports)))
     if not reports:
         return _interrupted(0, len(specs))
@@ -116,7 +105,7 @@ def sweep(varies, points: Sequence[tuple[int, ...]], specs: Sequence[Spec], *, r
 
     out.check()
     labels = [", ".join(f"{v.option}={x}" for v, x in zip(varies, values)) for values in points]
-    reports, interrupted = measure_all(labels, specs, analyzer(run), timed=not run.dry_run)
+    reports, interrupted = measure_all(labels, specs, run)
     warn(list(zip(labels, reports)))
     if not reports:
         return _interrupted(0, len(specs))
@@ -159,6 +148,9 @@ def _print(out: Output, console, *, json, csv, markdown, rich) -> None:
 
 
 def _interrupted(done: int, total: int) -> int:
+    if done == total:
+        sys.stderr.write(f"rnnshape: interrupted: showing all {total}, measured for fewer rounds than asked\n")
+        return INTERRUPTED
     shown = "nothing to show" if done == 0 else f"showing the {done} of {total} measured"
     sys.stderr.write(f"rnnshape: interrupted: {shown}\n")
     return INTERRUPTED

@@ -44,6 +44,10 @@ class Ratios:
     memory_bytes: float | None
     forward: float | None
     backward: float | None
+    # the IQR of the per-round ratio when the entries were measured in alternating rounds (None otherwise):
+    # a load change that slows one round slows every entry in it, and cancels out of that round's ratio
+    forward_iqr: float | None = None
+    backward_iqr: float | None = None
 
 
 @dataclass(frozen=True)
@@ -67,18 +71,35 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return a / b
 
 
-def _median(s: Stats | None) -> float | None:
-    return s.median if s is not None else None
+def time_ratio(s: Stats | None, base: Stats | None) -> tuple[float | None, float | None]:
+    """(ratio, its IQR): the median and IQR of the per-round ratios when both were measured in the same
+    rounds; else the ratio of the medians, with no spread.
+
+    >>> a = Stats((2.0, 4.0, 2.0, 2.0), 1, 1, interleaved=True)
+    >>> b = Stats((1.0, 2.0, 1.0, 1.0), 1, 1, interleaved=True)
+    >>> time_ratio(a, b)
+    (2.0, 0.0)
+    """
+    if s is None or base is None:
+        return None, None
+    if s.interleaved and base.interleaved and s.runs == base.runs and s.runs > 1:
+        per_round = Stats(tuple(x / y for x, y in zip(s.samples, base.samples)), 1, 1)
+        return per_round.median, per_round.iqr
+    return _ratio(s.median, base.median), None
 
 
 def ratios(report: Report, base: Report) -> Ratios:
     t, b = report.prediction.totals, base.prediction.totals
+    fwd, fwd_iqr = time_ratio(forward(report), forward(base))
+    bwd, bwd_iqr = time_ratio(backward(report), backward(base))
     return Ratios(
         parameters=_ratio(t.parameters, b.parameters),
         macs=_ratio(t.macs, b.macs),
         memory_bytes=_ratio(memory_bytes(report), memory_bytes(base)),
-        forward=_ratio(_median(forward(report)), _median(forward(base))),
-        backward=_ratio(_median(backward(report)), _median(backward(base))),
+        forward=fwd,
+        backward=bwd,
+        forward_iqr=fwd_iqr,
+        backward_iqr=bwd_iqr,
     )
 
 

@@ -21,6 +21,7 @@ from rnnshape.render.multi_fmt import (
     state_tensors,
     states_text,
     time_cell,
+    time_ratio,
 )
 from rnnshape.model.report import Report
 from rnnshape.model.stats import Stats
@@ -137,9 +138,10 @@ def _entry_md(i: int, e: Entry, timed: bool, timed_backward: bool) -> list[str]:
     out = output_tensor(e.report)
     cells = [str(i), e.label, f"{fmt.count(t.parameters)} {ratio(r.parameters)}",
              f"{fmt.count(t.macs)} {ratio(r.macs)}", f"{fmt.nbytes(memory_bytes(e.report))} {ratio(r.memory_bytes)}"]
-    for on, stats, rel in ((timed, forward(e.report), r.forward), (timed_backward, backward(e.report), r.backward)):
+    for on, stats, rel, iqr in ((timed, forward(e.report), r.forward, r.forward_iqr),
+                                (timed_backward, backward(e.report), r.backward, r.backward_iqr)):
         if on:
-            cells.append(f"{time_cell(stats)} {ratio(rel)}")
+            cells.append(f"{time_cell(stats)} {time_ratio(rel, iqr if i > 1 else None)}")
     return cells + [fmt.shape(out.shape) if out else "–", states_text(e.report)]
 
 

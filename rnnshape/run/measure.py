@@ -87,9 +87,14 @@ def time_statements(groups, *, threads: int | None, min_time: float, clock: Call
     from rnnshape.run.rounds import time_groups
 
     default = torch.get_num_threads()
+
+    def set_threads(n: int) -> None:
+        if torch.get_num_threads() != n:  # setting even the same count costs more than reading it
+            torch.set_num_threads(n)
+
     try:
         return time_groups(groups, asked=threads, min_time=min_time, clock=clock or _default_clock(),
-                           default=default, cores=usable_cores(), set_threads=torch.set_num_threads, note=note)
+                           default=default, cores=usable_cores(), set_threads=set_threads, note=note)
     finally:
         torch.set_num_threads(default)
 

@@ -15,7 +15,7 @@ from rnnshape.model.spec import Spec
 from rnnshape.model.stats import noise_warning
 from rnnshape.model.threads import thread_findings
 from rnnshape.run.measure import TimingOptions, time_statements
-from rnnshape.run.rounds import Statement
+from rnnshape.run.rounds import RoundsInterrupted, Statement
 
 LABELS = {"forward": "forward", "backward": "forward+backward", "loop": "cell loop", "padded": "padded"}
 
@@ -41,6 +41,8 @@ def time_reports(runs: Sequence[tuple[Spec, Prediction, object]], opts: TimingOp
         # The first dispatch mode of a process imports torch._dynamo (about 1.2 s): only --vs-loop pays for it.
         kernel = observe_kernel(built.forward) if opts.vs_loop else None
         out.append((Timing(**stats, kernel=kernel, memory=memory, threads=result.choice), warnings))
+    if any(r.interrupted for r in timed):
+        raise RoundsInterrupted(out)
     return out
 
 

@@ -21,6 +21,7 @@ from rnnshape.model.threads import Probe, ThreadChoice, candidates, choose
 WARMUP_CALLS = 2  # the first forward of a process is several times slower than steady state
 PROBE_CALLS = 5  # calls per thread count in the probe, in rounds
 PROBE_BUDGET_S = 0.15  # ...fewer when the probe would take longer than this
+PROBE_PASSES = 2  # the counts are probed in this many passes (1, 2, 1, 2), so a change of load hits both
 MIN_ROUNDS = 20  # runs per statement the default --min-time aims at (the README's promise)
 MEASURE_CAP_S = 1.0  # ...but a statement is not measured for longer than this, or --min-time when larger
 LONG_CALL_S = 0.1  # a forward this slow is timed a couple of times only, and announced on stderr
@@ -41,6 +42,15 @@ class GroupTiming:
     choice: ThreadChoice
     stats: dict[str, Stats]
     remeasured: bool = False
+    interrupted: bool = False  # Ctrl-C during the rounds: the stats hold the rounds completed before it
+
+
+class RoundsInterrupted(KeyboardInterrupt):
+    """Ctrl-C after at least one full round: ``partial`` holds what the caller makes of the rounds done."""
+
+    def __init__(self, partial: list) -> None:
+        super().__init__()
+        self.partial = partial
 
 
 @dataclass
@@ -116,24 +126,32 @@ def time_groups(
             item.statement.fn()
             return clock() - start
 
-    for n in range(WARMUP_CALLS):  # on the count torch would use (or the one asked)
-        for item in items:
-            if n == 0 or item.warm[0] < LONG_CALL_S:
-                item.warm.append(call(item, warm_threads))
-    long = any(f.warm[0] >= LONG_CALL_S for f in forwards)
-
     counts = candidates(default, cores, asked)
-    k = 1 if long else probe_calls(max(min(f.warm) for f in forwards), len(counts), len(groups))
     probes: list[dict[int, list[float]]] = [{n: [] for n in counts} for _ in groups]
-    if long:
-        for f in forwards:  # the warm-up call was on warm_threads: it is that count's probe call
-            if warm_threads in probes[f.group]:
-                probes[f.group][warm_threads].append(f.warm[-1])
+    for item in items:  # the first call, on the count torch would use (or the one asked)
+        item.warm.append(call(item, warm_threads))
+    for f in forwards:  # a slow first forward may be warm_threads stalling: try the other counts once
+        if f.warm[0] >= LONG_CALL_S:
+            for n in counts:
+                probes[f.group][n].append(f.warm[0] if n == warm_threads else call(f, n))
+    long = any(min([f.warm[0], *sum(probes[f.group].values(), [])]) >= LONG_CALL_S for f in forwards)
+    if long:  # a couple of calls in all: the ones above are the probe
         _announce(note, items, forwards, counts, warm_threads)
-    for _ in range(k):
+        k = 1
+    else:
+        probes = [{n: [] for n in counts} for _ in groups]  # those calls were first calls on their count
+        for _ in range(WARMUP_CALLS - 1):
+            for item in items:
+                item.warm.append(call(item, warm_threads))
+        k = probe_calls(max(min(f.warm) for f in forwards), len(counts), len(groups))
+    passes = min(PROBE_PASSES, k)
+    for r in range(passes):  # passes over the counts (1, 2, 1, 2), k calls in all per count
         for f in forwards:
             for n in counts:
-                if len(probes[f.group][n]) < k:
+                target = -(-k * (r + 1) // passes)
+                if not long and len(probes[f.group][n]) < target:
+                    call(f, n)  # after a switch, threads of the other count may still spin: absorb it
+                while len(probes[f.group][n]) < target:
                     probes[f.group][n].append(call(f, n))
     choices = [choose([Probe(n, tuple(s)) for n, s in p.items()], default=default, asked=asked) for p in probes]
 
@@ -144,40 +162,62 @@ def time_groups(
     overhead = _overhead(clock)
     for item in items:
         item.number = block_size(min(item.warm), min_time, overhead)
-    _rounds(items, choices, min_time, long, clock, set_threads)
+    interrupted = _rounds(items, choices, min_time, long, clock, set_threads)
     remeasured = False
     stalled = {i.group for i in items if _stats(i, choices, floor(i)).stalled}
-    if stalled and not long:  # measure again (every statement, so rounds stay paired), stalled groups on 1 thread
+    if stalled and not long and not interrupted:  # measure again (every statement, so rounds stay paired), stalled groups on 1 thread
         remeasured = True
         choices = [_fallback(c) if g in stalled else c for g, c in enumerate(choices)]
+        first = [(i.samples, i.spent) for i in items]
         for item in items:
             item.samples, item.spent = [], 0.0
-        _rounds(items, choices, min_time, long, clock, set_threads)
+        interrupted = _rounds(items, choices, min_time, long, clock, set_threads, stoppable=False)
+        if interrupted:  # keep the first measurement, complete
+            for item, (samples, spent) in zip(items, first):
+                item.samples, item.spent = samples, spent
     set_threads(default)
     out = []
     for g, choice in enumerate(choices):
         stats = {}
         for item in (i for i in items if i.group == g):
-            pooled = probes[g].get(choice.threads, []) if long and item.key == "forward" else []
+            pooled: list[float] = []
+            if long:  # every call counts: the probe's, or the warm-up's when it ran on the count chosen
+                pooled = probes[g].get(choice.threads, []) if item.key == "forward" else []
+                pooled = pooled or (item.warm[:1] if choice.threads == warm_threads else [])
             stats[item.key] = _stats(item, choices, floor(item), pooled)
-        out.append(GroupTiming(choice, stats, remeasured))
+        out.append(GroupTiming(choice, stats, remeasured, interrupted))
     return out
 
 
-def _rounds(items: list[_Item], choices: list[ThreadChoice], min_time: float, long: bool, clock, set_threads) -> None:
-    """Blocks timed as torch.utils.benchmark.Timer times them: timeit.Timer (gc off) on the statement."""
+def _rounds(items: list[_Item], choices: list[ThreadChoice], min_time: float, long: bool, clock, set_threads,
+            stoppable: bool = True) -> bool:
+    """Measure round after round until :func:`enough`; True when Ctrl-C ended it after a full round.
+
+    Blocks are timed as torch.utils.benchmark.Timer times them: timeit.Timer (gc off) on the statement.
+    """
     timers = [timeit.Timer(stmt="fn()", globals={"fn": item.statement.fn}, timer=clock) for item in items]
-    rounds = 0
-    while True:
-        for item, timer in zip(items, timers):
-            set_threads(choices[item.group].threads)
-            with item.statement.mode():
-                block = max(timer.timeit(item.number), 1e-9)  # Timer's own floor: no division by zero
-            item.samples.append(block / item.number)
-            item.spent += block
-        rounds += 1
-        if enough(rounds, [i.spent for i in items], min_time, long=long):
-            return
+    rounds, current = 0, None
+    try:
+        while True:
+            for item, timer in zip(items, timers):
+                threads = choices[item.group].threads
+                set_threads(threads)
+                with item.statement.mode():
+                    if current not in (None, threads) and not long:
+                        item.statement.fn()  # threads of the other count may still spin: absorb it off the clock
+                    block = max(timer.timeit(item.number), 1e-9)  # Timer's own floor: no division by zero
+                current = threads
+                item.samples.append(block / item.number)
+                item.spent += block
+            rounds += 1
+            if enough(rounds, [i.spent for i in items], min_time, long=long):
+                return False
+    except KeyboardInterrupt:
+        if rounds == 0 and stoppable:
+            raise
+        for item in items:  # drop the unfinished round: every statement keeps the same rounds
+            del item.samples[rounds:]
+        return True
 
 
 def _stats(item: _Item, choices: list[ThreadChoice], floor_s: float, pooled: Sequence[float] = ()) -> Stats:
@@ -202,10 +242,9 @@ def _overhead(clock: Callable[[], float]) -> float:
 
 
 def _announce(note, items: list[_Item], forwards: list[_Item], counts, warm_threads: int) -> None:
-    """Say what a long timing will cost before spending it, and how to skip it."""
+    """Say what a long timing will cost before spending it (one measured round), and how to skip it."""
     fwd = max(f.warm[0] for f in forwards)
-    extra = sum(f.warm[0] for f in forwards) * (len(counts) - (warm_threads in counts))  # the probe calls
-    extra += sum(i.warm[0] for i in items)  # one measured round
+    extra = sum(i.warm[0] for i in items)
     text = (f"one forward takes {fwd:.2g} s, so timing takes about {extra:.2g} s more (a couple of calls, not "
             f"{MIN_ROUNDS} runs); --no-time skips it, --min-time SECONDS measures longer")
     (note or _stderr_note)(text)
