@@ -55,8 +55,7 @@ def time_marks(stats: list[Stats | None]) -> list[str]:
     if any(s.iqr > s.median for s in present):
         out.append("!: the spread is larger than the median itself")
     if any(s.stalled for s in present):
-        out.append(f"stalled: not trustworthy, the median is over {STALL_FACTOR:g} × the quickest call measured "
-                   f"just before (every run stalled alike; see the warning)")
+        out.append(f"stalled: median over {STALL_FACTOR:g} × the quickest call just before: not trustworthy")
     return out
 
 
