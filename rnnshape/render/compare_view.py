@@ -11,6 +11,7 @@ from rnnshape.model.comparison import Comparison, Entry, backward, forward, memo
 from rnnshape.render import fmt
 from rnnshape.render.layout import AtWidth
 from rnnshape.render.multi_fmt import (
+    interrupted_text,
     output_tensor,
     ratio,
     runs_range,
@@ -38,7 +39,7 @@ def _comparison(c: Comparison, width: int) -> Group:
         parts += [_legend(c), Text()]
     parts += [table, *notes(stats), Text(), shapes_table(c)]
     if c.interrupted:
-        parts += [Text(), Text(f"interrupted: {len(c.entries)} of {c.planned} configurations measured",
+        parts += [Text(), Text(interrupted_text(len(c.entries), c.planned, "configurations"),
                                style="yellow")]
     return Group(*parts)
 

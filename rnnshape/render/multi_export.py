@@ -15,6 +15,7 @@ from rnnshape.render import fmt
 from rnnshape.render.jsonout import SCHEMA_VERSION, dumps, report_dict
 from rnnshape.render.multi_fmt import (
     growth_verdicts,
+    interrupted_text,
     output_tensor,
     power_law,
     ratio,
@@ -154,7 +155,7 @@ def compare_markdown(c: Comparison) -> str:
     note = f"\nShared options: `{c.shared}`. " if c.shared else "\n"
     note += "Ratios (×) are relative to entry 1; memory is parameters plus input, output and state tensors.\n"
     if c.interrupted:
-        note += f"Interrupted: {len(c.entries)} of {c.planned} measured.\n"
+        note += interrupted_text(len(c.entries), c.planned, "configurations").capitalize() + ".\n"
     return _md(head, rows, set(range(len(head) - 2)) - {1}) + note
 
 
@@ -172,6 +173,6 @@ def sweep_markdown(s: Sweep) -> str:
     lines = [x for x in (power_law("time", s.growth.time), power_law("MACs", s.growth.macs)) if x]
     lines += growth_verdicts(s)
     if s.interrupted:
-        lines.append(f"Interrupted: {len(s.points)} of {s.planned} points measured.")
+        lines.append(interrupted_text(len(s.points), s.planned, "points").capitalize() + ".")
     return text + "".join(f"\n{line}\n" for line in lines)
 

@@ -80,6 +80,13 @@ def runs_range(stats: list[Stats | None]) -> str:
             + (" (each configuration on its fastest)" if len(threads) > 1 else ""))
 
 
+def interrupted_text(done: int, planned: int, what: str) -> str:
+    """`interrupted: 2 of 4 points measured`; after a full round every entry is there, with fewer runs."""
+    if done == planned:
+        return f"interrupted: all {planned} {what} measured, for fewer rounds than asked"
+    return f"interrupted: {done} of {planned} {what} measured"
+
+
 def output_tensor(report: Report) -> TensorInfo | None:
     return next((t for t in report.prediction.outputs if t.name == "output"), None)
 

@@ -12,7 +12,15 @@ from rnnshape.model.comparison import forward, memory_bytes
 from rnnshape.render import fmt
 from rnnshape.render.chart import LineChart, Series
 from rnnshape.render.layout import AtWidth, keep_columns
-from rnnshape.render.multi_fmt import growth_verdicts, power_law, runs_range, table_unit, time_cell, time_marks
+from rnnshape.render.multi_fmt import (
+    growth_verdicts,
+    interrupted_text,
+    power_law,
+    runs_range,
+    table_unit,
+    time_cell,
+    time_marks,
+)
 from rnnshape.model.sweep import Point, Sweep
 
 
@@ -29,7 +37,7 @@ def _sweep(s: Sweep, width: int) -> Group:
     if lines:
         parts += [Text(), *lines]
     if s.interrupted:
-        parts += [Text(), Text(f"interrupted: {len(s.points)} of {s.planned} points measured", style="yellow")]
+        parts += [Text(), Text(interrupted_text(len(s.points), s.planned, "points"), style="yellow")]
     return Group(*parts)
 
 

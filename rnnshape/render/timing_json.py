@@ -18,7 +18,7 @@ def timing_dict(report: Report) -> dict | None:
     for key, s, r, relative in timed(report):
         entry = {**stats_dict(s), "steps": r.steps, "flops": r.flops, "per_step_s": r.per_step_s,
                  "steps_per_s": r.steps_per_s, "gflops": r.gflops, "floor_s": s.floor_s, "stalled": s.stalled,
-                 "interleaved": s.interleaved}
+                 "interleaved": s.interleaved, "samples_s": list(s.samples)}
         if relative is not None:
             entry["relative"] = relative  # this median / the forward's
         doc[key] = entry
