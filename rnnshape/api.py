@@ -57,8 +57,9 @@ def analyze_many(specs: Sequence[Spec], *, dry_run: bool = False, min_time: floa
     """Several configurations, timed together: their forwards alternate round by round, so a change of load
     hits all of them alike and their ratios stay fair (what ``rnnshape compare`` and ``sweep`` use).
 
-    ``step(i)`` is called before building the i-th, and with ``len(specs)`` before timing. Ctrl-C while measuring raises :class:`Interrupted`
-    carrying every configuration with the rounds measured so far (when at least one round was).
+    ``step(i)`` is called before building the i-th, and with ``len(specs)`` before timing. Ctrl-C while
+    measuring raises :class:`Interrupted` carrying every configuration with the rounds measured so far
+    (when at least one round was).
     """
     opts = TimingOptions(min_time=min_time, threads=threads, backward=backward, clock=clock)
     for spec in specs:

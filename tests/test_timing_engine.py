@@ -162,16 +162,23 @@ def test_a_slow_forward_is_measured_for_about_the_cap():
 def test_a_long_forward_costs_a_couple_of_calls_and_is_announced_before_measuring():
     m = Machine(per_thread({"huge": {1: 0.3, 2: 0.35}}))
     [g] = m.time(["huge"])
-    assert len(m.log) == 3  # the warm-up (2 threads, also its probe), 1 thread, one measured round
+    assert m.log == [("huge", 1), ("huge", 2), ("huge", 1)]  # warm-up (1 thread's probe), 2 threads, one round
     [(calls_before, text)] = m.notes
-    assert calls_before == 2 and text.startswith("one forward takes 0.35 s") and "--no-time" in text
-    assert g.stats["forward"].threads == 1 and g.stats["forward"].samples == pytest.approx((0.3, 0.3))  # probe call pooled
+    assert calls_before == 2 and text.startswith("one forward takes 0.3 s") and "--no-time" in text
+    assert g.stats["forward"].threads == 1
+    assert g.stats["forward"].samples == pytest.approx((0.3, 0.3))  # the probe's call counts as a run
 
 
-def test_a_stalled_first_call_is_not_taken_for_a_long_forward():
-    m = Machine(per_thread({"rnn": {1: 2 * MS, 2: 0.5}}))
+def test_a_long_forward_on_busy_cores_is_not_probed_more_than_once_per_count():
+    m = Machine(per_thread({"huge": {1: 0.3, 2: 3.0}}))
+    [g] = m.time(["huge"])
+    assert len(m.log) == 3 and g.choice.threads == 1 and g.choice.default_slowdown == pytest.approx(10)
+
+
+def test_a_slow_first_call_is_not_taken_for_a_long_forward():
+    m = Machine(lambda key, threads, calls: 0.5 if calls == 0 else 2 * MS)  # cold, or caught in a stall
     [g] = m.time(["rnn"])
-    assert m.notes == [] and g.stats["forward"].runs >= MIN_ROUNDS and g.choice.threads == 1
+    assert m.notes == [] and g.stats["forward"].runs >= MIN_ROUNDS and g.stats["forward"].median == 2 * MS
 
 
 def test_ctrl_c_after_a_round_keeps_the_complete_rounds():

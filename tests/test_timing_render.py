@@ -14,12 +14,12 @@ import pytest
 from rich.console import Console
 
 from rnnshape.model.predict import predict
-from rnnshape.render.jsonout import report_dict
-from rnnshape.render.timing_table import timing_table
 from rnnshape.model.report import Kernel, Memory, Report, Timing
 from rnnshape.model.spec import make_spec
 from rnnshape.model.stats import Stats
 from rnnshape.model.threads import Probe, ThreadChoice
+from rnnshape.render.jsonout import report_dict
+from rnnshape.render.timing_table import timing_table
 from rnnshape.run.rounds import MIN_ROUNDS
 
 GOLDEN = Path(__file__).parent / "golden"

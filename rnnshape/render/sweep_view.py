@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rnnshape.model.comparison import forward, memory_bytes
+from rnnshape.model.sweep import Point, Sweep
 from rnnshape.render import fmt
 from rnnshape.render.chart import LineChart, Series
 from rnnshape.render.layout import AtWidth, keep_columns
@@ -21,7 +22,6 @@ from rnnshape.render.multi_fmt import (
     time_cell,
     time_marks,
 )
-from rnnshape.model.sweep import Point, Sweep
 
 
 def render_sweep(s: Sweep) -> RenderableType:

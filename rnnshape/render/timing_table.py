@@ -9,9 +9,9 @@ from rich.table import Table
 from rich.text import Text
 
 from rnnshape.model.rates import Rates, timed
-from rnnshape.render import fmt
 from rnnshape.model.report import Kernel, Memory, Report
 from rnnshape.model.threads import SLOW_FACTOR, ThreadChoice
+from rnnshape.render import fmt
 
 LABELS = {"forward": "forward", "backward": "fwd+bwd", "loop": "loop", "padded": "padded"}
 PATHS = {

@@ -117,7 +117,9 @@ def time_groups(
     items = [_Item(g, key, s if isinstance(s, Statement) else Statement(s))
              for g, statements in enumerate(groups) for key, s in statements.items()]
     forwards = [next(i for i in items if i.group == g and i.key == "forward") for g in range(len(groups))]
-    warm_threads = asked or default
+    # Warm up on one thread unless asked: one thread is never far off, while two threads on busy cores
+    # stalled a 2 ms forward to 336 ms (issue 12), and a long forward cannot be stopped once started.
+    warm_threads = asked or 1
 
     def call(item: _Item, threads: int) -> float:
         set_threads(threads)
@@ -128,7 +130,7 @@ def time_groups(
 
     counts = candidates(default, cores, asked)
     probes: list[dict[int, list[float]]] = [{n: [] for n in counts} for _ in groups]
-    for item in items:  # the first call, on the count torch would use (or the one asked)
+    for item in items:  # the first call
         item.warm.append(call(item, warm_threads))
     for f in forwards:  # a slow first forward may be warm_threads stalling: try the other counts once
         if f.warm[0] >= LONG_CALL_S:
@@ -165,7 +167,8 @@ def time_groups(
     interrupted = _rounds(items, choices, min_time, long, clock, set_threads)
     remeasured = False
     stalled = {i.group for i in items if _stats(i, choices, floor(i)).stalled}
-    if stalled and not long and not interrupted:  # measure again (every statement, so rounds stay paired), stalled groups on 1 thread
+    # measure again (every statement, so rounds stay paired), the stalled groups on one thread
+    if stalled and not long and not interrupted:
         remeasured = True
         choices = [_fallback(c) if g in stalled else c for g, c in enumerate(choices)]
         first = [(i.samples, i.spent) for i in items]
