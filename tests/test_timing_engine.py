@@ -175,6 +175,25 @@ def test_a_long_forward_on_busy_cores_is_not_probed_more_than_once_per_count():
     assert len(m.log) == 3 and g.choice.threads == 1 and g.choice.default_slowdown == pytest.approx(10)
 
 
+def test_a_long_forward_is_not_tried_on_threads_that_stall_a_small_matmul():
+    m = Machine(per_thread({"huge": {1: 0.3, 2: 3.0}}))
+    groups = [{"forward": m.statement("huge")}]
+    [g] = time_groups(groups, asked=None, min_time=0.05, clock=m.clock, default=2, cores=2,
+                      set_threads=m.set_threads, note=m.note, health=lambda n: MS * (1 if n == 1 else 12))
+    assert m.log == [("huge", 1), ("huge", 1)]  # no 3 s call on two threads
+    assert g.choice.threads == 1 and g.choice.skipped == ((2, 12.0),) and g.choice.default_slowdown == 12
+    assert g.choice.reason.startswith("one thread: a small matmul ran 12 × slower on 2 threads")
+    assert "default of 2 threads ran 12 × slower" in thread_findings(g.choice)[0]
+
+
+def test_a_long_forward_is_tried_on_threads_that_run_a_small_matmul_well():
+    m = Machine(per_thread({"huge": {1: 0.3, 2: 0.16}}))
+    groups = [{"forward": m.statement("huge")}]
+    [g] = time_groups(groups, asked=None, min_time=0.05, clock=m.clock, default=2, cores=2,
+                      set_threads=m.set_threads, note=m.note, health=lambda n: MS / n)
+    assert m.log == [("huge", 1), ("huge", 2), ("huge", 2)] and g.choice.threads == 2
+
+
 def test_a_slow_first_call_is_not_taken_for_a_long_forward():
     m = Machine(lambda key, threads, calls: 0.5 if calls == 0 else 2 * MS)  # cold, or caught in a stall
     [g] = m.time(["rnn"])

@@ -43,6 +43,9 @@ class ThreadChoice:
     asked: int | None = None  # --threads / threads=
     probes: tuple[Probe, ...] = ()
     fallback: bool = False  # the chosen count stalled when measured, so the timing ran on one thread
+    # counts a long forward was not tried on, with how much slower a small matmul ran on them than on one
+    # thread: a forward cannot be stopped once started, and on busy cores it can take 10 × longer
+    skipped: tuple[tuple[int, float], ...] = ()
 
     def probe(self, threads: int) -> Probe | None:
         return next((p for p in self.probes if p.threads == threads), None)
@@ -54,6 +57,10 @@ class ThreadChoice:
             return "one thread: the count the probe chose stalled when measured"
         if self.asked is not None:
             return "asked (--threads)"
+        if self.skipped:
+            n, slow = self.skipped[0]
+            return (f"one thread: a small matmul ran {_times(slow)} slower on {n} threads, so this long forward "
+                    f"was not tried on them")
         if len(self.probes) < 2:
             return "the only count available" if self.default == 1 else "torch's default"
         return f"fastest in a probe of {counts} threads"
@@ -61,7 +68,7 @@ class ThreadChoice:
     @property
     def default_slowdown(self) -> float | None:
         """torch's default count's probe median over one thread's (None when not both probed)."""
-        return _slowdown(self, self.default)
+        return _slowdown(self, self.default) or dict(self.skipped).get(self.default)
 
     @property
     def asked_slowdown(self) -> float | None:

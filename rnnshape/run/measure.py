@@ -94,9 +94,25 @@ def time_statements(groups, *, threads: int | None, min_time: float, clock: Call
 
     try:
         return time_groups(groups, asked=threads, min_time=min_time, clock=clock or _default_clock(),
-                           default=default, cores=usable_cores(), set_threads=set_threads, note=note)
+                           default=default, cores=usable_cores(), set_threads=set_threads, note=note,
+                           health=None if clock else _matmul_health(set_threads))
     finally:
         torch.set_num_threads(default)
+
+
+def _matmul_health(set_threads: Callable[[int], None]) -> Callable[[int], float]:
+    """A small parallel op (a 256 × 256 matmul, about a millisecond on one core) timed on n threads."""
+    import torch
+
+    a = torch.randn(256, 256)
+
+    def health(n: int) -> float:
+        set_threads(n)
+        start = timeit.default_timer()
+        torch.mm(a, a)
+        return timeit.default_timer() - start
+
+    return health
 
 
 def usable_cores() -> int | None:

@@ -13,10 +13,10 @@ import sys
 import timeit
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rnnshape.model.stats import Stats
-from rnnshape.model.threads import Probe, ThreadChoice, candidates, choose
+from rnnshape.model.threads import SLOW_FACTOR, Probe, ThreadChoice, candidates, choose
 
 WARMUP_CALLS = 2  # the first forward of a process is several times slower than steady state
 PROBE_CALLS = 5  # calls per thread count in the probe, in rounds
@@ -25,6 +25,7 @@ PROBE_PASSES = 2  # the counts are probed in this many passes (1, 2, 1, 2), so a
 MIN_ROUNDS = 20  # runs per statement the default --min-time aims at (the README's promise)
 MEASURE_CAP_S = 1.0  # ...but a statement is not measured for longer than this, or --min-time when larger
 LONG_CALL_S = 0.1  # a forward this slow is timed a couple of times only, and announced on stderr
+HEALTH_CALLS = 5  # calls of the small op per count before a long forward is tried on more threads
 MIN_BLOCKS = 20  # blocks of calls are sized to fit this many into --min-time
 MAX_OVERHEAD = 1e-3  # timer overhead allowed per block, relative to the block
 
@@ -112,8 +113,13 @@ def time_groups(
     cores: int | None,
     set_threads: Callable[[int], None],
     note: Callable[[str], None] | None = None,
+    health: Callable[[int], float] | None = None,
 ) -> list[GroupTiming]:
-    """Time every statement of every group; each group runs on its own probed (or asked) thread count."""
+    """Time every statement of every group; each group runs on its own probed (or asked) thread count.
+
+    ``health(n)`` times a small parallel op on n threads: before a long forward is tried on more threads,
+    counts on which it runs SLOW_FACTOR times slower than on one thread are skipped.
+    """
     items = [_Item(g, key, s if isinstance(s, Statement) else Statement(s))
              for g, statements in enumerate(groups) for key, s in statements.items()]
     forwards = [next(i for i in items if i.group == g and i.key == "forward") for g in range(len(groups))]
@@ -132,15 +138,23 @@ def time_groups(
     probes: list[dict[int, list[float]]] = [{n: [] for n in counts} for _ in groups]
     for item in items:  # the first call
         item.warm.append(call(item, warm_threads))
-    for f in forwards:  # a slow first forward may be warm_threads stalling: try the other counts once
+    skipped: dict[int, float] = {}
+    for f in forwards:  # a slow first forward may be a stall: try the other counts once, unless they stall
         if f.warm[0] >= LONG_CALL_S:
+            if health is not None and not skipped:
+                skipped = _unhealthy(health, [n for n in counts if n != warm_threads])
             for n in counts:
-                probes[f.group][n].append(f.warm[0] if n == warm_threads else call(f, n))
+                if n == warm_threads:
+                    probes[f.group][n].append(f.warm[0])
+                elif n not in skipped:
+                    probes[f.group][n].append(call(f, n))
     long = any(min([f.warm[0], *sum(probes[f.group].values(), [])]) >= LONG_CALL_S for f in forwards)
     if long:  # a couple of calls in all: the ones above are the probe
         _announce(note, items, forwards, counts, warm_threads)
+        probes = [{n: s for n, s in p.items() if s} for p in probes]
         k = 1
     else:
+        skipped = {}
         probes = [{n: [] for n in counts} for _ in groups]  # those calls were first calls on their count
         for _ in range(WARMUP_CALLS - 1):
             for item in items:
@@ -156,6 +170,8 @@ def time_groups(
                 while len(probes[f.group][n]) < target:
                     probes[f.group][n].append(call(f, n))
     choices = [choose([Probe(n, tuple(s)) for n, s in p.items()], default=default, asked=asked) for p in probes]
+    if skipped:
+        choices = [replace(c, skipped=tuple(skipped.items())) for c in choices]
 
     def floor(item: _Item) -> float:
         seen = item.warm + (sum(probes[item.group].values(), []) if item.key == "forward" else [])
@@ -221,6 +237,20 @@ def _rounds(items: list[_Item], choices: list[ThreadChoice], min_time: float, lo
         for item in items:  # drop the unfinished round: every statement keeps the same rounds
             del item.samples[rounds:]
         return True
+
+
+def _unhealthy(health: Callable[[int], float], counts: Sequence[int]) -> dict[int, float]:
+    """The counts on which the small op ran SLOW_FACTOR times slower than on one thread, with the factor."""
+    def median(n: int) -> float:
+        return sorted(health(n) for _ in range(HEALTH_CALLS))[HEALTH_CALLS // 2]
+
+    one = median(1)
+    out = {}
+    for n in counts:
+        slow = median(n) / one if one > 0 else 1.0
+        if slow >= SLOW_FACTOR:
+            out[n] = slow
+    return out
 
 
 def _stats(item: _Item, choices: list[ThreadChoice], floor_s: float, pooled: Sequence[float] = ()) -> Stats:
