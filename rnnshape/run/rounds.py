@@ -151,7 +151,7 @@ def time_groups(
     long = any(min([f.warm[0], *sum(probes[f.group].values(), [])]) >= LONG_CALL_S for f in forwards)
     if long:  # a couple of calls in all: the ones above are the probe
         _announce(note, items, forwards, counts, warm_threads)
-        probes = [{n: s for n, s in p.items() if s} for p in probes]
+        probes = [{n: s for n, s in p.items() if n not in skipped} for p in probes]
         k = 1
     else:
         skipped = {}
@@ -163,7 +163,7 @@ def time_groups(
     passes = min(PROBE_PASSES, k)
     for r in range(passes):  # passes over the counts (1, 2, 1, 2), k calls in all per count
         for f in forwards:
-            for n in counts:
+            for n in probes[f.group]:
                 target = -(-k * (r + 1) // passes)
                 if not long and len(probes[f.group][n]) < target:
                     call(f, n)  # after a switch, threads of the other count may still spin: absorb it
