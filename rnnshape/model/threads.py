@@ -59,8 +59,7 @@ class ThreadChoice:
             return "asked (--threads)"
         if self.skipped:
             n, slow = self.skipped[0]
-            return (f"one thread: a small matmul ran {_times(slow)} slower on {n} threads, so this long forward "
-                    f"was not tried on them")
+            return f"a small matmul ran {_times(slow)} slower on {n} threads: this long forward was not tried there"
         if len(self.probes) < 2:
             return "the only count available" if self.default == 1 else "torch's default"
         return f"fastest in a probe of {counts} threads"

@@ -139,10 +139,13 @@ def time_groups(
     for item in items:  # the first call
         item.warm.append(call(item, warm_threads))
     skipped: dict[int, float] = {}
-    for f in forwards:  # a slow first forward may be a stall: try the other counts once, unless they stall
-        if f.warm[0] >= LONG_CALL_S:
-            if health is not None and not skipped:
-                skipped = _unhealthy(health, [n for n in counts if n != warm_threads])
+    slow = [f for f in forwards if f.warm[0] >= LONG_CALL_S]
+    if slow:  # a slow first forward may be a stall: try the other counts once, unless they stall a matmul
+        if health is not None:
+            skipped = _unhealthy(health, [n for n in counts if n != warm_threads])
+        others = [n for n in counts if n != warm_threads and n not in skipped]
+        _announce(note, items, slow, others)
+        for f in slow:
             for n in counts:
                 if n == warm_threads:
                     probes[f.group][n].append(f.warm[0])
@@ -150,7 +153,6 @@ def time_groups(
                     probes[f.group][n].append(call(f, n))
     long = any(min([f.warm[0], *sum(probes[f.group].values(), [])]) >= LONG_CALL_S for f in forwards)
     if long:  # a couple of calls in all: the ones above are the probe
-        _announce(note, items, forwards, counts, warm_threads)
         probes = [{n: s for n, s in p.items() if n not in skipped} for p in probes]
         k = 1
     else:
@@ -180,6 +182,11 @@ def time_groups(
     overhead = _overhead(clock)
     for item in items:
         item.number = block_size(min(item.warm), min_time, overhead)
+        if long:  # every call counts: the probe's, or the warm-up's when it ran on the count chosen
+            threads = choices[item.group].threads
+            pooled = probes[item.group].get(threads, []) if item.key == "forward" else []
+            item.samples = list(pooled or (item.warm[:1] if threads == warm_threads else []))
+            item.spent = sum(item.samples)
     interrupted = _rounds(items, choices, min_time, long, clock, set_threads)
     remeasured = False
     stalled = {i.group for i in items if _stats(i, choices, floor(i)).stalled}
@@ -199,11 +206,7 @@ def time_groups(
     for g, choice in enumerate(choices):
         stats = {}
         for item in (i for i in items if i.group == g):
-            pooled: list[float] = []
-            if long:  # every call counts: the probe's, or the warm-up's when it ran on the count chosen
-                pooled = probes[g].get(choice.threads, []) if item.key == "forward" else []
-                pooled = pooled or (item.warm[:1] if choice.threads == warm_threads else [])
-            stats[item.key] = _stats(item, choices, floor(item), pooled)
+            stats[item.key] = _stats(item, choices, floor(item))
         out.append(GroupTiming(choice, stats, remeasured, interrupted))
     return out
 
@@ -216,6 +219,9 @@ def _rounds(items: list[_Item], choices: list[ThreadChoice], min_time: float, lo
     """
     timers = [timeit.Timer(stmt="fn()", globals={"fn": item.statement.fn}, timer=clock) for item in items]
     rounds, current = 0, None
+    before = [len(i.samples) for i in items]  # a long forward's probe call may already count as its first run
+    if long and all(before) and enough(1, [i.spent for i in items], min_time, long=True):
+        return False
     try:
         while True:
             for item, timer in zip(items, timers):
@@ -234,8 +240,8 @@ def _rounds(items: list[_Item], choices: list[ThreadChoice], min_time: float, lo
     except KeyboardInterrupt:
         if rounds == 0 and stoppable:
             raise
-        for item in items:  # drop the unfinished round: every statement keeps the same rounds
-            del item.samples[rounds:]
+        for item, n in zip(items, before):  # drop the unfinished round: every statement keeps the same rounds
+            del item.samples[n + rounds:]
         return True
 
 
@@ -253,9 +259,8 @@ def _unhealthy(health: Callable[[int], float], counts: Sequence[int]) -> dict[in
     return out
 
 
-def _stats(item: _Item, choices: list[ThreadChoice], floor_s: float, pooled: Sequence[float] = ()) -> Stats:
-    samples = tuple(pooled) + tuple(item.samples)
-    return Stats(samples=samples, calls_per_run=item.number, threads=choices[item.group].threads,
+def _stats(item: _Item, choices: list[ThreadChoice], floor_s: float) -> Stats:
+    return Stats(samples=tuple(item.samples), calls_per_run=item.number, threads=choices[item.group].threads,
                  floor_s=floor_s, interleaved=True)
 
 
@@ -274,12 +279,17 @@ def _overhead(clock: Callable[[], float]) -> float:
     return max(best, 0.0)
 
 
-def _announce(note, items: list[_Item], forwards: list[_Item], counts, warm_threads: int) -> None:
-    """Say what a long timing will cost before spending it (one measured round), and how to skip it."""
-    fwd = max(f.warm[0] for f in forwards)
-    extra = sum(i.warm[0] for i in items)
-    text = (f"one forward takes {fwd:.2g} s, so timing takes about {extra:.2g} s more (a couple of calls, not "
-            f"{MIN_ROUNDS} runs); --no-time skips it, --min-time SECONDS measures longer")
+def _announce(note, items: list[_Item], slow: list[_Item], others: Sequence[int]) -> None:
+    """Say what a long timing will cost before spending it, and how to skip it.
+
+    What is left: each slow forward once on each other count, and the other statements once each.
+    """
+    fwd = max(f.warm[0] for f in slow)
+    extra = sum(f.warm[0] for f in slow) * len(others) + sum(i.warm[0] for i in items if i.key != "forward")
+    tries = f"; it is tried once on {' and '.join(map(str, others))} threads too" if others else ""
+    text = (f"one forward takes {fwd:.2g} s, so it is timed once or twice, not {MIN_ROUNDS} times{tries}"
+            + (f" (about {extra:.2g} s more)" if extra else "")
+            + "; --no-time skips timing, --min-time SECONDS measures longer")
     (note or _stderr_note)(text)
 
 
