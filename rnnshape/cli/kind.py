@@ -86,7 +86,7 @@ def _command(kind: Kind):
         min_time: Annotated[float, typer.Option("--min-time", metavar="SECONDS",
                                                 help="Measure at least this long (more is more precise).",
                                                 rich_help_panel=HELP_RUN)] = DEFAULT_MIN_TIME,
-        threads: Annotated[Optional[int], typer.Option("--threads", help="torch threads (default: torch's).",
+        threads: Annotated[Optional[int], typer.Option("--threads", help="torch threads (default: the fastest in a quick probe).",
                                                        rich_help_panel=HELP_RUN)] = None,
         backward: Annotated[bool, typer.Option("--backward", help="Also time forward+backward (a training step).",
                                                rich_help_panel=HELP_RUN)] = False,

@@ -39,8 +39,9 @@ def timing_table(report: Report) -> Table:
                           f"{r.gflops:.3g} GFLOP/s")
         if relative is not None:
             table.add_row("", _comparison(report, key, r, relative))
-    if timing.threads:
-        table.add_row("threads", threads_text(timing.threads))
+    c = timing.threads
+    if c and (c.probes or c.skipped or c.fallback):  # not for a plain --threads 1: the line above says it
+        table.add_row("threads", threads_text(c))
     if timing.kernel:
         table.add_row("kernel", _kernel_text(timing.kernel, report.prediction.totals.flops))
     if timing.memory:

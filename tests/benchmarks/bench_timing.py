@@ -33,7 +33,7 @@ def rnnshape() -> list[str]:
     return [exe] if exe else [sys.executable, "-m", "rnnshape"]
 
 
-def reference(min_time: float) -> dict[str, dict[int, float]]:
+def reference(min_time: float, device: str = "cpu") -> dict[str, dict[int, float]]:
     """torch.utils.benchmark medians per kind and thread count (seconds)."""
     import torch
     import torch.utils.benchmark as benchmark
@@ -44,8 +44,8 @@ def reference(min_time: float) -> dict[str, dict[int, float]]:
     torch.manual_seed(0)
     out: dict[str, dict[int, float]] = {}
     for kind in KINDS:
-        m = getattr(torch.nn, kind)(100, 512, 2).eval()
-        x = torch.randn(10, 3, 100)
+        m = getattr(torch.nn, kind)(100, 512, 2).eval().to(device)
+        x = torch.randn(10, 3, 100, device=device)
         out[kind] = {}
         for n in counts:
             timer = benchmark.Timer(stmt="with torch.no_grad(): m(x)", globals={"m": m, "x": x, "torch": torch},
@@ -54,9 +54,10 @@ def reference(min_time: float) -> dict[str, dict[int, float]]:
     return out
 
 
-def compare_run() -> tuple[dict[str, float], dict[str, float], float, list[str]]:
+def compare_run(device: str = "cpu") -> tuple[dict[str, float], dict[str, float], float, list[str]]:
     """rnnshape compare at its defaults: medians, ratios (× rnn), wall seconds, warnings."""
     cmd = rnnshape() + ["compare", "rnn", "lstm", "gru", "--hidden-size", "512", "--layers", "2", "--json"]
+    cmd += ["--device", device] if device != "cpu" else []
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
     wall = time.perf_counter() - start
@@ -100,6 +101,7 @@ def main() -> None:
     ap.add_argument("--busy", action="store_true", help="run one CPU-bound process beside everything")
     ap.add_argument("--reps", type=int, default=3, help="rnnshape compare runs")
     ap.add_argument("--min-time", type=float, default=0.5, help="torch.utils.benchmark min_run_time per count")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (Timer synchronises CUDA itself; part 3 is CPU only)")
     args = ap.parse_args()
     import torch
 
@@ -110,12 +112,14 @@ def main() -> None:
         state = "busy (one CPU-bound process beside it)" if hog else "idle"
         print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, torch default {torch.get_num_threads()} threads, "
               f"{state}, load average {os.getloadavg()[0]:.2f}")
-        before = reference(args.min_time)
-        runs = [compare_run() for _ in range(args.reps)]
-        after = reference(args.min_time)
-        cfg, fwd = long_forward()
-        long_wall = wall(rnnshape() + cfg)
-        no_time = wall(rnnshape() + cfg + ["--no-time"])
+        before = reference(args.min_time, args.device)
+        runs = [compare_run(args.device) for _ in range(args.reps)]
+        after = reference(args.min_time, args.device)
+        cfg, fwd, long_wall, no_time = [], 0.0, 0.0, 0.0
+        if args.device == "cpu":
+            cfg, fwd = long_forward()
+            long_wall = wall(rnnshape() + cfg)
+            no_time = wall(rnnshape() + cfg + ["--no-time"])
     finally:
         if hog:
             hog.terminate()
@@ -150,6 +154,8 @@ def report(before, after, runs, cfg, fwd, long_wall, no_time, limit) -> None:
             print(f"      {w}")
     print(f"   goal: every median within {limit} × best, every ratio within {RATIO_LIMIT} × the true one: "
           f"{'met' if ok else 'NOT met'}")
+    if not cfg:
+        return
     budget = 4 * fwd + 3
     print(f"\n3. rnnshape {' '.join(cfg)}: one forward {fwd:.3f} s here")
     print(f"   whole command {long_wall:.2f} s (--no-time {no_time:.2f} s); budget 4 forwards + 3 s = {budget:.2f} s: "
