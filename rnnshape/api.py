@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from rnnshape.errors import UsageError, WitnessMismatch
+from rnnshape.model import modes
 from rnnshape.model.guard import available_bytes, check_memory, check_meta
 from rnnshape.model.predict import predict
 from rnnshape.model.report import Prediction, Report
+from rnnshape.model.rules import validate
 from rnnshape.model.spec import Spec, make_spec, with_device
 from rnnshape.run.measure import DEFAULT_MIN_TIME, TimingOptions
 
@@ -36,9 +38,9 @@ def analyze(
     ``options`` are :func:`rnnshape.model.spec.make_spec`'s keyword arguments (PyTorch's constructor names).
     ``backward`` also times forward+backward, ``vs_loop`` the same weights as a per-step cell loop.
     """
-    spec = kind if isinstance(kind, Spec) else make_spec(kind, **options)
+    spec = validate(kind) if isinstance(kind, Spec) else make_spec(kind, **options)
     opts = TimingOptions(min_time=min_time, threads=threads, backward=backward, vs_loop=vs_loop, clock=clock)
-    opts.check(spec, timed=time and not dry_run)
+    opts.check(spec, untimed=modes.untimed(no_time=not time, dry_run=dry_run))
     if dry_run:
         if check_flops:
             raise UsageError("--check-flops runs torch (on meta), so it cannot be combined with --dry-run")
@@ -62,8 +64,9 @@ def analyze_many(specs: Sequence[Spec], *, dry_run: bool = False, min_time: floa
     (when at least one round was).
     """
     opts = TimingOptions(min_time=min_time, threads=threads, backward=backward, clock=clock)
+    specs = [validate(spec) for spec in specs]
     for spec in specs:
-        opts.check(spec, timed=not dry_run)
+        opts.check(spec, untimed=modes.untimed(dry_run=dry_run))
     if dry_run:
         return [analyze(spec, dry_run=True) for spec in specs]
     prepared = []
@@ -101,7 +104,7 @@ def _verified(spec: Spec, timing_options: TimingOptions | None, check_flops: boo
         check_memory(prediction, available_bytes(spec.device), spec.device, backward=backward)
     built = run.build(spec)
     observed = run.observe(spec, built)
-    compare(prediction, observed)
+    hold_equal(prediction, observed)
     warnings += [w for w in observed.warnings if w not in warnings]
     flops_counted = None
     if check_flops:
@@ -143,7 +146,7 @@ def _reports(prepared: list, results, *, timed: bool) -> list[Report]:
     return out
 
 
-def compare(prediction: Prediction, observed) -> None:
+def hold_equal(prediction: Prediction, observed) -> None:
     """Hold the two witnesses equal; any difference is a bug, shown with both values."""
     pairs = [
         ("module", prediction.module_repr, observed.module_repr),

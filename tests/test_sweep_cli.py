@@ -156,6 +156,7 @@ def test_ctrl_c_while_building_shows_nothing(cli, monkeypatch):
     assert r.stderr.endswith("rnnshape: interrupted: nothing to show\n")
 
 
+@pytest.mark.slow
 def test_real_ctrl_c_during_torch_timing_prints_what_was_measured():
     import signal
     import subprocess

@@ -47,13 +47,14 @@ def inspect_command(
     if not args or args[0] not in kinds:
         raise UsageError(f"--against must start with {', '.join(kinds)} (got {against!r})",
                          hint="for example --against 'lstm --hidden-size 256 --layers 2'")
-    from rnnshape.cli.app import _usage_message, app
     from rnnshape.cli.click_compat import exceptions as click_exceptions
+    from rnnshape.cli.edge import usage_message
+    from rnnshape.cli.kind import kind_command
 
-    sub = typer.main.get_command(app).commands[args[0]]
+    sub = kind_command(args[0])
     extra = ["--check", file] + (["--json"] if json_out else [])
     try:
         return sub.main(args[1:] + extra, prog_name=args[0], standalone_mode=False,
                         obj={"prefix": prefix})
     except click_exceptions.UsageError as err:
-        raise UsageError(f"--against: {_usage_message(err, args)}") from None
+        raise UsageError(f"--against: {usage_message(err, args)}") from None
