@@ -31,15 +31,18 @@ def analyze(
     check_flops: bool = False,
     backward: bool = False,
     vs_loop: bool = False,
+    note: Callable[[str], None] | None = None,
     **options,
 ) -> Report:
     """Build and run a configuration with torch (or only predict it with ``dry_run=True``).
 
     ``options`` are :func:`rnnshape.model.spec.make_spec`'s keyword arguments (PyTorch's constructor names).
     ``backward`` also times forward+backward, ``vs_loop`` the same weights as a per-step cell loop.
+    ``note(text)`` hears what timing a long forward will cost before it is spent (default: stderr).
     """
     spec = validate(kind) if isinstance(kind, Spec) else make_spec(kind, **options)
-    opts = TimingOptions(min_time=min_time, threads=threads, backward=backward, vs_loop=vs_loop, clock=clock)
+    opts = TimingOptions(min_time=min_time, threads=threads, backward=backward, vs_loop=vs_loop, clock=clock,
+                         note=note)
     opts.check(spec, untimed=modes.untimed(no_time=not time, dry_run=dry_run))
     if dry_run:
         if check_flops:
