@@ -94,6 +94,14 @@ def test_threads_asked_are_honoured_and_a_far_slower_count_is_warned_about():
     assert finding.startswith("--threads 2 ran 50 × slower than 1 thread")
 
 
+def test_threads_asked_that_stall_the_first_call_are_not_taken_for_a_long_forward():
+    m = Machine(per_thread({"gru": {1: 6 * MS, 2: 0.2}}))
+    [g] = m.time(["gru"], asked=2)
+    assert m.notes == [] and g.stats["forward"].threads == 2 and g.stats["forward"].median == pytest.approx(0.2)
+    assert g.stats["forward"].stalled and not g.remeasured  # nothing to fall back to, and dear to repeat
+    assert "not trustworthy" in noise_warning("forward", g.stats["forward"], 0.05)
+
+
 def test_one_thread_asked_probes_nothing():
     m = Machine(per_thread({"gru": {1: 6 * MS, 2: 300 * MS}}))
     [g] = m.time(["gru"], asked=1)

@@ -133,7 +133,7 @@ def stall_warning(label: str, s: Stats) -> str:
     """
     return (f"{label}: not trustworthy: the median {s.median:.2g} s is {_times(s.stall_factor or 0)} the quickest "
             f"call measured just before ({s.floor_s:.2g} s), so every run stalled alike (a small IQR does not "
-            f"mean a quiet machine); measured again and still stalled. Use --threads 1, or a quieter machine")
+            f"mean a quiet machine); use --threads 1, or a quieter machine")
 
 
 def _times(x: float) -> str:

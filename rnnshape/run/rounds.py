@@ -140,16 +140,20 @@ def time_groups(
         item.warm.append(call(item, warm_threads))
     skipped: dict[int, float] = {}
     slow = [f for f in forwards if f.warm[0] >= LONG_CALL_S]
-    if slow:  # a slow first forward may be a stall: try the other counts once, unless they stall a matmul
+    for f in slow:  # a slow first call on threads asked may be them stalling: one thread is never far off
+        if warm_threads != 1 and 1 in counts:
+            probes[f.group][1].append(call(f, 1))
+    slow = [f for f in slow if min([f.warm[0], *probes[f.group].get(1, [])]) >= LONG_CALL_S]
+    if slow:  # long: try the other counts once each, unless they stall a small matmul
         if health is not None:
-            skipped = _unhealthy(health, [n for n in counts if n != warm_threads])
-        others = [n for n in counts if n != warm_threads and n not in skipped]
+            skipped = _unhealthy(health, [n for n in counts if n not in (1, warm_threads)])
+        others = [n for n in counts if n not in skipped and n != warm_threads and not probes[slow[0].group][n]]
         _announce(note, items, slow, others)
         for f in slow:
             for n in counts:
                 if n == warm_threads:
                     probes[f.group][n].append(f.warm[0])
-                elif n not in skipped:
+                elif n not in skipped and not probes[f.group][n]:
                     probes[f.group][n].append(call(f, n))
     long = any(min([f.warm[0], *sum(probes[f.group].values(), [])]) >= LONG_CALL_S for f in forwards)
     if long:  # a couple of calls in all: the ones above are the probe
@@ -191,7 +195,9 @@ def time_groups(
     remeasured = False
     stalled = {i.group for i in items if _stats(i, choices, floor(i)).stalled}
     # measure again (every statement, so rounds stay paired), the stalled groups on one thread
-    if stalled and not long and not interrupted:
+    fallback = any(_fallback(choices[g]) is not choices[g] for g in stalled)
+    cheap = sum(i.spent for i in items) < MEASURE_CAP_S
+    if stalled and not long and not interrupted and (fallback or cheap):
         remeasured = True
         choices = [_fallback(c) if g in stalled else c for g, c in enumerate(choices)]
         first = [(i.samples, i.spent) for i in items]
@@ -286,7 +292,8 @@ def _announce(note, items: list[_Item], slow: list[_Item], others: Sequence[int]
     """
     fwd = max(f.warm[0] for f in slow)
     extra = sum(f.warm[0] for f in slow) * len(others) + sum(i.warm[0] for i in items if i.key != "forward")
-    tries = f"; it is tried once on {' and '.join(map(str, others))} threads too" if others else ""
+    counts = " and ".join(map(str, others))
+    tries = f"; it is tried once on {counts} thread{'s' if others != [1] else ''} too" if others else ""
     text = (f"one forward takes {fwd:.2g} s, so it is timed once or twice, not {MIN_ROUNDS} times{tries}"
             + (f" (about {extra:.2g} s more)" if extra else "")
             + "; --no-time skips timing, --min-time SECONDS measures longer")
