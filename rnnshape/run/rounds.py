@@ -195,9 +195,8 @@ def time_groups(
     remeasured = False
     stalled = {i.group for i in items if _stats(i, choices, floor(i)).stalled}
     # measure again (every statement, so rounds stay paired), the stalled groups on one thread
-    fallback = any(_fallback(choices[g]) is not choices[g] for g in stalled)
-    cheap = sum(i.spent for i in items) < MEASURE_CAP_S
-    if stalled and not long and not interrupted and (fallback or cheap):
+    chosen = any(choices[g].asked is None for g in stalled)  # a count asked for is honoured, not re-tried
+    if stalled and not long and not interrupted and chosen:
         remeasured = True
         choices = [_fallback(c) if g in stalled else c for g, c in enumerate(choices)]
         first = [(i.samples, i.spent) for i in items]
