@@ -193,8 +193,8 @@ def time_groups(
             item.spent = sum(item.samples)
     interrupted = _rounds(items, choices, min_time, long, clock, set_threads)
     remeasured = False
-    stalled = {i.group for i in items if _stats(i, choices, floor(i)).stalled}
-    # measure again (every statement, so rounds stay paired), the stalled groups on one thread
+    stalled = {i.group for i in items if _troubled(_stats(i, choices, floor(i)))}
+    # measure again (every statement, so rounds stay paired), the troubled groups on one thread
     chosen = any(choices[g].asked is None for g in stalled)  # a count asked for is honoured, not re-tried
     if stalled and not long and not interrupted and chosen:
         remeasured = True
@@ -267,6 +267,11 @@ def _unhealthy(health: Callable[[int], float], counts: Sequence[int]) -> dict[in
 def _stats(item: _Item, choices: list[ThreadChoice], floor_s: float) -> Stats:
     return Stats(samples=tuple(item.samples), calls_per_run=item.number, threads=choices[item.group].threads,
                  floor_s=floor_s, interleaved=True)
+
+
+def _troubled(s: Stats) -> bool:
+    """Stalled alike, or on several threads with a spread over the median (some runs stalled, some not)."""
+    return s.stalled or (s.threads > 1 and s.runs >= 3 and s.iqr > s.median)
 
 
 def _fallback(c: ThreadChoice) -> ThreadChoice:
