@@ -25,6 +25,7 @@ PROBE_PASSES = 2  # the counts are probed in this many passes (1, 2, 1, 2), so a
 MIN_ROUNDS = 20  # runs per statement the default --min-time aims at (the README's promise)
 MEASURE_CAP_S = 1.0  # ...but a statement is not measured for longer than this, or --min-time when larger
 LONG_CALL_S = 0.1  # a forward this slow is timed a couple of times only, and announced on stderr
+RECHECK_BELOW_S = 1.0  # ...when a second call says so too, if the first took less than this (a stall?)
 HEALTH_CALLS = 5  # calls of the small op per count before a long forward is tried on more threads
 MIN_BLOCKS = 20  # blocks of calls are sized to fit this many into --min-time
 MAX_OVERHEAD = 1e-3  # timer overhead allowed per block, relative to the block
@@ -140,10 +141,12 @@ def time_groups(
         item.warm.append(call(item, warm_threads))
     skipped: dict[int, float] = {}
     slow = [f for f in forwards if f.warm[0] >= LONG_CALL_S]
-    for f in slow:  # a slow first call on threads asked may be them stalling: one thread is never far off
-        if warm_threads != 1 and 1 in counts:
+    for f in slow:  # a slow first call may be a stall: look again, where that is cheap enough
+        if warm_threads != 1 and 1 in counts:  # threads asked may be stalling: one thread is never far off
             probes[f.group][1].append(call(f, 1))
-    slow = [f for f in slow if min([f.warm[0], *probes[f.group].get(1, [])]) >= LONG_CALL_S]
+        elif f.warm[0] < RECHECK_BELOW_S:
+            f.warm.append(call(f, warm_threads))
+    slow = [f for f in slow if min([*f.warm, *probes[f.group].get(1, [])]) >= LONG_CALL_S]
     if slow:  # long: try the other counts once each, unless they stall a small matmul
         if health is not None:
             skipped = _unhealthy(health, [n for n in counts if n not in (1, warm_threads)])
@@ -152,10 +155,10 @@ def time_groups(
         for f in slow:
             for n in counts:
                 if n == warm_threads:
-                    probes[f.group][n].append(f.warm[0])
+                    probes[f.group][n].extend(f.warm)
                 elif n not in skipped and not probes[f.group][n]:
                     probes[f.group][n].append(call(f, n))
-    long = any(min([f.warm[0], *sum(probes[f.group].values(), [])]) >= LONG_CALL_S for f in forwards)
+    long = any(min([*f.warm, *sum(probes[f.group].values(), [])]) >= LONG_CALL_S for f in forwards)
     if long:  # a couple of calls in all: the ones above are the probe
         probes = [{n: s for n, s in p.items() if n not in skipped} for p in probes]
         k = 1
@@ -164,7 +167,8 @@ def time_groups(
         probes = [{n: [] for n in counts} for _ in groups]  # those calls were first calls on their count
         for _ in range(WARMUP_CALLS - 1):
             for item in items:
-                item.warm.append(call(item, warm_threads))
+                if len(item.warm) < WARMUP_CALLS:
+                    item.warm.append(call(item, warm_threads))
         k = probe_calls(max(min(f.warm) for f in forwards), len(counts), len(groups))
     passes = min(PROBE_PASSES, k)
     for r in range(passes):  # passes over the counts (1, 2, 1, 2), k calls in all per count
@@ -189,7 +193,7 @@ def time_groups(
         if long:  # every call counts: the probe's, or the warm-up's when it ran on the count chosen
             threads = choices[item.group].threads
             pooled = probes[item.group].get(threads, []) if item.key == "forward" else []
-            item.samples = list(pooled or (item.warm[:1] if threads == warm_threads else []))
+            item.samples = list(pooled or (item.warm if threads == warm_threads else []))
             item.spent = sum(item.samples)
     interrupted = _rounds(items, choices, min_time, long, clock, set_threads)
     remeasured = False
@@ -294,8 +298,8 @@ def _announce(note, items: list[_Item], slow: list[_Item], others: Sequence[int]
 
     What is left: each slow forward once on each other count, and the other statements once each.
     """
-    fwd = max(f.warm[0] for f in slow)
-    extra = sum(f.warm[0] for f in slow) * len(others) + sum(i.warm[0] for i in items if i.key != "forward")
+    fwd = max(min(f.warm) for f in slow)
+    extra = sum(min(f.warm) for f in slow) * len(others) + sum(i.warm[0] for i in items if i.key != "forward")
     counts = " and ".join(map(str, others))
     tries = f"; it is tried once on {counts} thread{'s' if others != [1] else ''} too" if others else ""
     text = (f"one forward takes {fwd:.2g} s, so it is timed once or twice, not {MIN_ROUNDS} times{tries}"
