@@ -20,7 +20,7 @@ from rnnshape.model.stats import Stats
 from rnnshape.model.threads import Probe, ThreadChoice
 from rnnshape.render.jsonout import report_dict
 from rnnshape.render.timing_table import timing_table
-from rnnshape.run.rounds import MIN_ROUNDS
+from rnnshape.run.policy import MIN_ROUNDS
 
 GOLDEN = Path(__file__).parent / "golden"
 
