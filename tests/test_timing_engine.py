@@ -226,6 +226,13 @@ def test_a_long_forward_is_tried_on_threads_that_run_a_small_matmul_well():
     assert g.stats["forward"].runs == 1
 
 
+def test_a_forward_long_on_one_thread_but_quick_on_two_is_measured_as_a_quick_one():
+    m = Machine(per_thread({"lstm": {1: 0.3, 2: 0.05}}))
+    [g] = m.time(["lstm"])
+    assert g.choice.threads == 2 and g.stats["forward"].median == pytest.approx(0.05)
+    assert g.stats["forward"].runs >= MIN_ROUNDS
+
+
 def test_a_slow_first_call_is_not_taken_for_a_long_forward():
     m = Machine(lambda key, threads, calls: 0.5 if calls == 0 else 2 * MS)  # cold, or caught in a stall
     [g] = m.time(["rnn"])

@@ -86,86 +86,25 @@ def time_groups(
     """
     items = [_Item(g, key, s if isinstance(s, Statement) else Statement(s))
              for g, statements in enumerate(groups) for key, s in statements.items()]
-    forwards = [next(i for i in items if i.group == g and i.key == "forward") for g in range(len(groups))]
-    # Warm up on one thread unless asked: one thread is never far off, while two threads on busy cores
-    # stalled a 2 ms forward to 336 ms (issue 12), and a long forward cannot be stopped once started.
-    warm_threads = asked or 1
-
-    def call(item: _Item, threads: int) -> float:
-        set_threads(threads)
-        with item.statement.mode():
-            start = clock()
-            item.statement.fn()
-            return clock() - start
-
-    counts = candidates(default, cores, asked)
-    probes: list[dict[int, list[float]]] = [{n: [] for n in counts} for _ in groups]
-    for item in items:  # the first call
-        item.warm.append(call(item, warm_threads))
-    skipped: dict[int, float] = {}
-    slow = [f for f in forwards if f.warm[0] >= LONG_CALL_S]
-    for f in slow:  # a slow first call may be a stall: look again, where that is cheap enough
-        if warm_threads != 1 and 1 in counts:  # threads asked may be stalling: one thread is never far off
-            probes[f.group][1].append(call(f, 1))
-        elif f.warm[0] < RECHECK_BELOW_S:
-            f.warm.append(call(f, warm_threads))
-    slow = [f for f in slow if min([*f.warm, *probes[f.group].get(1, [])]) >= LONG_CALL_S]
-    if slow:  # long: try the other counts once each, unless they stall a small matmul
-        if health is not None:
-            skipped = _unhealthy(health, [n for n in counts if n not in (1, warm_threads)])
-        others = [n for n in counts if n not in skipped and n != warm_threads and not probes[slow[0].group][n]]
-        _announce(note, items, slow, others)
-        for f in slow:
-            for n in counts:
-                if n == warm_threads:
-                    probes[f.group][n].extend(f.warm)
-                elif n not in skipped and not probes[f.group][n]:
-                    probes[f.group][n].append(call(f, n))
-    long = any(min([*f.warm, *sum(probes[f.group].values(), [])]) >= LONG_CALL_S for f in forwards)
-    if long:  # a couple of calls in all: the ones above are the probe
-        probes = [{n: s for n, s in p.items() if n not in skipped} for p in probes]
-        k = 1
-    else:
-        skipped = {}
-        probes = [{n: [] for n in counts} for _ in groups]  # those calls were first calls on their count
-        for _ in range(WARMUP_CALLS - 1):
-            for item in items:
-                if len(item.warm) < WARMUP_CALLS:
-                    item.warm.append(call(item, warm_threads))
-        k = probe_calls(max(min(f.warm) for f in forwards), len(counts), len(groups))
-    passes = min(PROBE_PASSES, k)
-    for r in range(passes):  # passes over the counts (1, 2, 1, 2), k calls in all per count
-        for f in forwards:
-            for n in probes[f.group]:
-                target = -(-k * (r + 1) // passes)
-                if not long and len(probes[f.group][n]) < target:
-                    call(f, n)  # after a switch, threads of the other count may still spin: absorb it
-                while len(probes[f.group][n]) < target:
-                    probes[f.group][n].append(call(f, n))
-    choices = [choose([Probe(n, tuple(s)) for n, s in p.items()], default=default, asked=asked) for p in probes]
-    if skipped:
-        choices = [replace(c, skipped=tuple(skipped.items())) for c in choices]
-
-    def floor(item: _Item) -> float:
-        seen = item.warm + (sum(probes[item.group].values(), []) if item.key == "forward" else [])
-        return min(seen)
-
+    probe = _Probe(items, candidates(default, cores, asked), asked or 1, clock, set_threads)
+    long = probe.warm_up(note, health)
+    choices = probe.choose(default, asked)
     overhead = _overhead(clock)
     for item in items:
         item.number = block_size(min(item.warm), min_time, overhead)
         if long:  # every call counts: the probe's, or the warm-up's when it ran on the count chosen
             threads = choices[item.group].threads
-            pooled = probes[item.group].get(threads, []) if item.key == "forward" else []
-            item.samples = list(pooled or (item.warm if threads == warm_threads else []))
+            pooled = probe.probes[item.group].get(threads, []) if item.key == "forward" else []
+            item.samples = list(pooled or (item.warm if threads == probe.warm_threads else []))
             item.spent = sum(item.samples)
     interrupted = _rounds(items, choices, min_time, long, clock, set_threads)
     remeasured = False
-    stalled = {i.group for i in items if troubled(_stats(i, choices, floor(i)))}
-    # measure again (every statement, so rounds stay paired), the troubled groups on one thread
-    chosen = any(choices[g].asked is None for g in stalled)  # a count asked for is honoured, not re-tried
-    if stalled and not long and not interrupted and chosen:
+    troubles = {i.group for i in items if troubled(_stats(i, choices, probe.floor(i)))}
+    # measure again (every statement, so rounds stay paired), the troubled groups on one thread; a count
+    # asked for is honoured, not re-tried
+    if troubles and not long and not interrupted and any(choices[g].asked is None for g in troubles):
         remeasured = True
-        choices = [fallback(c) if g in stalled else c for g, c in enumerate(choices)]
+        choices = [fallback(c) if g in troubles else c for g, c in enumerate(choices)]
         first = [(i.samples, i.spent) for i in items]
         for item in items:
             item.samples, item.spent = [], 0.0
@@ -174,13 +113,87 @@ def time_groups(
             for item, (samples, spent) in zip(items, first):
                 item.samples, item.spent = samples, spent
     set_threads(default)
-    out = []
-    for g, choice in enumerate(choices):
-        stats = {}
-        for item in (i for i in items if i.group == g):
-            stats[item.key] = _stats(item, choices, floor(item))
-        out.append(GroupTiming(choice, stats, remeasured, interrupted))
-    return out
+    return [GroupTiming(choice, {i.key: _stats(i, choices, probe.floor(i)) for i in items if i.group == g},
+                        remeasured, interrupted) for g, choice in enumerate(choices)]
+
+
+class _Probe:
+    """Warm-up and thread probe: per group, per count, the forward's per-call seconds."""
+
+    def __init__(self, items: list[_Item], counts: tuple[int, ...], warm_threads: int, clock, set_threads) -> None:
+        self.items, self.counts, self.clock, self.set_threads = items, counts, clock, set_threads
+        # Warm up on one thread unless asked: one thread is never far off, while two threads on busy cores
+        # stalled a 2 ms forward to 336 ms (issue 12), and a long forward cannot be stopped once started.
+        self.warm_threads = warm_threads
+        self.forwards = [i for i in items if i.key == "forward"]
+        self.probes: list[dict[int, list[float]]] = [{n: [] for n in counts} for _ in self.forwards]
+        self.skipped: dict[int, float] = {}
+
+    def call(self, item: _Item, threads: int) -> float:
+        self.set_threads(threads)
+        with item.statement.mode():
+            start = self.clock()
+            item.statement.fn()
+            return self.clock() - start
+
+    def warm_up(self, note, health) -> bool:
+        """Warm up and probe; True when a forward is long (then the calls made are its runs)."""
+        for item in self.items:  # the first call
+            item.warm.append(self.call(item, self.warm_threads))
+        long = self._long(note, health)
+        if not long:
+            self.skipped = {}
+            self.probes = [{n: [] for n in self.counts} for _ in self.forwards]  # first calls on their count
+            for item in self.items:
+                while len(item.warm) < WARMUP_CALLS:
+                    item.warm.append(self.call(item, self.warm_threads))
+        k = 1 if long else probe_calls(max(min(f.warm) for f in self.forwards), len(self.counts), len(self.forwards))
+        passes = min(PROBE_PASSES, k)
+        for r in range(passes):  # passes over the counts (1, 2, 1, 2), k calls in all per count
+            for f in self.forwards:
+                for n, seen in self.probes[f.group].items():
+                    target = -(-k * (r + 1) // passes)
+                    if not long and len(seen) < target:
+                        self.call(f, n)  # after a switch, threads of the other count may still spin: absorb it
+                    while len(seen) < target:
+                        seen.append(self.call(f, n))
+        return long
+
+    def _long(self, note, health) -> bool:
+        """A first call over LONG_CALL_S: look again (cheaply), announce, try the other counts once each."""
+        slow = [f for f in self.forwards if f.warm[0] >= LONG_CALL_S]
+        for f in slow:  # a slow first call may be a stall: look again, where that is cheap enough
+            if self.warm_threads != 1 and 1 in self.counts:  # threads asked may stall: one thread never far off
+                self.probes[f.group][1].append(self.call(f, 1))
+            elif f.warm[0] < RECHECK_BELOW_S:
+                f.warm.append(self.call(f, self.warm_threads))
+        slow = [f for f in slow if min([*f.warm, *self.probes[f.group].get(1, [])]) >= LONG_CALL_S]
+        if not slow:
+            return False
+        if health is not None:  # do not try a long forward on counts that stall a small matmul
+            self.skipped = _unhealthy(health, [n for n in self.counts if n not in (1, self.warm_threads)])
+        others = [n for n in self.counts
+                  if n not in self.skipped and n != self.warm_threads and not self.probes[slow[0].group][n]]
+        _announce(note, self.items, slow, others)
+        for f in slow:
+            for n in self.counts:
+                if n == self.warm_threads:
+                    self.probes[f.group][n].extend(f.warm)
+                elif n not in self.skipped and not self.probes[f.group][n]:
+                    self.probes[f.group][n].append(self.call(f, n))
+        self.probes = [{n: s for n, s in p.items() if n not in self.skipped} for p in self.probes]
+        # long when even the quickest count takes LONG_CALL_S; else it is measured as a quick one
+        return any(min([*f.warm, *sum(self.probes[f.group].values(), [])]) >= LONG_CALL_S for f in slow)
+
+    def choose(self, default: int, asked: int | None) -> list[ThreadChoice]:
+        choices = [choose([Probe(n, tuple(s)) for n, s in p.items()], default=default, asked=asked)
+                   for p in self.probes]
+        return [replace(c, skipped=tuple(self.skipped.items())) for c in choices] if self.skipped else choices
+
+    def floor(self, item: _Item) -> float:
+        """The quickest call of the statement seen before measuring (any count)."""
+        seen = item.warm + (sum(self.probes[item.group].values(), []) if item.key == "forward" else [])
+        return min(seen)
 
 
 def _rounds(items: list[_Item], choices: list[ThreadChoice], min_time: float, long: bool, clock, set_threads,
