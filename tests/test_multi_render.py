@@ -83,7 +83,7 @@ def test_compare_interleaved_shows_each_ratio_with_its_spread_and_marks_a_stall(
     assert c.entries[2].relative.forward_iqr == pytest.approx(0.0)
     text = render_text(render_comparison(c), width=80)
     assert "×5.25 ± 0.25" in text and "6.15 ± 0.52 stalled" in text
-    assert "time ratios: median ± IQR of the ratio taken round by round" in text
+    assert "time ratios: median ± IQR of each round's ratio" in text
     assert "6 runs in alternating rounds · 1 thread" in text
     assert_golden("compare_interleaved_80.txt", text)
 

@@ -163,6 +163,14 @@ def test_rounds_alternate_the_configurations_and_ratios_survive_a_load_change():
     assert time_ratio(lstm, rnn) == (5.0, 0.0) and time_ratio(gru, rnn) == (3.5, 0.0)
 
 
+def test_rounds_that_do_not_move_together_fall_back_to_the_ratio_of_medians():
+    # noise inside each call, independent between the two: per-round ratios scatter more than either side
+    a = Stats((1.0, 3.0, 1.0, 3.0, 2.0), 1, 1, interleaved=True)
+    b = Stats((3.0, 1.0, 3.0, 1.0, 2.0), 1, 1, interleaved=True)
+    ratio, spread = time_ratio(a, b)
+    assert ratio == 1.0 and spread == pytest.approx(2 ** 0.5)  # each side's IQR is its median: √(1² + 1²)
+
+
 def test_ratio_of_unpaired_measurements_is_the_ratio_of_medians_with_no_spread():
     a, b = Stats((2.0, 4.0, 6.0), 1, 1), Stats((1.0, 1.0, 1.0), 1, 1)
     assert time_ratio(a, b) == (4.0, None)

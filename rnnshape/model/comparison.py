@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -46,8 +47,8 @@ class Ratios:
     memory_bytes: float | None
     forward: float | None
     backward: float | None
-    # the IQR of the per-round ratio when the entries were measured in alternating rounds (None otherwise):
-    # a load change that slows one round slows every entry in it, and cancels out of that round's ratio
+    # the ratio's spread (an IQR) when the entries were measured in alternating rounds (None otherwise);
+    # see time_ratio
     forward_iqr: float | None = None
     backward_iqr: float | None = None
 
@@ -74,8 +75,11 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 
 
 def time_ratio(s: Stats | None, base: Stats | None) -> tuple[float | None, float | None]:
-    """(ratio, its IQR): the median and IQR of the per-round ratios when both were measured in the same
-    rounds; else the ratio of the medians, with no spread.
+    """(ratio, its spread as an IQR). Measured in the same rounds, each round's ratio is taken: a load
+    change that slows a round slows both sides of it and cancels out. Their median is the ratio, their IQR
+    its spread, unless the rounds did not move together (noise within each call, not across rounds): then
+    the per-round ratios are wider than the two measurements' own spreads combined, and the ratio of the
+    medians, with those spreads combined, is the steadier figure. Unpaired: the ratio of the medians.
 
     >>> a = Stats((2.0, 4.0, 2.0, 2.0), 1, 1, interleaved=True)
     >>> b = Stats((1.0, 2.0, 1.0, 1.0), 1, 1, interleaved=True)
@@ -84,10 +88,14 @@ def time_ratio(s: Stats | None, base: Stats | None) -> tuple[float | None, float
     """
     if s is None or base is None:
         return None, None
-    if s.interleaved and base.interleaved and s.runs == base.runs and s.runs > 1:
-        per_round = Stats(tuple(x / y for x, y in zip(s.samples, base.samples)), 1, 1)
+    if not (s.interleaved and base.interleaved and s.runs == base.runs and s.runs > 1):
+        return _ratio(s.median, base.median), None
+    per_round = Stats(tuple(x / y for x, y in zip(s.samples, base.samples)), 1, 1)
+    combined = math.hypot(s.iqr_ratio, base.iqr_ratio)  # relative spreads of independent measurements add so
+    if per_round.iqr_ratio <= combined:
         return per_round.median, per_round.iqr
-    return _ratio(s.median, base.median), None
+    ratio = _ratio(s.median, base.median)
+    return ratio, None if ratio is None else ratio * combined
 
 
 def ratios(report: Report, base: Report) -> Ratios:

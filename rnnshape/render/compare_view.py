@@ -123,7 +123,7 @@ def notes(stats: list[Stats | None]) -> list[Text]:
     if any(s is not None for s in stats):
         lines.append(f"times: median ± IQR of {runs_range(stats)}")
         if all(s.interleaved for s in stats if s is not None):
-            lines.append("time ratios: median ± IQR of the ratio taken round by round")
+            lines.append("time ratios: median ± IQR of each round's ratio (medians' ratio if steadier)")
     lines += time_marks(stats)
     return [Text(line, style="dim") for line in lines]
 
