@@ -8,8 +8,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 
+from rnnshape import results
 from rnnshape.errors import UsageError, WitnessMismatch
 from rnnshape.model import modes
 from rnnshape.model.guard import available_bytes, check_memory, check_meta
@@ -31,6 +33,7 @@ def analyze(
     check_flops: bool = False,
     backward: bool = False,
     vs_loop: bool = False,
+    cli: bool = False,
     note: Callable[[str], None] | None = None,
     **options,
 ) -> Report:
@@ -39,16 +42,60 @@ def analyze(
     ``options`` are :func:`rnnshape.model.spec.make_spec`'s keyword arguments (PyTorch's constructor names).
     ``backward`` also times forward+backward, ``vs_loop`` the same weights as a per-step cell loop.
     ``note(text)`` hears what timing a long forward will cost before it is spent (default: stderr).
+    A mistake raises :class:`rnnshape.errors.UsageError` (a ``ValueError``; a ``TypeError`` for a value
+    of the wrong type) naming the keyword argument; ``cli=True`` names the command line's flags instead.
+
+    >>> analyze("lstm", num_layers="2")
+    Traceback (most recent call last):
+    ...
+    rnnshape.errors.UsageTypeError: num_layers must be an integer (got '2')
     """
-    spec = validate(kind) if isinstance(kind, Spec) else make_spec(kind, **options)
-    opts = TimingOptions(min_time=min_time, threads=threads, backward=backward, vs_loop=vs_loop, clock=clock,
-                         note=note)
-    opts.check(spec, untimed=modes.untimed(no_time=not time, dry_run=dry_run))
-    if dry_run:
-        if check_flops:
+    try:
+        spec = validate(kind) if isinstance(kind, Spec) else make_spec(kind, **options)
+        opts = TimingOptions(min_time=min_time, threads=threads, backward=backward, vs_loop=vs_loop, clock=clock,
+                             note=note)
+        opts.check(spec, untimed=modes.untimed(no_time=not time, dry_run=dry_run))
+        if dry_run and check_flops:
             raise UsageError("--check-flops runs torch (on meta), so it cannot be combined with --dry-run")
-        return Report(predict(spec), verified=False, torch_version=None, timing=None, warnings=spec.warnings)
-    return run_report(spec, opts if time else None, check_flops=check_flops)
+    except UsageError as err:
+        if cli:
+            raise
+        raise python_names(err) from None
+    if dry_run:
+        return results.of(Report(predict(spec), verified=False, torch_version=None, timing=None,
+                                 warnings=spec.warnings))
+    return results.of(run_report(spec, opts if time else None, check_flops=check_flops))
+
+
+def inspect(path: str | os.PathLike, prefix: str | None = None) -> results.Inspection:
+    """The recurrent modules of a checkpoint (``rnnshape inspect``), read without running its code.
+
+    ``prefix`` keeps only the module under that name (``encoder.rnn``).
+    """
+    from rnnshape.checkpoint.inspection import inspect_checkpoint
+
+    return results.of(inspect_checkpoint(path, prefix))
+
+
+# The command line's flags as the Python API's keyword arguments, where the two differ.
+_ARGUMENTS = {"layers": "num_layers", "no-bias": "bias=False", "no-time": "time=False", "the command": "kind"}
+
+
+def python_names(err: UsageError) -> UsageError:
+    """The same error, naming keyword arguments (num_layers) where it named flags (--layers)."""
+    import re
+
+    def name(match: re.Match) -> str:
+        flag = match.group(1)
+        return _ARGUMENTS.get(flag, flag.replace("-", "_"))
+
+    def rename(text: str | None) -> str | None:
+        if text is None:
+            return None
+        text = text.replace("the command", _ARGUMENTS["the command"])
+        return re.sub(r"(?<![\w-])--([a-z][a-z-]*)", name, text)
+
+    return type(err)(rename(err.message), hint=rename(err.hint))
 
 
 def run_report(spec: Spec, timing_options: TimingOptions | None, *, check_flops: bool = False) -> Report:
@@ -58,20 +105,25 @@ def run_report(spec: Spec, timing_options: TimingOptions | None, *, check_flops:
 
 def analyze_many(specs: Sequence[Spec], *, dry_run: bool = False, min_time: float = DEFAULT_MIN_TIME,
                  threads: int | None = None, backward: bool = False, clock: Callable[[], float] | None = None,
-                 step: Callable[[int], None] | None = None) -> list[Report]:
+                 step: Callable[[int], None] | None = None, cli: bool = False) -> list[Report]:
     """Several configurations, timed together: their forwards alternate round by round, so a change of load
     hits all of them alike and their ratios stay fair (what ``rnnshape compare`` and ``sweep`` use).
 
     ``step(i)`` is called before building the i-th, and with ``len(specs)`` before timing. Ctrl-C while
     measuring raises :class:`Interrupted` carrying every configuration with the rounds measured so far
-    (when at least one round was).
+    (when at least one round was). Mistakes are raised as by :func:`analyze`.
     """
     opts = TimingOptions(min_time=min_time, threads=threads, backward=backward, clock=clock)
-    specs = [validate(spec) for spec in specs]
-    for spec in specs:
-        opts.check(spec, untimed=modes.untimed(dry_run=dry_run))
+    try:
+        specs = [validate(spec) for spec in specs]
+        for spec in specs:
+            opts.check(spec, untimed=modes.untimed(dry_run=dry_run))
+    except UsageError as err:
+        if cli:
+            raise
+        raise python_names(err) from None
     if dry_run:
-        return [analyze(spec, dry_run=True) for spec in specs]
+        return [analyze(spec, dry_run=True, cli=cli) for spec in specs]
     prepared = []
     for i, spec in enumerate(specs):
         if step:
@@ -79,7 +131,10 @@ def analyze_many(specs: Sequence[Spec], *, dry_run: bool = False, min_time: floa
         prepared.append(_verified(spec, opts, False))
     if step:
         step(len(specs))
-    return _timed(prepared, opts)
+    try:
+        return [results.of(r) for r in _timed(prepared, opts)]
+    except Interrupted as stop:
+        raise Interrupted([results.of(r) for r in stop.reports]) from None
 
 
 class Interrupted(KeyboardInterrupt):
@@ -125,24 +180,24 @@ def _verified(spec: Spec, timing_options: TimingOptions | None, check_flops: boo
 def _timed(prepared: list, timing_options: TimingOptions | None) -> list[Report]:
     """Time the prepared runs together (none on meta, none without options) and make their Reports."""
     runs = [(spec, prediction, built) for spec, prediction, built, *_ in prepared if spec.device != "meta"]
-    results = iter([])
+    timings = iter([])
     if timing_options is not None and runs:
         from rnnshape.run.perf import time_reports
         from rnnshape.run.rounds import RoundsInterrupted
 
         try:
-            results = iter(time_reports(runs, timing_options))
+            timings = iter(time_reports(runs, timing_options))
         except RoundsInterrupted as stop:
             raise Interrupted(_reports(prepared, iter(stop.partial), timed=True)) from None
-    return _reports(prepared, results, timed=timing_options is not None)
+    return _reports(prepared, timings, timed=timing_options is not None)
 
 
-def _reports(prepared: list, results, *, timed: bool) -> list[Report]:
+def _reports(prepared: list, timings, *, timed: bool) -> list[Report]:
     out = []
     for spec, prediction, _, version, warnings, flops_counted in prepared:
         timing = None
         if timed and spec.device != "meta":
-            timing, noisy = next(results)
+            timing, noisy = next(timings)
             warnings = warnings + noisy
         out.append(Report(prediction, verified=True, torch_version=version, timing=timing,
                           warnings=tuple(warnings), flops_counted=flops_counted))

@@ -66,8 +66,8 @@ def compare_specs(tokens: list[str]):
     from rnnshape.cli.kind import spec_from_options
     from rnnshape.model.comparison import KIND_ONLY
 
-    entries = [multi.words(t) for t in tokens if t.split() and t.split()[0] in multi.KINDS]
-    shared = [t for t in tokens if not (t.split() and t.split()[0] in multi.KINDS)]
+    entries = [multi.words(t) for t in tokens if t.split() and multi.is_kind(t.split()[0])]
+    shared = [t for t in tokens if not (t.split() and multi.is_kind(t.split()[0]))]
     if not entries:
         raise UsageError(f"compare needs configurations: {', '.join(multi.KINDS)}, or a quoted kind with options "
                          f"(got {' '.join(tokens) or 'none'})", hint="for example rnnshape compare rnn lstm gru")
@@ -106,4 +106,5 @@ def _note_skipped(skipped: dict[str, tuple], entries: int) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("compare", context_settings=multi.EXTRA, options_metavar="CONFIG... [OPTIONS]")(compare_command)
+    app.command("compare", cls=multi.KindsFirst, context_settings=multi.EXTRA,
+                options_metavar="CONFIG... [OPTIONS]")(compare_command)

@@ -20,7 +20,10 @@ INTERRUPTED = 130
 
 
 class Group(TyperGroup):
-    """Every exit goes through :func:`guarded`."""
+    """Every exit goes through :func:`guarded`; command names are case-insensitive (rnnshape LSTM)."""
+
+    def get_command(self, ctx, cmd_name: str):
+        return super().get_command(ctx, cmd_name) or super().get_command(ctx, cmd_name.lower())
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         argv = list(sys.argv[1:] if args is None else args)
@@ -64,6 +67,10 @@ def guarded(fn, argv: list[str], commands: set[str]) -> int:
         return INTERRUPTED
     except BrokenPipeError:
         return quiet_pipe()
+    except SystemExit as stop:
+        if stop.code == 1 and _stdout_is_devnull():  # Rich met a closed pipe: it points stdout at devnull, exits 1
+            return quiet_pipe()
+        raise
     except Exception as err:  # a bug: one line, and the way to see more
         if os.environ.get("RNNSHAPE_DEBUG"):
             raise
@@ -106,6 +113,13 @@ def _raw_value(argv: list[str], opts: list[str]) -> str | None:
             elif tok.startswith(opt + "=") and opt.startswith("--"):
                 value = tok[len(opt) + 1 :]
     return value
+
+
+def _stdout_is_devnull() -> bool:
+    try:
+        return os.path.samestat(os.fstat(sys.stdout.fileno()), os.stat(os.devnull))
+    except (OSError, ValueError):
+        return False
 
 
 def quiet_pipe() -> int:

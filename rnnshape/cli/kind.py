@@ -29,11 +29,11 @@ def command_for(kind: Kind):
         hidden_size: options.HiddenSize = "20",
         layers: options.Layers = None,
         bidirectional: options.Bidirectional = False,
-        proj_size: options.ProjSize = 0,
+        proj_size: int = 0,
         no_bias: options.NoBias = False,
         batch_first: options.BatchFirst = False,
         dropout: options.Dropout = 0.0,
-        nonlinearity: options.NonlinearityChoice = None,
+        nonlinearity: str | None = None,
         cell: options.Cell = False,
         seq_len: options.SeqLen = None,
         batch: options.Batch = None,
@@ -62,6 +62,7 @@ def command_for(kind: Kind):
         given = {name: value for name, value in locals().items() if name not in ("ctx", "kind")}
         return run_kind(kind, ctx, given)
 
+    command.__annotations__.update(options.kind_specific(kind.info.takes_proj_size, kind.info.takes_nonlinearity))
     command.__doc__ = (
         f"Build {kind.info.title}, run a dummy batch through it, and show its parameters, tensor shapes, "
         f"counts and forward time."
@@ -71,18 +72,20 @@ def command_for(kind: Kind):
 
 def run_kind(kind: Kind, ctx: typer.Context, o: dict) -> int:
     spec = spec_from_options(kind, **o)
-    modes.refuse_ignored({n: f for n, f in given_flags(ctx).items() if n != "check"}, check=o["check"] is not None,
-                         code=o["code"], untimed=modes.untimed(no_time=o["no_time"], dry_run=o["dry_run"],
-                                                              meta=spec.device == "meta"))
+    typed = {n: f for n, f in given_flags(ctx).items() if n != "check"}
+    untimed = modes.untimed(no_time=o["no_time"], dry_run=o["dry_run"], meta=spec.device == "meta")
+    redundant = modes.ignored(typed, check=o["check"] is not None, code=o["code"], untimed=untimed)
     if o["check"] is not None:
         from rnnshape.cli.inspect_run import check as check_file
 
+        warn(redundant)
         return check_file(spec, o["check"], (ctx.obj or {}).get("prefix"), o["json_out"])
     modes.refuse_with_code(code=o["code"], json=o["json_out"], extras={
         "--explain": o["explain"], "--diagram": o["diagram"], "--svg": o["svg"], "--html": o["html"]})
     out = Output(json=o["json_out"], svg=o["svg"], html=o["html"])
     out.check(exported="the tables")
     check_bounds(o["min_time"], o["threads"])
+    warn(redundant)  # only once every contradiction has been refused
     if o["code"]:
         from rnnshape.views.code import snippet
 
@@ -91,7 +94,7 @@ def run_kind(kind: Kind, ctx: typer.Context, o: dict) -> int:
     from rnnshape.api import analyze
 
     run = dict(time=not o["no_time"], min_time=o["min_time"], threads=o["threads"], check_flops=o["check_flops"],
-               backward=o["backward"], vs_loop=o["vs_loop"])
+               backward=o["backward"], vs_loop=o["vs_loop"], cli=True)
     views = dict(explain=o["explain"], diagram=o["diagram"])
     plain = o["dry_run"] or o["json_out"] or o["no_live"] or o["explain"] or o["diagram"] or o["svg"] or o["html"]
     if not plain and _live(spec, run):
@@ -163,8 +166,9 @@ def _live(spec, run: dict) -> bool:
     console = Console()
     if not live.wanted(console):
         return False
-    predicted = analyze(spec, dry_run=True)
+    predicted = analyze(spec, dry_run=True, cli=True)
     warn(predicted.warnings)
+
     def note(text: str) -> None:  # above the live display, which a bare write to the terminal would tear
         console.print(f"rnnshape: note: {text}", style="yellow", markup=False, highlight=False)
 

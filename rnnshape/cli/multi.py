@@ -11,8 +11,10 @@ import shlex
 from typing import Annotated, Optional
 
 import typer
+from typer.core import TyperCommand
 
 from rnnshape.cli.multi_run import Run
+from rnnshape.cli.output import warn
 from rnnshape.cli.parse import given_flags
 from rnnshape.errors import UsageError
 from rnnshape.model import modes
@@ -26,7 +28,7 @@ EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_
 Backward = Annotated[bool, typer.Option("--backward", help="Also time the backward pass.", rich_help_panel=PANEL)]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Predict only, without torch: no times.",
                                       rich_help_panel=PANEL)]
-MinTime = Annotated[float, typer.Option("--min-time", metavar="SECONDS", help="Measure each at least this long.",
+MinTime = Annotated[float, typer.Option("--min-time", metavar="<seconds>", help="Measure each at least this long.",
                                         rich_help_panel=PANEL)]
 Threads = Annotated[Optional[int], typer.Option("--threads", help="torch threads (default: fastest in a probe).",
                                                 rich_help_panel=PANEL)]
@@ -34,15 +36,27 @@ Json = Annotated[bool, typer.Option("--json", "-j", help="One JSON document on s
                                     rich_help_panel=PANEL)]
 Csv = Annotated[bool, typer.Option("--csv", help="CSV on stdout, one row each, raw numbers.", rich_help_panel=PANEL)]
 Markdown = Annotated[bool, typer.Option("--markdown", help="A Markdown table on stdout.", rich_help_panel=PANEL)]
-Svg = Annotated[Optional[str], typer.Option("--svg", metavar="FILE", help="Also save the output as SVG.",
+Svg = Annotated[Optional[str], typer.Option("--svg", metavar="<file>", help="Also save the output as SVG.",
                                             rich_help_panel=PANEL)]
-Html = Annotated[Optional[str], typer.Option("--html", metavar="FILE", help="Also save the output as HTML.",
+Html = Annotated[Optional[str], typer.Option("--html", metavar="<file>", help="Also save the output as HTML.",
                                              rich_help_panel=PANEL)]
+
+
+class KindsFirst(TyperCommand):
+    """compare and sweep take configurations as free words: Tab offers the kinds where a word starts."""
+
+    def shell_complete(self, ctx, incomplete: str):
+        from rnnshape.cli.click_compat import CompletionItem
+
+        found = super().shell_complete(ctx, incomplete)
+        if incomplete.startswith("-"):
+            return found
+        return [CompletionItem(k) for k in KINDS if k.startswith(incomplete.lower())] + found
 
 
 def run_options(ctx: typer.Context, dry_run: bool, min_time: float, threads: int | None, backward: bool) -> Run:
     check_bounds(min_time, threads)
-    modes.refuse_ignored(given_flags(ctx), untimed=modes.untimed(dry_run=dry_run))
+    warn(modes.ignored(given_flags(ctx), untimed=modes.untimed(dry_run=dry_run)))
     return Run(dry_run, min_time, threads, backward)
 
 
@@ -54,10 +68,17 @@ def _spec_params() -> set[str]:
 
 
 def words(token: str) -> list[str]:
+    """A configuration as typed, split like a shell would, its kind (the first word) in lower case."""
     try:
-        return shlex.split(token)
+        split = shlex.split(token)
     except ValueError as err:
         raise UsageError(f"cannot read {token!r}: {err}", hint="close the quotes") from None
+    return [split[0].lower(), *split[1:]] if split and is_kind(split[0]) else split
+
+
+def is_kind(word: str) -> bool:
+    """Kind names are case-insensitive (rnnshape LSTM)."""
+    return word.lower() in KINDS
 
 
 def parse_configuration(kind: str, tokens: list[str], where: str) -> tuple[dict, dict[str, str]]:

@@ -14,7 +14,14 @@ from rnnshape.model.enums import Kind
 from rnnshape.model.spec import Spec
 from rnnshape.run.measure import DEFAULT_MIN_TIME
 
-Vary = Annotated[list[str], typer.Option("--vary", metavar="OPTION=V1,V2,...",
+
+def _vary_keys(incomplete: str) -> list[str]:
+    from rnnshape.model.sweep import VARIABLES
+
+    return [f"{name}=" for name in VARIABLES if name.startswith(incomplete)]
+
+
+Vary = Annotated[list[str], typer.Option("--vary", metavar="<option=v1,v2,...>", autocompletion=_vary_keys,
                                          help="An integer option and its values: seq-len, batch, hidden-size, "
                                               "input-size, layers, proj-size. Repeat for a grid.")]
 
@@ -95,4 +102,5 @@ def sweep_specs(tokens: list[str], varies, points):
 
 
 def register(app: typer.Typer) -> None:
-    app.command("sweep", context_settings=multi.EXTRA, options_metavar="KIND [OPTIONS]")(sweep_command)
+    app.command("sweep", cls=multi.KindsFirst, context_settings=multi.EXTRA,
+                options_metavar="KIND [OPTIONS]")(sweep_command)
