@@ -241,6 +241,16 @@ def test_a_forward_long_on_one_thread_but_quick_on_two_is_measured_as_a_quick_on
     assert g.stats["forward"].runs >= MIN_ROUNDS
 
 
+def test_a_long_entry_beside_quick_ones_costs_a_couple_of_calls_and_leaves_them_their_runs():
+    m = Machine(per_thread({"rnn": {1: 2 * MS, 2: 3 * MS}, "gru": {1: 7 * MS, 2: 9 * MS}, "big": {1: 0.3, 2: 0.4}}))
+    rnn, gru, big = m.time(["rnn", "gru", "big"])
+    assert [k for k, _ in m.log].count("big") == 3  # first call, a second look, once on two threads
+    assert big.stats["forward"].runs == 2 and not big.stats["forward"].interleaved
+    assert rnn.stats["forward"].runs == gru.stats["forward"].runs >= MIN_ROUNDS
+    assert rnn.stats["forward"].interleaved and time_ratio(gru.stats["forward"], rnn.stats["forward"]) == (3.5, 0.0)
+    assert time_ratio(big.stats["forward"], rnn.stats["forward"])[0] == pytest.approx(0.3 / (2 * MS))
+
+
 def test_a_slow_first_call_is_not_taken_for_a_long_forward():
     m = Machine(lambda key, threads, calls: 0.5 if calls == 0 else 2 * MS)  # cold, or caught in a stall
     [g] = m.time(["rnn"])

@@ -87,34 +87,42 @@ def time_groups(
     items = [_Item(g, key, s if isinstance(s, Statement) else Statement(s))
              for g, statements in enumerate(groups) for key, s in statements.items()]
     probe = _Probe(items, candidates(default, cores, asked), asked or 1, clock, set_threads)
-    long = probe.warm_up(note, health)
+    long = probe.warm_up(note, health)  # the groups whose forward takes LONG_CALL_S even on its best count
     choices = probe.choose(default, asked)
     overhead = _overhead(clock)
     for item in items:
         item.number = block_size(min(item.warm), min_time, overhead)
-        if long:  # every call counts: the probe's, or the warm-up's when it ran on the count chosen
+        if item.group in long:  # every call counts: the probe's, or the warm-up's when on the count chosen
             threads = choices[item.group].threads
             pooled = probe.probes[item.group].get(threads, []) if item.key == "forward" else []
             item.samples = list(pooled or (item.warm if threads == probe.warm_threads else []))
             item.spent = sum(item.samples)
-    interrupted = _rounds(items, choices, min_time, long, clock, set_threads)
+    quick = [i for i in items if i.group not in long]
+    interrupted = bool(quick) and _rounds(quick, choices, min_time, False, clock, set_threads)
     remeasured = False
-    troubles = {i.group for i in items if troubled(_stats(i, choices, probe.floor(i)))}
-    # measure again (every statement, so rounds stay paired), the troubled groups on one thread; a count
-    # asked for is honoured, not re-tried
-    if troubles and not long and not interrupted and any(choices[g].asked is None for g in troubles):
+    troubles = {i.group for i in quick if troubled(_stats(i, choices, probe.floor(i)))}
+    # measure again (every quick statement, so rounds stay paired), the troubled groups on one thread; a
+    # count asked for is honoured, not re-tried
+    if troubles and not interrupted and any(choices[g].asked is None for g in troubles):
         remeasured = True
         choices = [fallback(c) if g in troubles else c for g, c in enumerate(choices)]
-        first = [(i.samples, i.spent) for i in items]
-        for item in items:
+        first = [(i.samples, i.spent) for i in quick]
+        for item in quick:
             item.samples, item.spent = [], 0.0
-        interrupted = _rounds(items, choices, min_time, long, clock, set_threads, stoppable=False)
+        interrupted = _rounds(quick, choices, min_time, False, clock, set_threads, stoppable=False)
         if interrupted:  # keep the first measurement, complete
-            for item, (samples, spent) in zip(items, first):
+            for item, (samples, spent) in zip(quick, first):
                 item.samples, item.spent = samples, spent
+    slow = [i for i in items if i.group in long]
+    if slow and not interrupted:  # a long group's other statements may still need a call
+        stoppable = not all(i.samples for i in slow)
+        interrupted = _rounds(slow, choices, min_time, True, clock, set_threads, stoppable=stoppable)
     set_threads(default)
-    return [GroupTiming(choice, {i.key: _stats(i, choices, probe.floor(i)) for i in items if i.group == g},
-                        remeasured, interrupted) for g, choice in enumerate(choices)]
+    out = []
+    for g, choice in enumerate(choices):
+        stats = {i.key: _stats(i, choices, probe.floor(i), interleaved=g not in long) for i in items if i.group == g}
+        out.append(GroupTiming(choice, stats, remeasured and g not in long, interrupted))
+    return out
 
 
 class _Probe:
@@ -128,6 +136,7 @@ class _Probe:
         self.forwards = [i for i in items if i.key == "forward"]
         self.probes: list[dict[int, list[float]]] = [{n: [] for n in counts} for _ in self.forwards]
         self.skipped: dict[int, float] = {}
+        self.long: set[int] = set()
 
     def call(self, item: _Item, threads: int) -> float:
         self.set_threads(threads)
@@ -136,30 +145,32 @@ class _Probe:
             item.statement.fn()
             return self.clock() - start
 
-    def warm_up(self, note, health) -> bool:
-        """Warm up and probe; True when a forward is long (then the calls made are its runs)."""
+    def warm_up(self, note, health) -> set[int]:
+        """Warm up and probe; the groups whose forward is long (then the calls made are its runs)."""
         for item in self.items:  # the first call
             item.warm.append(self.call(item, self.warm_threads))
         long = self._long(note, health)
-        if not long:
-            self.skipped = {}
-            self.probes = [{n: [] for n in self.counts} for _ in self.forwards]  # first calls on their count
-            for item in self.items:
-                while len(item.warm) < WARMUP_CALLS:
-                    item.warm.append(self.call(item, self.warm_threads))
-        k = 1 if long else probe_calls(max(min(f.warm) for f in self.forwards), len(self.counts), len(self.forwards))
+        quick = [f for f in self.forwards if f.group not in long]
+        for f in quick:
+            self.probes[f.group] = {n: [] for n in self.counts}  # calls above were first calls on their count
+        for item in self.items:
+            while item.group not in long and len(item.warm) < WARMUP_CALLS:
+                item.warm.append(self.call(item, self.warm_threads))
+        if not quick:
+            return long
+        k = probe_calls(max(min(f.warm) for f in quick), len(self.counts), len(quick))
         passes = min(PROBE_PASSES, k)
         for r in range(passes):  # passes over the counts (1, 2, 1, 2), k calls in all per count
-            for f in self.forwards:
+            for f in quick:
                 for n, seen in self.probes[f.group].items():
                     target = -(-k * (r + 1) // passes)
-                    if not long and len(seen) < target:
+                    if len(seen) < target:
                         self.call(f, n)  # after a switch, threads of the other count may still spin: absorb it
                     while len(seen) < target:
                         seen.append(self.call(f, n))
         return long
 
-    def _long(self, note, health) -> bool:
+    def _long(self, note, health) -> set[int]:
         """A first call over LONG_CALL_S: look again (cheaply), announce, try the other counts once each."""
         slow = [f for f in self.forwards if f.warm[0] >= LONG_CALL_S]
         for f in slow:  # a slow first call may be a stall: look again, where that is cheap enough
@@ -169,7 +180,7 @@ class _Probe:
                 f.warm.append(self.call(f, self.warm_threads))
         slow = [f for f in slow if min([*f.warm, *self.probes[f.group].get(1, [])]) >= LONG_CALL_S]
         if not slow:
-            return False
+            return set()
         if health is not None:  # do not try a long forward on counts that stall a small matmul
             self.skipped = _unhealthy(health, [n for n in self.counts if n not in (1, self.warm_threads)])
         others = [n for n in self.counts
@@ -181,14 +192,17 @@ class _Probe:
                     self.probes[f.group][n].extend(f.warm)
                 elif n not in self.skipped and not self.probes[f.group][n]:
                     self.probes[f.group][n].append(self.call(f, n))
-        self.probes = [{n: s for n, s in p.items() if n not in self.skipped} for p in self.probes]
+            self.probes[f.group] = {n: s for n, s in self.probes[f.group].items() if n not in self.skipped}
         # long when even the quickest count takes LONG_CALL_S; else it is measured as a quick one
-        return any(min([*f.warm, *sum(self.probes[f.group].values(), [])]) >= LONG_CALL_S for f in slow)
+        self.long = {f.group for f in slow
+                     if min([*f.warm, *sum(self.probes[f.group].values(), [])]) >= LONG_CALL_S}
+        return self.long
 
     def choose(self, default: int, asked: int | None) -> list[ThreadChoice]:
         choices = [choose([Probe(n, tuple(s)) for n, s in p.items()], default=default, asked=asked)
                    for p in self.probes]
-        return [replace(c, skipped=tuple(self.skipped.items())) for c in choices] if self.skipped else choices
+        return [replace(c, skipped=tuple(self.skipped.items())) if g in self.long and self.skipped else c
+                for g, c in enumerate(choices)]
 
     def floor(self, item: _Item) -> float:
         """The quickest call of the statement seen before measuring (any count)."""
@@ -244,9 +258,9 @@ def _unhealthy(health: Callable[[int], float], counts: Sequence[int]) -> dict[in
     return out
 
 
-def _stats(item: _Item, choices: list[ThreadChoice], floor_s: float) -> Stats:
+def _stats(item: _Item, choices: list[ThreadChoice], floor_s: float, interleaved: bool = True) -> Stats:
     return Stats(samples=tuple(item.samples), calls_per_run=item.number, threads=choices[item.group].threads,
-                 floor_s=floor_s, interleaved=True)
+                 floor_s=floor_s, interleaved=interleaved)
 
 
 def _overhead(clock: Callable[[], float]) -> float:
