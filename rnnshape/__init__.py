@@ -11,4 +11,13 @@ from rnnshape.api import analyze  # noqa: E402  (torch is imported only when a r
 from rnnshape.model.predict import predict  # noqa: E402
 from rnnshape.model.spec import Spec, make_spec  # noqa: E402
 
-__all__ = ["Spec", "__version__", "analyze", "make_spec", "predict"]
+__all__ = ["Spec", "__version__", "analyze", "make_spec", "predict", "watch"]
+
+
+def __getattr__(name: str):
+    # `watch` lives with the trace machinery; loaded on first use so `import rnnshape` stays torch-free
+    if name == "watch":
+        from rnnshape.tracing import watch
+
+        return watch
+    raise AttributeError(f"module 'rnnshape' has no attribute {name!r}")

@@ -152,10 +152,12 @@ def _quiet_pipe() -> int:
 from rnnshape.cli import inspect as cli_inspect
 from rnnshape.cli import kind as cli_kind
 from rnnshape.cli import multi as cli_multi  # noqa: E402  (they register on `app`)
+from rnnshape.cli import trace as cli_trace
 
 cli_kind.register(app)
 cli_multi.register(app)
 cli_inspect.register(app)
+cli_trace.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

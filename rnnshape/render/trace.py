@@ -1,0 +1,129 @@
+"""The views of a trace: per recurrent module, the call as torch saw it, then the kind command's tables.
+
+Reads only the frozen Trace / TraceEntry values (rnnshape.model.trace).
+"""
+
+from __future__ import annotations
+
+from rnnshape import __version__
+from rnnshape.model.report import Report
+from rnnshape.model.trace import Seen, Trace, TraceEntry
+from rnnshape.render import fmt
+from rnnshape.render.jsonout import SCHEMA_VERSION
+from rnnshape.views.code import constructor
+
+
+def _tensor(s: Seen) -> dict:
+    return {"name": s.name, "shape": list(s.shape), "dims": list(s.dims), "packed": s.packed,
+            "batch_sizes": None if s.batch_sizes is None else list(s.batch_sizes), "dtype": s.dtype}
+
+
+def entry_dict(e: TraceEntry) -> dict:
+    return {
+        "path": e.path,
+        "class": e.cls,
+        "kind": e.module.kind.value,
+        "cell": e.module.cell,
+        "count": e.count,
+        "forwards": e.forwards,
+        "command": e.command,
+        "constructor": constructor(e.module),
+        "inputs": [_tensor(s) for s in e.inputs],
+        "outputs": [_tensor(s) for s in e.outputs],
+        "pitfalls": [{"code": p.code, "message": p.message, "fix": p.fix} for p in e.pitfalls],
+        "mismatch": e.mismatch,
+    }
+
+
+def trace_dict(t: Trace) -> dict:
+    err = t.error
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "rnnshape_version": __version__,
+        "torch_version": t.torch_version,
+        "target": t.target,
+        "forwards": t.forwards,
+        "training": t.training,
+        "calls": [entry_dict(e) for e in t.calls],
+        "error": None if err is None else {"message": err.message, "hint": err.hint, "path": err.path,
+                                           "exception": err.exception, "location": err.location},
+        "warnings": list(t.warnings),
+    }
+
+
+def _title(e: TraceEntry) -> str:
+    times = f"{e.count} call" + ("s" if e.count != 1 else "")
+    if e.forwards > 1:
+        times += f" in {e.forwards} forwards"
+    return f"{e.path or '(the model)'} · {e.cls} · {times}"
+
+
+def calls_table(e: TraceEntry):
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title="As called", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for h in ("", "name", "shape", "dims"):
+        table.add_column(h, no_wrap=True)
+    for role, seen in (("in", e.inputs), ("out", e.outputs)):
+        for i, s in enumerate(seen):
+            name = s.name + (f"  batch_sizes {list(s.batch_sizes)}" if s.batch_sizes else "")
+            table.add_row(role if i == 0 else "", name, fmt.shape(s.shape), fmt.dims(s.dims) if s.dims else "",
+                          end_section=i == len(seen) - 1)
+    if not any(s.name.startswith(("h_0", "c_0", "hx")) for s in e.inputs):
+        table.caption = "no initial state passed: torch starts from zeros"
+        table.caption_justify = "left"
+    return table
+
+
+def entry_view(e: TraceEntry, torch_version: str | None = None):
+    from rich.console import Group
+    from rich.rule import Rule
+    from rich.text import Text
+
+    from rnnshape.render.tables import render
+
+    parts = [Rule(_title(e), align="left")]
+    if e.command:
+        parts.append(Text.assemble(("$ ", "dim"), (e.command, "bold")))
+    predicted = {(t.name, t.shape) for t in e.prediction.inputs + e.prediction.outputs} if e.prediction else set()
+    if all((s.name, s.shape) in predicted for s in e.inputs + e.outputs):
+        parts.append(Text("called with exactly the tensors listed below", style="dim"))
+    else:
+        parts.append(calls_table(e))
+    for p in e.pitfalls:
+        parts.append(Text.assemble((f"pitfall {p.code}: ", "bold yellow"), p.message))
+        parts.append(Text.assemble(("  fix: ", "yellow"), p.fix))
+    if e.mismatch:
+        parts.append(Text(e.mismatch, style="bold red"))
+    elif e.prediction is not None:
+        parts += [Text(), render(Report(e.prediction, verified=True, torch_version=torch_version, timing=None))]
+    else:
+        parts.append(Text("no rnnshape configuration describes this call", style="yellow"))
+    return Group(*parts)
+
+
+def render_trace(t: Trace):
+    from rich.console import Group
+    from rich.text import Text
+
+    parts = []
+    for e in t.calls:
+        parts += [entry_view(e, t.torch_version), Text()]
+    if not t.calls and (t.error is None or t.error.path is None):
+        parts.append(Text("no recurrent module was called", style="yellow"))
+    return Group(*parts)
+
+
+def html(entries: tuple[TraceEntry, ...]) -> str:
+    """A notebook's view of entries: the terminal's tables as HTML."""
+    import io
+    import sys
+
+    from rich.console import Console
+
+    torch = sys.modules.get("torch")
+    console = Console(record=True, width=100, file=io.StringIO())
+    for e in entries:
+        console.print(entry_view(e, getattr(torch, "__version__", None)))
+    return console.export_html(inline_styles=True)

@@ -1,0 +1,156 @@
+"""Trace your own model: every recurrent call, its shapes, and the bugs torch stays silent about.
+
+>>> import torch
+>>> from torch import nn
+>>> import rnnshape
+>>> model = nn.Sequential(nn.Linear(4, 8), nn.GRU(8, 16))
+>>> with rnnshape.watch(model) as t:
+...     _ = model(torch.randn(7, 3, 4))
+>>> [(c.path, c.count, c.command) for c in t.calls]
+[('1', 1, 'rnnshape gru --input-size 8 --hidden-size 16 --seq-len 7 --batch 3')]
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from rnnshape.model import pitfalls
+from rnnshape.model.trace import Trace, TraceEntry, TraceError, group, spec_for, verify
+from rnnshape.model.trace_error import explain
+
+
+def command(entry: TraceEntry) -> str | None:
+    """The `rnnshape` command that rebuilds this module and runs it on input of the same shape."""
+    from rnnshape.checkpoint.against import command_line
+
+    spec = entry.spec
+    if spec is None:
+        return None
+    m = spec.modules()[0]
+    parts = [command_line(spec)]
+    if m.batch_first and not m.cell:
+        parts.append("--batch-first")
+    if m.dropout and not m.cell:
+        parts.append(f"--dropout {m.dropout:g}")
+    if spec.lengths is not None:
+        parts.append("--lengths " + ",".join(str(n) for n in spec.lengths))
+    else:
+        parts.append(f"--seq-len {spec.seq_len}")
+        parts.append("--unbatched" if spec.unbatched else f"--batch {spec.batch}")
+    if spec.init_state.value != "none":
+        parts.append(f"--init-state {spec.init_state.value}")
+    if spec.dtype.value != "float32":
+        parts.append(f"--dtype {spec.dtype.value}")
+    return " ".join(parts)
+
+
+def summarise(calls, batch: int | None = None) -> tuple[TraceEntry, ...]:
+    """Raw hook records -> entries: grouped, each with its Spec, prediction, command and pitfalls."""
+    from rnnshape.model.predict import predict
+
+    out = []
+    for entry in group(calls):
+        spec = spec_for(entry)
+        if spec is not None:
+            entry = verify(replace(entry, spec=spec), predict(spec))
+            entry = replace(entry, command=command(entry))
+        out.append(entry)
+    return pitfalls.find(tuple(out), batch)
+
+
+def failure(recorder, err: BaseException) -> TraceError:
+    """The user's forward raised: explained when inside a recurrent call, one line otherwise."""
+    from rnnshape.run.trace import module_config
+    from rnnshape.run.trace_target import location
+
+    said = f"{type(err).__name__}: {err}".splitlines()[0]
+    where = location(err)
+    if recorder.open:
+        path, m, inputs, facts = recorder.open[-1]
+        found = explain(path, type(m).__name__, module_config(m), inputs, said, facts.weight_dtype)
+        return replace(found, location=where)
+    return TraceError(f"the model's forward raised {said}" + (f" ({where})" if where else ""), None, None, said,
+                      where)
+
+
+def trace(target: str, inputs=(), *, calls: int = 1, train: bool = False, batch: int | None = None,
+          device: str = "cpu") -> Trace:
+    """Import and run ``target`` (`file.py:NAME` or `package.module:NAME`): the recurrent calls inside it.
+
+    ``inputs`` are InputSpec or ``"32,50:long"`` strings; without them NAME must return (module, example_args).
+    """
+    import torch
+
+    from rnnshape.errors import UsageError
+    from rnnshape.run.build import resolve_device
+    from rnnshape.run.trace import Recorder
+    from rnnshape.run.trace_target import load, make_inputs, parse_input, run_forwards
+
+    if calls < 1:
+        raise UsageError(f"--calls must be >= 1 (got {calls})")
+    specs = [parse_input(s) if isinstance(s, str) else s for s in inputs]
+    device = resolve_device(device)
+    model, example = load(target)
+    warnings = []
+    if specs:
+        if example is not None:
+            warnings.append(f"--input replaces the example inputs {target} returns")
+        args = make_inputs(specs, device)
+    elif example is not None:
+        args = tuple(a.to(device) if isinstance(a, torch.Tensor) else a for a in example)
+    else:
+        raise UsageError(f"{target} gives a module without example inputs: say what to feed it (got no --input)",
+                         hint="--input SHAPE[:DTYPE], e.g. --input 32,50:long for token ids, once per argument")
+    model = model.to(device)
+    if not any(isinstance(m, _recurrent()) for m in model.modules()):
+        warnings.append(f"{target} has no recurrent module (RNN, LSTM, GRU or their cells): nothing to trace")
+    recorder = Recorder(model)
+    err = run_forwards(model, args, calls=calls, train=train, recorder=recorder)
+    entries = summarise(recorder.calls, batch if batch is not None else recorder.batch)
+    error = failure(recorder, err) if err is not None else None
+    return Trace(target, calls, train, entries, error, torch.__version__, tuple(warnings))
+
+
+def _recurrent():
+    from rnnshape.run.trace import recurrent_types
+
+    return recurrent_types()
+
+
+class Watch:
+    """``with rnnshape.watch(model) as t: model(x)``: ``t.calls`` holds the recurrent calls, as `trace` lists them."""
+
+    def __init__(self, model, batch: int | None = None) -> None:
+        from rnnshape.run.trace import Recorder
+
+        self._recorder = Recorder(model)
+        self._batch = batch
+
+    def __enter__(self) -> Watch:
+        self._recorder.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._recorder.__exit__(*exc)
+
+    @property
+    def calls(self) -> tuple[TraceEntry, ...]:
+        return summarise(self._recorder.calls, self._batch if self._batch is not None else self._recorder.batch)
+
+    def to_dict(self) -> dict:
+        from rnnshape.render.trace import trace_dict
+
+        return trace_dict(Trace("", self._recorder.forward + 1, False, self.calls))
+
+    def _repr_html_(self) -> str:
+        from rnnshape.render.trace import html
+
+        return html(self.calls)
+
+
+def watch(model, batch: int | None = None) -> Watch:
+    """Record every call of ``model``'s recurrent modules inside the ``with`` block.
+
+    ``batch`` is your input's batch size; with it, a module that reads the batch as time is flagged.
+    """
+    return Watch(model, batch)
