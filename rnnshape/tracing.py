@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from dataclasses import replace
 
 from rnnshape.model import pitfalls
@@ -90,7 +92,8 @@ def trace(target: str, inputs=(), *, calls: int = 1, train: bool = False, batch:
         raise UsageError(f"--calls must be >= 1 (got {calls})")
     specs = [parse_input(s) if isinstance(s, str) else s for s in inputs]
     device = resolve_device(device)
-    model, example = load(target)
+    with contextlib.redirect_stdout(sys.stderr):  # the user's prints must not mix with the result (--json)
+        model, example = load(target)
     warnings = []
     if specs:
         if example is not None:
@@ -105,7 +108,8 @@ def trace(target: str, inputs=(), *, calls: int = 1, train: bool = False, batch:
     if not any(isinstance(m, _recurrent()) for m in model.modules()):
         warnings.append(f"{target} has no recurrent module (RNN, LSTM, GRU or their cells): nothing to trace")
     recorder = Recorder(model)
-    err = run_forwards(model, args, calls=calls, train=train, recorder=recorder)
+    with contextlib.redirect_stdout(sys.stderr):
+        err = run_forwards(model, args, calls=calls, train=train, recorder=recorder)
     entries = summarise(recorder.calls, batch if batch is not None else recorder.batch)
     error = failure(recorder, err) if err is not None else None
     return Trace(target, calls, train, entries, error, torch.__version__, tuple(warnings))

@@ -238,3 +238,41 @@ def test_watch_carries_the_json_data(cli, models):
     doc = cli("trace", f"{models}:seq2seq", "--json").json()
     assert [entry_dict(e) for e in t.calls] == doc["calls"]
     assert "encoder.rnn" in t.calls[0]._repr_html_()
+
+
+def test_user_prints_go_to_stderr(cli, models):
+    r = cli("trace", f"{models}:Chatty", "--input", "2,3:long", "--json")
+    assert r.code == 0 and r.json()["calls"][0]["path"] == "lstm"
+    assert "hello from forward" in r.stderr
+
+
+def test_subclass_with_its_own_forward(cli, models):
+    """A subclass is traced under its own class name; its second argument (lengths) is not read as h_0."""
+    call = cli("trace", f"{models}:lengths_lstm", "--json").json()["calls"][0]
+    assert call["class"] == "LengthsLSTM" and call["path"] == ""
+    assert [t["name"] for t in call["inputs"]] == ["input"]
+    assert [t["name"] for t in call["outputs"]] == ["output.data", "h_n", "c_n"]
+
+
+def test_no_recurrent_module_is_said(cli, models, tmp_path):
+    path = tmp_path / "plain.py"
+    path.write_text("from torch import nn\n\ndef mlp():\n    return nn.Linear(3, 2)\n")
+    r = cli("trace", f"{path}:mlp", "--input", "4,3", "--json")
+    assert r.code == 0 and r.json()["calls"] == [] and "no recurrent module" in r.stderr
+
+
+def test_trace_help_does_not_import_torch():
+    from probe_util import run_probe
+
+    proc = run_probe("trace", "--help")
+    assert "TORCH_IMPORTED=False" in proc.stderr and "runs your own code" in proc.stdout
+
+
+@pytest.mark.parametrize("name", ["rnnshape.model.trace", "rnnshape.model.trace_error", "rnnshape.model.pitfalls",
+                                  "rnnshape.tracing"])
+def test_docstring_examples_run(name):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.attempted > 0 and result.failed == 0

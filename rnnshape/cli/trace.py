@@ -26,7 +26,7 @@ def trace_command(
         "--input", metavar="SHAPE[:DTYPE]",
         help="One positional argument of the forward: 32,50:long is zeros of that shape (integer dtypes), "
              "7,4,16 is randn (float dtypes, default float32). Repeat for several arguments.")] = None,
-    calls: Annotated[int, typer.Option("--calls", help="Run the forward N times, to expose state carried "
+    calls: Annotated[int, typer.Option("--calls", metavar="N", help="Run the forward N times, to expose state carried "
                                                         "between calls.")] = 1,
     train: Annotated[bool, typer.Option("--train", help="Run in training mode (default: model.eval()).")] = False,
     batch: Annotated[Optional[int], typer.Option(

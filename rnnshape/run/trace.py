@@ -134,6 +134,7 @@ class Recorder:
         self.batch: int | None = None  # the batch of the first input, when it is token ids (batch_guess)
         self._earlier: set = set()  # grad_fn nodes of recurrent outputs from forwards before this one
         self._current: set = set()
+        self._clean: set = set()  # nodes already walked without reaching an earlier forward (graphs only grow)
         self._handles: list = []
 
     def __enter__(self) -> Recorder:
@@ -165,7 +166,8 @@ class Recorder:
     def _pre(self, path: str):
         def hook(m, args, kwargs):
             x = args[0] if args else kwargs.get("input")
-            hx = args[1] if len(args) > 1 else kwargs.get("hx")
+            # a subclass with its own forward may take other arguments second (lengths ...): only hx= counts
+            hx = args[1] if len(args) > 1 and _torch_forward(m) else kwargs.get("hx")
             try:
                 facts = Facts(state_history=self._from_earlier(hx), real_lengths=real_lengths(m, x),
                               weights_chunked=weights_chunked(m), weight_dtype=_weight_dtype(m))
@@ -205,13 +207,23 @@ class Recorder:
         visited: set = set()
         while todo and len(visited) < _GRAPH_LIMIT:
             node = todo.pop()
-            if node is None or node in visited:
+            if node is None or node in visited or node in self._clean:
                 continue
             if node in self._earlier:
                 return True
             visited.add(node)
             todo.extend(n for n, _ in node.next_functions)
+        if not todo:
+            self._clean |= visited
         return False
+
+
+def _torch_forward(m) -> bool:
+    """Does ``m`` run torch's own forward(input, hx)?"""
+    from torch import nn
+
+    own = type(m).forward
+    return any(own is base.forward for base in (nn.RNN, nn.LSTM, nn.GRU, nn.RNNCell, nn.LSTMCell, nn.GRUCell))
 
 
 def _weight_dtype(m) -> str:
