@@ -276,3 +276,24 @@ def test_docstring_examples_run(name):
 
     result = doctest.testmod(importlib.import_module(name))
     assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.slow
+def test_readme_trace_examples_are_real(monkeypatch):
+    """The README's trace blocks are the current output (torch's version aside), and so is its excerpt."""
+    import re
+
+    from readme_blocks import README, blocks, expected, run
+
+    monkeypatch.chdir(HERE.parent)
+    text = README.read_text(encoding="utf-8")
+    traced = [m for m in blocks(text) if m["args"].startswith("trace")]
+    assert len(traced) == 2
+
+    def norm(s: str) -> str:
+        return re.sub(r"torch \d[\w.+]*", "torch X", s)
+
+    for m in traced:
+        assert norm(m["body"]) == norm(expected(m["args"], m["section"], m["mode"])), "run tests/readme_blocks.py"
+    tail = run("trace examples/bptt.py:Carried --input 4,35:long --calls 2").splitlines()[-3:]
+    assert "\n".join(["...", *tail]) in text

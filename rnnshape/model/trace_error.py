@@ -99,7 +99,7 @@ def _state_problem(m: Module, inputs: tuple[Seen, ...]):
 
 def _state_message(m: Module, x: Seen, name: str, got: Seen, want: tuple[int, ...]):
     head = f"{name} is {_fmt(got.shape)}, torch expects {_fmt(want)}"
-    fix = f"give {name} the shape {_fmt(want)}"
+    fix = f"give {name} the shape {_fmt(want)}, e.g. torch.zeros{_fmt(want)}"
     if len(got.shape) != len(want):
         batched = "batched" if len(want) > (1 if m.cell else 2) else "unbatched"
         return f"{head}: {len(want)}-D for {batched} input (got {len(got.shape)}-D)", fix

@@ -110,9 +110,29 @@ def render_trace(t: Trace):
     parts = []
     for e in t.calls:
         parts += [entry_view(e, t.torch_version), Text()]
-    if not t.calls and (t.error is None or t.error.path is None):
+    if t.calls:
+        parts.append(summary(t))
+    elif t.error is None or t.error.path is None:  # a failing recurrent call is said on stderr
         parts.append(Text("no recurrent module was called", style="yellow"))
     return Group(*parts)
+
+
+def summary(t: Trace):
+    """The last lines: what was called, and every pitfall again with where it is."""
+    from rich.console import Group
+    from rich.text import Text
+
+    calls = sum(e.count for e in t.calls)
+    modules = len({e.path for e in t.calls})
+    forwards = f"{t.forwards} forward" + ("s" if t.forwards != 1 else "") + (" in train mode" if t.training else "")
+    lines = [Text(f"{calls} recurrent call{'s' if calls != 1 else ''} in {modules} "
+                  f"module{'s' if modules != 1 else ''}, {forwards}", style="bold")]
+    found = [(e.path or "(the model)", p) for e in t.calls for p in e.pitfalls]
+    for path, p in found:
+        lines.append(Text.assemble((f"pitfall {p.code} ", "bold yellow"), f"in {path}: ", p.fix))
+    if not found and t.error is None:
+        lines.append(Text("no pitfalls found", style="green"))
+    return Group(*lines)
 
 
 def html(entries: tuple[TraceEntry, ...]) -> str:
