@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, fields, replace
 
 from rnnshape.model import pitfalls
 from rnnshape.model.trace import Trace, TraceEntry, TraceError, group, spec_for, verify
@@ -121,6 +121,34 @@ def _recurrent():
     return recurrent_types()
 
 
+@dataclass(frozen=True, repr=False)
+class Entry(TraceEntry):
+    """One entry of ``watch(...).calls``: the JSON's data, and the terminal's tables in a notebook."""
+
+    def to_dict(self) -> dict:
+        from rnnshape.render.trace import entry_dict
+
+        return entry_dict(self)
+
+    def __rich__(self):
+        from rnnshape.render.trace import entry_view
+
+        return entry_view(self, _torch_version())
+
+    def _repr_html_(self) -> str:
+        from rnnshape.render.trace import html
+
+        return html((self,), _torch_version())
+
+    def __repr__(self) -> str:
+        codes = ", ".join(p.code for p in self.pitfalls)
+        return f"<Call {self.path or '(the model)'} · {self.cls} × {self.count}" + (f" · {codes}>" if codes else ">")
+
+
+def _torch_version() -> str | None:
+    return getattr(sys.modules.get("torch"), "__version__", None)
+
+
 class Watch:
     """``with rnnshape.watch(model) as t: model(x)``: ``t.calls`` holds the recurrent calls, as `trace` lists them."""
 
@@ -138,23 +166,31 @@ class Watch:
         self._recorder.__exit__(*exc)
 
     @property
-    def calls(self) -> tuple[TraceEntry, ...]:
-        return summarise(self._recorder.calls, self._batch if self._batch is not None else self._recorder.batch)
+    def calls(self) -> tuple[Entry, ...]:
+        batch = self._batch if self._batch is not None else self._recorder.batch
+        return tuple(Entry(**{f.name: getattr(e, f.name) for f in fields(e)})
+                     for e in summarise(self._recorder.calls, batch))
 
     def to_dict(self) -> dict:
+        """The `rnnshape trace --json` document of what was recorded."""
         from rnnshape.render.trace import trace_dict
 
-        return trace_dict(Trace("", self._recorder.forward + 1, False, self.calls))
+        forwards = self._recorder.forward + 1 if self._recorder.calls else 0
+        return trace_dict(Trace("", forwards, self._recorder.model.training, self.calls,
+                                torch_version=_torch_version()))
 
     def _repr_html_(self) -> str:
         from rnnshape.render.trace import html
 
-        return html(self.calls)
+        return html(self.calls, _torch_version())
+
+    def __repr__(self) -> str:
+        return f"<Watch: {len(self.calls)} recurrent calls>"
 
 
 def watch(model, batch: int | None = None) -> Watch:
     """Record every call of ``model``'s recurrent modules inside the ``with`` block.
 
-    ``batch`` is your input's batch size; with it, a module that reads the batch as time is flagged.
+    ``batch`` is your input's batch size, as ``--batch``: a module that reads it as time is flagged.
     """
     return Watch(model, batch)

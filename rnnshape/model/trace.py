@@ -85,11 +85,6 @@ class TraceEntry:
     mismatch: str | None = None  # torch and the predictor disagree: said instead of printing either
     pitfalls: tuple[Pitfall, ...] = ()
 
-    def _repr_html_(self) -> str:  # a notebook shows the same tables as the terminal
-        from rnnshape.render.trace import html
-
-        return html((self,))
-
 
 @dataclass(frozen=True)
 class TraceError:

@@ -135,15 +135,10 @@ def summary(t: Trace):
     return Group(*lines)
 
 
-def html(entries: tuple[TraceEntry, ...]) -> str:
+def html(entries: tuple[TraceEntry, ...], torch_version: str | None = None) -> str:
     """A notebook's view of entries: the terminal's tables as HTML."""
-    import io
-    import sys
+    from rich.console import Group
 
-    from rich.console import Console
+    from rnnshape.render.notebook import html as as_html
 
-    torch = sys.modules.get("torch")
-    console = Console(record=True, width=100, file=io.StringIO())
-    for e in entries:
-        console.print(entry_view(e, getattr(torch, "__version__", None)))
-    return console.export_html(inline_styles=True)
+    return as_html(Group(*(entry_view(e, torch_version) for e in entries)))
