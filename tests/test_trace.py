@@ -297,3 +297,63 @@ def test_readme_trace_examples_are_real(monkeypatch):
         assert norm(m["body"]) == norm(expected(m["args"], m["section"], m["mode"])), "run tests/readme_blocks.py"
     tail = run("trace examples/bptt.py:Carried --input 4,35:long --calls 2").splitlines()[-3:]
     assert "\n".join(["...", *tail]) in text
+
+
+CONFIGS = [
+    (lambda: nn.LSTM(5, 8, num_layers=3, proj_size=3, bidirectional=True), lambda: (torch.randn(4, 2, 5),)),
+    (lambda: nn.RNN(5, 8, nonlinearity="relu", bias=False, batch_first=True), lambda: (torch.randn(2, 6, 5),)),
+    (lambda: nn.GRU(5, 8, num_layers=2), lambda: (torch.randn(6, 5),)),  # unbatched
+    (lambda: nn.GRUCell(5, 8), lambda: (torch.randn(5),)),  # unbatched cell
+    (lambda: nn.RNNCell(5, 8, nonlinearity="relu"), lambda: (torch.randn(3, 5), torch.zeros(3, 8))),
+    (lambda: nn.LSTM(5, 8).double(), lambda: (torch.randn(4, 2, 5, dtype=torch.float64),)),
+    (lambda: nn.LSTM(5, 8, batch_first=True), lambda: (torch.randn(3, 4, 5), (torch.zeros(1, 3, 8),
+                                                                               torch.zeros(1, 3, 8)))),
+]
+
+
+@pytest.mark.parametrize("make,args", CONFIGS, ids=[str(i) for i in range(len(CONFIGS))])
+def test_watch_any_configuration(cli, make, args):
+    """Every configuration: the shapes torch gave equal the predictor's for the command, whose parameters
+    are the module's; the command runs the module's own input shape."""
+    import rnnshape
+
+    torch.manual_seed(0)
+    module = make()
+    with rnnshape.watch(module) as t:
+        out = module(*args())
+    (call,) = t.calls
+    assert call.mismatch is None and call.prediction is not None
+    assert [s.shape for s in call.outputs] == [tuple(x.shape) for x in _flat(out)]
+    built = cli(*call.command.split()[1:], "--dry-run", "--json").json()
+    assert {p["name"]: tuple(p["shape"]) for p in built["parameters"]} == \
+        {n: tuple(p.shape) for n, p in module.named_parameters()}
+    assert all(s.dims for s in call.inputs + call.outputs)
+
+
+def _flat(out):
+    if isinstance(out, torch.Tensor):
+        return [out]
+    return [t for o in out for t in _flat(o)]
+
+
+def test_lengths_from_batch_sizes_equal_torch():
+    from torch.nn.utils.rnn import pack_padded_sequence
+
+    from rnnshape.model.trace import lengths_from_batch_sizes
+
+    for lengths in ([5, 3, 2], [1], [4, 4, 4], [2, 7, 1, 7]):
+        packed = pack_padded_sequence(torch.zeros(max(lengths), len(lengths), 1), lengths, enforce_sorted=False)
+        assert lengths_from_batch_sizes(tuple(packed.batch_sizes.tolist())) == tuple(sorted(lengths, reverse=True))
+
+
+def test_a_shape_the_predictor_does_not_give_is_said():
+    from rnnshape.model.predict import predict
+    from rnnshape.model.spec import Kind, Module
+    from rnnshape.model.trace import Call, Seen, group, spec_for, verify
+
+    m = Module(Kind.GRU, False, 8, 16)
+    call = Call("rnn", "GRU", m, 0, (Seen("input", (5, 3, 8)),), (Seen("output", (5, 3, 16)),
+                                                                    Seen("h_n", (2, 3, 16))))
+    (entry,) = group([call])
+    checked = verify(entry, predict(spec_for(entry)))
+    assert checked.mismatch.startswith("torch gave h_n (2, 3, 16), where rnnshape predicts (1, 3, 16)")

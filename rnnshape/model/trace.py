@@ -41,7 +41,6 @@ class Facts:
     real_lengths: tuple[int, ...] | None = None  # per sequence, steps before the trailing all-zero padding
     weights_chunked: bool | None = None  # cuDNN: all weights in one buffer; None when it does not apply
     weight_dtype: str = "float32"
-    on_cuda: bool = False
 
 
 @dataclass(frozen=True)
