@@ -90,6 +90,8 @@ def trace(target: str, inputs=(), *, calls: int = 1, train: bool = False, batch:
 
     if calls < 1:
         raise UsageError(f"--calls must be >= 1 (got {calls})")
+    if batch is not None and batch < 1:
+        raise UsageError(f"--batch must be >= 1 (got {batch})")
     specs = [parse_input(s) if isinstance(s, str) else s for s in inputs]
     device = resolve_device(device)
     with contextlib.redirect_stdout(sys.stderr):  # the user's prints must not mix with the result (--json)
@@ -112,7 +114,7 @@ def trace(target: str, inputs=(), *, calls: int = 1, train: bool = False, batch:
         err = run_forwards(model, args, calls=calls, train=train, recorder=recorder)
     entries = summarise(recorder.calls, batch if batch is not None else recorder.batch)
     error = failure(recorder, err) if err is not None else None
-    return Trace(target, calls, train, entries, error, torch.__version__, tuple(warnings))
+    return Trace(target, recorder.forwards, train, entries, error, torch.__version__, tuple(warnings))
 
 
 def _recurrent():
@@ -175,8 +177,7 @@ class Watch:
         """The `rnnshape trace --json` document of what was recorded."""
         from rnnshape.render.trace import trace_dict
 
-        forwards = self._recorder.forward + 1 if self._recorder.calls else 0
-        return trace_dict(Trace("", forwards, self._recorder.model.training, self.calls,
+        return trace_dict(Trace("", self._recorder.forwards, self._recorder.model.training, self.calls,
                                 torch_version=_torch_version()))
 
     def _repr_html_(self) -> str:

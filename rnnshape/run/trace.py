@@ -137,6 +137,11 @@ class Recorder:
         self._clean: set = set()  # nodes already walked without reaching an earlier forward (graphs only grow)
         self._handles: list = []
 
+    @property
+    def forwards(self) -> int:
+        """Forward calls of the model begun so far."""
+        return self.forward + 1 if self._started else 0
+
     def __enter__(self) -> Recorder:
         kinds = recurrent_types()
         self._handles.append(self.model.register_forward_pre_hook(self._begin, prepend=True))
