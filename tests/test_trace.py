@@ -213,6 +213,8 @@ def test_failure_elsewhere_keeps_the_calls_so_far(cli, models):
     (["{models}:TextClassifier", "--input", "4,7:complex"], "--input dtype"),
     (["no_colon"], "TARGET must be"),
     (["{models}:Stateful", "--input", "5,2,6", "--calls", "0"], "--calls must be >= 1"),
+    (["{models}:needs_size", "--input", "5,2,4"], "needs hidden"),
+    (["{models}:TextClassifier", "--input", "4,7:long", "--batch", "0"], "--batch must be >= 1"),
 ])
 def test_usage_errors(cli, models, args, needle):
     r = cli("trace", *[a.format(models=models) for a in args])
@@ -357,3 +359,32 @@ def test_a_shape_the_predictor_does_not_give_is_said():
     (entry,) = group([call])
     checked = verify(entry, predict(spec_for(entry)))
     assert checked.mismatch.startswith("torch gave h_n (2, 3, 16), where rnnshape predicts (1, 3, 16)")
+
+
+def _entry(module, x_shape, **facts):
+    from rnnshape.model.trace import Call, Facts, Seen, group
+
+    return group([Call("rnn", "M", module, 0, (Seen("input", x_shape),), (), Facts(**facts))])
+
+
+def test_time_major_input_into_a_batch_first_module():
+    from rnnshape.model import pitfalls
+    from rnnshape.model.spec import Kind, Module
+
+    bf = Module(Kind.GRU, False, 8, 16, batch_first=True)
+    (e,) = pitfalls.find(_entry(bf, (50, 32, 8)), batch=32)
+    assert [p.code for p in e.pitfalls] == ["time-batch-swapped"] and "batch_first=True" in e.pitfalls[0].message
+    assert pitfalls.find(_entry(bf, (32, 50, 8)), batch=32)[0].pitfalls == ()
+    assert pitfalls.find(_entry(bf, (32, 32, 8)), batch=32)[0].pitfalls == ()  # square: cannot tell
+
+
+def test_weights_not_contiguous_from_the_fact():
+    from rnnshape.model import pitfalls
+    from rnnshape.model.spec import Kind, Module
+    from rnnshape.run.trace import weights_chunked
+
+    assert weights_chunked(nn.LSTM(3, 4)) is None  # on the CPU the question does not arise
+    m = Module(Kind.LSTM, False, 8, 16)
+    (e,) = pitfalls.find(_entry(m, (5, 3, 8), weights_chunked=False))
+    assert [p.code for p in e.pitfalls] == ["weights-not-contiguous"] and "flatten_parameters()" in e.pitfalls[0].fix
+    assert pitfalls.find(_entry(m, (5, 3, 8), weights_chunked=True))[0].pitfalls == ()

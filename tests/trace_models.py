@@ -193,3 +193,7 @@ class LengthsLSTM(nn.LSTM):
 
 def lengths_lstm():
     return LengthsLSTM(4, 6), (torch.randn(5, 2, 4), torch.tensor([5, 3]))
+
+
+def needs_size(hidden):
+    return nn.GRU(4, hidden)

@@ -106,6 +106,7 @@ def load(target: str):
     from torch import nn
 
     obj = _load_object(target)
+    _no_arguments_needed(obj, target)
     if inspect.isclass(obj) and issubclass(obj, nn.Module):
         built = _user(obj, f"building {target}")
     elif callable(obj):
@@ -122,14 +123,22 @@ def load(target: str):
     return built, args
 
 
+def _no_arguments_needed(obj, target: str) -> None:
+    """rnnshape calls NAME with no arguments: one it cannot call so is a usage error, said before running it."""
+    try:
+        params = inspect.signature(obj).parameters.values()
+    except (TypeError, ValueError):
+        return
+    needed = [p.name for p in params if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD,
+                                                                            p.KEYWORD_ONLY)]
+    if needed:
+        raise UsageError(f"TARGET must be callable with no arguments, but {target} needs {', '.join(needed)}",
+                         hint="point TARGET at a function that builds the model (and example inputs) and returns it")
+
+
 def _user(fn, doing: str):
     try:
         return fn()
-    except TypeError as err:
-        if "required positional argument" in str(err) and doing.startswith("building"):
-            raise UsageError(f"{doing} needs arguments: {err}",
-                             hint="point TARGET at a function that builds the model and returns it") from None
-        raise UserCodeError(f"{doing} raised {type(err).__name__}: {err}", hint=location(err)) from err
     except Exception as err:
         raise UserCodeError(f"{doing} raised {type(err).__name__}: {err}", hint=location(err)) from err
 
