@@ -10,6 +10,7 @@ from rnnshape.model.report import Report
 from rnnshape.model.trace import Seen, Trace, TraceEntry
 from rnnshape.render import fmt
 from rnnshape.render.jsonout import SCHEMA_VERSION
+from rnnshape.render.layout import AtWidth
 from rnnshape.views.code import constructor
 
 
@@ -58,6 +59,35 @@ def _title(e: TraceEntry) -> str:
     return f"{e.path or '(the model)'} · {e.cls} · {times}"
 
 
+def command_lines(command: str, width: int) -> list[str]:
+    """The command broken the way a shell reads it (`` \\`` at each line end), an option and its value kept
+    together, so a narrow terminal still shows something to copy and paste."""
+    words = command.split()
+    groups: list[str] = []
+    for w in words:
+        if groups and not w.startswith("-") and groups[-1].startswith("-") and " " not in groups[-1]:
+            groups[-1] += " " + w
+        else:
+            groups.append(w)
+    lines = ["$"]
+    for g in groups:
+        if len(lines[-1]) + 1 + len(g) + 2 > width and lines[-1].strip() not in ("$", ""):
+            lines[-1] += " \\"
+            lines.append("   ")
+        lines[-1] += " " + g
+    return lines
+
+
+def command_text(command: str, width: int):
+    from rich.text import Text
+
+    text = Text()
+    for i, line in enumerate(command_lines(command, width)):
+        text.append(("\n" if i else "") + line, style="bold")
+    text.no_wrap = True
+    return text
+
+
 def calls_table(e: TraceEntry):
     from rich import box
     from rich.table import Table
@@ -85,7 +115,7 @@ def entry_view(e: TraceEntry, torch_version: str | None = None):
 
     parts = [Rule(_title(e), align="left")]
     if e.command:
-        parts.append(Text.assemble(("$ ", "dim"), (e.command, "bold")))
+        parts.append(AtWidth(lambda width: command_text(e.command, width)))
     predicted = {(t.name, t.shape) for t in e.prediction.inputs + e.prediction.outputs} if e.prediction else set()
     if all((s.name, s.shape) in predicted for s in e.inputs + e.outputs):
         parts.append(Text("called with exactly the tensors listed below", style="dim"))
