@@ -238,8 +238,10 @@ def test_watch_carries_the_json_data(cli, models):
     with rnnshape.watch(model) as t:
         model(*args)
     doc = cli("trace", f"{models}:seq2seq", "--json").json()
-    assert [entry_dict(e) for e in t.calls] == doc["calls"]
-    assert "encoder.rnn" in t.calls[0]._repr_html_()
+    assert [e.to_dict() for e in t.calls] == [entry_dict(e) for e in t.calls] == doc["calls"]
+    assert t.to_dict()["calls"] == doc["calls"] and t.to_dict()["forwards"] == 1
+    assert "encoder.rnn" in t.calls[0]._repr_html_() and "decoder" in t._repr_html_()
+    assert repr(t.calls[1]) == "<Call decoder · LSTMCell × 6>"
 
 
 def test_user_prints_go_to_stderr(cli, models):
@@ -388,3 +390,13 @@ def test_weights_not_contiguous_from_the_fact():
     (e,) = pitfalls.find(_entry(m, (5, 3, 8), weights_chunked=False))
     assert [p.code for p in e.pitfalls] == ["weights-not-contiguous"] and "flatten_parameters()" in e.pitfalls[0].fix
     assert pitfalls.find(_entry(m, (5, 3, 8), weights_chunked=True))[0].pitfalls == ()
+
+
+@pytest.mark.parametrize("width", [40, 60, 80, 200])
+def test_command_lines_fit_and_paste_back(width):
+    from rnnshape.render.trace import command_lines
+
+    command = "rnnshape lstm --cell --input-size 32 --hidden-size 64 --seq-len 10 --batch 8 --init-state zeros"
+    lines = command_lines(command, width)
+    assert all(len(line) <= width for line in lines)
+    assert " ".join(line.rstrip(" \\").strip() for line in lines) == "$ " + command

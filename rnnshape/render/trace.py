@@ -118,7 +118,9 @@ def entry_view(e: TraceEntry, torch_version: str | None = None):
         parts.append(AtWidth(lambda width: command_text(e.command, width)))
     predicted = {(t.name, t.shape) for t in e.prediction.inputs + e.prediction.outputs} if e.prediction else set()
     if all((s.name, s.shape) in predicted for s in e.inputs + e.outputs):
-        parts.append(Text("called with exactly the tensors listed below", style="dim"))
+        state = any(s.name.startswith(("h_0", "c_0", "hx")) for s in e.inputs)
+        parts.append(Text("called with exactly the tensors listed below" +
+                          ("" if state else "; no initial state passed: torch starts from zeros"), style="dim"))
     else:
         parts.append(calls_table(e))
     for p in e.pitfalls:
