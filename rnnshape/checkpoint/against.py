@@ -156,6 +156,10 @@ def command_line(spec: Spec) -> str:
         parts.append(f"--proj-size {m.proj_size}")
     if not m.bias:
         parts.append("--no-bias")
+    if m.batch_first:  # known only from a whole pickled module or an ONNX layout
+        parts.append("--batch-first")
+    if m.dropout:
+        parts.append(f"--dropout {m.dropout}")
     if m.kind is Kind.RNN and m.nonlinearity == "relu":
         parts.append("--nonlinearity relu")
     return " ".join(parts)

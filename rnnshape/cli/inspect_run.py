@@ -31,7 +31,7 @@ def show(file: str, prefix: str | None, json_out: bool, console=None) -> int:
 
 
 def check(spec: Spec, file: str, prefix: str | None, json_out: bool, console=None) -> int:
-    """Compare ``spec`` with the checkpoint's module; exit status 0 whether or not they match."""
+    """Compare ``spec`` with the checkpoint's module; exit status 0 when it would load, 1 when not (like diff)."""
     from rnnshape.checkpoint.against import check as compare
     from rnnshape.checkpoint.inspection import inspect_checkpoint
 
@@ -46,4 +46,4 @@ def check(spec: Spec, file: str, prefix: str | None, json_out: bool, console=Non
         from rnnshape.render.inspect_tables import render_comparison
 
         show_renderable(render_comparison(comparison), console=console)
-    return 0
+    return 0 if comparison.match else 1
