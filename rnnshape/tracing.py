@@ -28,12 +28,7 @@ def command(entry: TraceEntry) -> str | None:
     spec = entry.spec
     if spec is None:
         return None
-    m = spec.modules()[0]
-    parts = [command_line(spec)]
-    if m.batch_first and not m.cell:
-        parts.append("--batch-first")
-    if m.dropout and not m.cell:
-        parts.append(f"--dropout {m.dropout:g}")
+    parts = [command_line(spec)]  # the module's own options; the input's follow
     if spec.lengths is not None:
         parts.append("--lengths " + ",".join(str(n) for n in spec.lengths))
     else:
