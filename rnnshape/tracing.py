@@ -62,12 +62,23 @@ def failure(recorder, err: BaseException) -> TraceError:
 
     said = f"{type(err).__name__}: {err}".splitlines()[0]
     where = location(err)
-    if recorder.open:
-        path, m, inputs, facts = recorder.open[-1]
+    inside = [rec for rec in recorder.open if _passed_through(err, rec[1])]
+    if inside:
+        path, m, inputs, facts = inside[-1]
         found = explain(path, type(m).__name__, module_config(m), inputs, said, facts.weight_dtype)
         return replace(found, location=where)
     return TraceError(f"the model's forward raised {said}" + (f" ({where})" if where else ""), None, None, said,
                       where)
+
+
+def _passed_through(err: BaseException, module) -> bool:
+    """Did ``err`` propagate out of ``module``'s call? (A call whose error the user caught stays open.)"""
+    tb = err.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_locals.get("self") is module:
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def trace(target: str, inputs=(), *, calls: int = 1, train: bool = False, batch: int | None = None,

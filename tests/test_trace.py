@@ -400,3 +400,9 @@ def test_command_lines_fit_and_paste_back(width):
     lines = command_lines(command, width)
     assert all(len(line) <= width for line in lines)
     assert " ".join(line.rstrip(" \\").strip() for line in lines) == "$ " + command
+
+
+def test_a_caught_recurrent_failure_is_not_blamed_later(cli, models):
+    r = cli("trace", f"{models}:CaughtThenFails", "--input", "5,3,4", "--json")
+    err = r.json()["error"]
+    assert r.code == 1 and err["path"] is None and "ValueError: later, elsewhere" in err["message"]

@@ -197,3 +197,18 @@ def lengths_lstm():
 
 def needs_size(hidden):
     return nn.GRU(4, hidden)
+
+
+class CaughtThenFails(nn.Module):
+    """Catches a failing recurrent call, then fails in its own code: the failure is not the GRU's."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.GRU(4, 6)
+
+    def forward(self, x):
+        try:
+            self.rnn(x, torch.zeros(3, 3, 6))
+        except RuntimeError:
+            pass
+        raise ValueError("later, elsewhere")
