@@ -273,7 +273,7 @@ def test_trace_help_does_not_import_torch():
 
 
 @pytest.mark.parametrize("name", ["rnnshape.model.trace", "rnnshape.model.trace_error", "rnnshape.model.pitfalls",
-                                  "rnnshape.tracing"])
+                                  "rnnshape.api.trace"])
 def test_docstring_examples_run(name):
     import doctest
     import importlib

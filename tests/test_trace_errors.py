@@ -12,7 +12,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from rnnshape.run.trace import Recorder
-from rnnshape.tracing import failure
+from rnnshape.api.trace import failure
 
 EXPECTED = re.compile(r"Expected hidden(?:\[(\d)\])? size \(([^)]*)\), got \[([^\]]*)\]")
 

@@ -1,6 +1,6 @@
 """`rnnshape trace TARGET`: run the user's own model and show every recurrent call inside it.
 
-Thin: options go to rnnshape.tracing.trace, a renderer prints the Trace. torch is imported only when it runs.
+Thin: options go to rnnshape.api.trace.trace, a renderer prints the Trace. torch is imported only when it runs.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def trace_command(
 
     This imports and runs your own code, as `python` would: trace only code you trust.
     """
-    from rnnshape.tracing import trace
+    from rnnshape.api.trace import trace
 
     result = trace(target, inputs or (), calls=calls, train=train, batch=batch, device=device)
     for w in result.warnings:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import Enum
 
 from rnnshape import __version__
-from rnnshape.checkpoint.against import Comparison, command_line
+from rnnshape.checkpoint.against import LoadCheck, command_line
 from rnnshape.checkpoint.inspection import Inspection
 from rnnshape.checkpoint.recover import Recovered
 from rnnshape.render.inspect_onnx import onnx_dict
@@ -62,7 +62,7 @@ def _plain(value):
     return value.value if isinstance(value, Enum) else value
 
 
-def comparison_dict(c: Comparison) -> dict:
+def load_check_dict(c: LoadCheck) -> dict:
     m = c.requested.modules()[0]
     return {
         "schema_version": SCHEMA_VERSION,
