@@ -11,8 +11,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from rnnshape.run.trace import Recorder
 from rnnshape.api.trace import failure
+from rnnshape.run.trace import Recorder
 
 EXPECTED = re.compile(r"Expected hidden(?:\[(\d)\])? size \(([^)]*)\), got \[([^\]]*)\]")
 
