@@ -299,7 +299,7 @@ def test_readme_trace_examples_are_real(monkeypatch):
 
     for m in traced:
         assert norm(m["body"]) == norm(expected(m["args"], m["section"], m["mode"])), "run tests/readme_blocks.py"
-    tail = run("trace examples/bptt.py:Carried --input 4,35:long --calls 2").splitlines()[-3:]
+    tail = run("trace tests/examples/bptt.py:Carried --input 4,35:long --calls 2").splitlines()[-3:]
     assert "\n".join(["...", *tail]) in text
 
 
