@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from rnnshape.errors import UsageError, WitnessMismatch
-from rnnshape.model.guard import available_bytes, check_memory, check_meta
+from rnnshape.model.guard import check_memory, check_meta
 from rnnshape.model.predict import predict
 from rnnshape.model.report import Prediction, Report
 from rnnshape.model.spec import Spec, make_spec, with_device
@@ -60,6 +60,8 @@ def run_report(spec: Spec, timing_options: TimingOptions | None, *, check_flops:
             warnings.append(slow)
     else:
         backward = timing_options is not None and timing_options.backward
+        from rnnshape.run.device import available_bytes
+
         check_memory(prediction, available_bytes(spec.device), spec.device, backward=backward)
     built = run.build(spec)
     observed = run.observe(spec, built)

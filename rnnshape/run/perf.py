@@ -107,25 +107,17 @@ class _train_mode:  # noqa: N801 - used as a context manager, named like one
 
 
 def _memory(spec: Spec, prediction: Prediction, built, *, backward: bool) -> Memory:
+    """The estimate, and the peak of one more call measured (rnnshape.run.peak): the training step with --backward."""
+    from rnnshape.run.peak import peak_bytes
+
     parts, total = estimate(prediction, backward=backward)
-    peak = None
-    if spec.device.startswith("cuda"):
-        if backward:
-            with _train_mode(built.module):
-                peak = _cuda_peak(spec.device, train_step(built))
-        else:
-            peak = _cuda_peak(spec.device, _no_grad(built.forward))
+    resident = [*built.module.parameters(), *built.module.buffers(), *built.inputs.values()]
+    if backward:
+        for p in built.module.parameters():
+            p.grad = None  # freed before the window, so the peak starts from the resident tensors
+        with _train_mode(built.module):
+            peak = peak_bytes(spec.device, train_step(built), resident)
+    else:
+        peak = peak_bytes(spec.device, _no_grad(built.forward), resident)
     return Memory(parts=parts, estimate_bytes=total, peak_bytes=peak,
                   peak_of="forward+backward" if backward else "forward")
-
-
-def _cuda_peak(device: str, fn: Callable[[], object]) -> int:
-    """torch.cuda.max_memory_allocated over one call, after resetting the peak: everything resident counts."""
-    import torch
-
-    torch.cuda.synchronize(device)
-    torch.cuda.reset_peak_memory_stats(device)
-    fn()
-    torch.cuda.synchronize(device)
-    return int(torch.cuda.max_memory_allocated(device))
-
