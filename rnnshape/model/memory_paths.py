@@ -69,6 +69,7 @@ class Call:
     kept: int  # elements kept for its backward
     input_grad: bool  # its input is an activation (needs a gradient), not the user's tensor
     cell: bool = False
+    packed: bool = False
 
 
 def onednn(spec: Spec) -> bool:
@@ -87,8 +88,9 @@ def forward(spec: Spec, *, training: bool) -> Ledger:
         _cells(led, spec, batch, training)
         return led
     x = None  # elements of the current module's input when it is an activation (None: the user's input)
-    for m in spec.modules():
-        x = _module(led, m, path, rows, batch, x, training)
+    strided = spec.batch_first and not spec.unbatched and not spec.packed
+    for i, m in enumerate(spec.modules()):  # only the user's batch-first input is not contiguous
+        x = _module(led, m, path, rows, batch, x, training, spec.packed, strided and i == 0)
     if training and path != "onednn":
         led.kept -= x  # the loss reads the last output and does not keep it
     if spec.packed:
@@ -98,7 +100,8 @@ def forward(spec: Spec, *, training: bool) -> Ledger:
     return led
 
 
-def _module(led: Ledger, m: Module, path: str, rows: int, batch: int, x: int | None, training: bool) -> int:
+def _module(led: Ledger, m: Module, path: str, rows: int, batch: int, x: int | None, training: bool,
+            packed: bool, strided: bool) -> int:
     """One layer module: its layers in order, each direction a call; returns its output's elements."""
     G, H, Ho, D = m.kind.gates, m.hidden_size, m.h_out, m.directions
     states = (2 if m.kind is Kind.LSTM else 1) * m.num_layers * D * batch * H
@@ -107,11 +110,20 @@ def _module(led: Ledger, m: Module, path: str, rows: int, batch: int, x: int | N
     for k in range(m.num_layers):
         width = m.input_size if k == 0 else m.output_size
         directions = later = projection = 0
+        shared = rows * width if strided and k == 0 and path == "onednn" else 0  # one contiguous copy
+        led.alloc(shared)
+        led.kept += shared if training else 0
         for _d in range(D):
             if path == "onednn":
                 kept = _onednn_call(led, m, rows, batch, width, training)
             else:
+                copy = rows * width if strided and k == 0 else 0  # a batch-first input, made contiguous
+                led.alloc(copy)
                 led.alloc(rows * G * H)  # the input projection of every step at once
+                if training:
+                    led.kept += copy  # the projection's backward reads it
+                else:
+                    led.free(copy)
                 led.free(projection)  # the other direction's, freed once this one exists
                 projection = rows * G * H
                 if training:
@@ -125,10 +137,11 @@ def _module(led: Ledger, m: Module, path: str, rows: int, batch: int, x: int | N
                 led.spike(batch * (G * H + STEP_TEMPS * H + (H if m.proj_size else 0)))
                 led.alloc(rows * Ho)  # this direction's output, the steps stacked
             directions += rows * Ho
-            led.calls.append(Call(path, m.kind, rows, batch, width, H, Ho, kept, input_grad=x is not None))
+            led.calls.append(Call(path, m.kind, rows, batch, width, H, Ho, kept, input_grad=x is not None,
+                                  packed=packed))
         if D > 1:
             led.alloc(rows * D * Ho)  # cat of the two directions
-        led.free(projection + later)
+        led.free(projection + later + (0 if training else shared))
         if path != "onednn" and D > 1:
             led.free(directions)  # aten frees them at the layer's end
         elif path == "onednn" and D > 1 and not training:
@@ -216,7 +229,9 @@ def backward(spec: Spec, fwd: Ledger, parameters: int) -> int:
             led.free(c.rows * H + 4 * c.batch * H + G * H + c.kept)
         else:
             # the first steps: the summed gradient, a new step's and their sum, the step's temporaries
-            led.spike(3 * w_step + (G + 4) * c.batch * H)
+            # packed input: the gradients of each step's rows, scattered into the gates' gradient
+            packed = c.rows * G * H if c.packed else 0
+            led.spike(3 * w_step + (G + 4) * c.batch * H + packed)
             dx = c.rows * c.width if c.input_grad else 0
             if not c.cell:  # the gates' gradients of every step, stacked for the input projection
                 led.free(c.kept)
