@@ -36,8 +36,12 @@ def cpu_transient_peak(fn: Callable[[], object]) -> int:
 
     What ``fn`` returns is freed inside the window too: it does not outlive the call.
     """
+    import os
+
     from torch.autograd.profiler import profile
 
+    # Kineto logs every profiler start and stop on stderr below level 6; read when the profiler first starts.
+    os.environ.setdefault("KINETO_LOG_LEVEL", "6")
     with profile(profile_memory=True) as prof:
         fn()
     events = [e for e in prof.kineto_results.events() if e.name() == "[memory]" and e.device_type().name == "CPU"]
