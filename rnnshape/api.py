@@ -8,12 +8,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
+from rnnshape import results
 from rnnshape.errors import UsageError, WitnessMismatch
+from rnnshape.model import modes
 from rnnshape.model.guard import check_memory, check_meta
 from rnnshape.model.predict import predict
 from rnnshape.model.report import Prediction, Report
+from rnnshape.model.rules import validate
 from rnnshape.model.spec import Spec, make_spec, with_device
 from rnnshape.run.measure import DEFAULT_MIN_TIME, TimingOptions
 
@@ -29,21 +33,66 @@ def analyze(
     check_flops: bool = False,
     backward: bool = False,
     vs_loop: bool = False,
+    cli: bool = False,
     **options,
 ) -> Report:
     """Build and run a configuration with torch (or only predict it with ``dry_run=True``).
 
     ``options`` are :func:`rnnshape.model.spec.make_spec`'s keyword arguments (PyTorch's constructor names).
     ``backward`` also times forward+backward, ``vs_loop`` the same weights as a per-step cell loop.
+    A mistake raises :class:`rnnshape.errors.UsageError` (a ``ValueError``; a ``TypeError`` for a value
+    of the wrong type) naming the keyword argument; ``cli=True`` names the command line's flags instead.
+
+    >>> analyze("lstm", num_layers="2")
+    Traceback (most recent call last):
+    ...
+    rnnshape.errors.UsageTypeError: num_layers must be an integer (got '2')
     """
-    spec = kind if isinstance(kind, Spec) else make_spec(kind, **options)
-    opts = TimingOptions(min_time=min_time, threads=threads, backward=backward, vs_loop=vs_loop, clock=clock)
-    opts.check(spec, timed=time and not dry_run)
-    if dry_run:
-        if check_flops:
+    try:
+        spec = validate(kind) if isinstance(kind, Spec) else make_spec(kind, **options)
+        opts = TimingOptions(min_time=min_time, threads=threads, backward=backward, vs_loop=vs_loop, clock=clock)
+        opts.check(spec, untimed=modes.untimed(no_time=not time, dry_run=dry_run))
+        if dry_run and check_flops:
             raise UsageError("--check-flops runs torch (on meta), so it cannot be combined with --dry-run")
-        return Report(predict(spec), verified=False, torch_version=None, timing=None, warnings=spec.warnings)
-    return run_report(spec, opts if time else None, check_flops=check_flops)
+    except UsageError as err:
+        if cli:
+            raise
+        raise python_names(err) from None
+    if dry_run:
+        return results.of(Report(predict(spec), verified=False, torch_version=None, timing=None,
+                                 warnings=spec.warnings))
+    return results.of(run_report(spec, opts if time else None, check_flops=check_flops))
+
+
+def inspect(path: str | os.PathLike, prefix: str | None = None) -> results.Inspection:
+    """The recurrent modules of a checkpoint (``rnnshape inspect``), read without running its code.
+
+    ``prefix`` keeps only the module under that name (``encoder.rnn``).
+    """
+    from rnnshape.checkpoint.inspection import inspect_checkpoint
+
+    return results.of(inspect_checkpoint(path, prefix))
+
+
+# The command line's flags as the Python API's keyword arguments, where the two differ.
+_ARGUMENTS = {"layers": "num_layers", "no-bias": "bias=False", "no-time": "time=False", "the command": "kind"}
+
+
+def python_names(err: UsageError) -> UsageError:
+    """The same error, naming keyword arguments (num_layers) where it named flags (--layers)."""
+    import re
+
+    def name(match: re.Match) -> str:
+        flag = match.group(1)
+        return _ARGUMENTS.get(flag, flag.replace("-", "_"))
+
+    def rename(text: str | None) -> str | None:
+        if text is None:
+            return None
+        text = text.replace("the command", _ARGUMENTS["the command"])
+        return re.sub(r"(?<![\w-])--([a-z][a-z-]*)", name, text)
+
+    return type(err)(rename(err.message), hint=rename(err.hint))
 
 
 def run_report(spec: Spec, timing_options: TimingOptions | None, *, check_flops: bool = False) -> Report:
@@ -65,7 +114,7 @@ def run_report(spec: Spec, timing_options: TimingOptions | None, *, check_flops:
         check_memory(prediction, available_bytes(spec.device), spec.device, backward=backward)
     built = run.build(spec)
     observed = run.observe(spec, built)
-    compare(prediction, observed)
+    hold_equal(prediction, observed)
     warnings += [w for w in observed.warnings if w not in warnings]
     flops_counted = None
     if check_flops:
@@ -87,7 +136,7 @@ def run_report(spec: Spec, timing_options: TimingOptions | None, *, check_flops:
                   warnings=tuple(warnings), flops_counted=flops_counted)
 
 
-def compare(prediction: Prediction, observed) -> None:
+def hold_equal(prediction: Prediction, observed) -> None:
     """Hold the two witnesses equal; any difference is a bug, shown with both values."""
     pairs = [
         ("module", prediction.module_repr, observed.module_repr),

@@ -1,0 +1,65 @@
+"""Which options mean something in which mode: every combination rule of the commands, stated once.
+
+The rule (README, "Options that combine"): an option the chosen mode ignores is
+- *redundant* when it only tunes something that will not happen (how long or on how many threads to
+  time, whether to show the live display, not to time or not to run what runs nothing anyway): a
+  one-line warning, and the run goes on;
+- a *contradiction* when it asks for something the mode will not produce (a backward or loop timing, a
+  view, an export, a FLOP cross-check): a usage error naming both.
+The CLI, compare, sweep and the Python API all ask here. Value rules live in rnnshape.model.rules.
+
+>>> untimed(no_time=False, dry_run=True)
+'--dry-run'
+>>> ignored({"threads": "--threads"}, untimed=untimed(dry_run=True))
+['--threads has no effect with --dry-run: nothing is timed']
+>>> ignored({"backward": "--backward"}, untimed="--no-time")
+Traceback (most recent call last):
+...
+rnnshape.errors.UsageError: --backward has no effect with --no-time: nothing is timed
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rnnshape.errors import UsageError
+
+TIMING = frozenset({"min_time", "threads", "backward", "vs_loop"})
+# Everything a shape comparison (--check FILE) ignores: it runs nothing and prints its own answer.
+OUTPUT = TIMING | {"code", "dry_run", "explain", "diagram", "svg", "html", "no_time", "check_flops", "no_live"}
+# Options that only tune what would not happen: ignoring them loses nothing.
+REDUNDANT = frozenset({"min_time", "threads", "no_time", "dry_run", "no_live"})
+
+
+def untimed(*, no_time: bool = False, dry_run: bool = False, meta: bool = False) -> str | None:
+    """The flag that makes this run untimed, or None when it is timed."""
+    return "--no-time" if no_time else "--dry-run" if dry_run else "--device meta" if meta else None
+
+
+def ignored(given: Mapping[str, str], *, check: bool = False, code: bool = False,
+            untimed: str | None = None) -> list[str]:
+    """``given`` maps each option typed ({parameter name: flag}) to its flag. Returns a warning for each
+    redundant one the mode ignores; raises a UsageError for the first contradiction."""
+    warnings = []
+    for name, flag in given.items():
+        why = None
+        if check and name in OUTPUT:
+            why = f"{flag} has no effect with --check, which compares shapes and runs nothing"
+        elif code and name in TIMING | {"check_flops", "no_live", "dry_run", "no_time"}:
+            why = f"{flag} has no effect with --code, which prints code and runs nothing"
+        elif untimed and name in TIMING:
+            why = f"{flag} has no effect with {untimed}: nothing is timed"
+        if why and name in REDUNDANT:
+            warnings.append(why)
+        elif why:
+            raise UsageError(why, hint=f"drop {flag}")
+    return warnings
+
+
+def refuse_with_code(*, code: bool, json: bool, extras: Mapping[str, bool]) -> None:
+    """--code prints a script: it takes no document format and no other view."""
+    if code and json:
+        raise UsageError("--code and --json cannot be combined: each prints its own document on stdout")
+    given = [flag for flag, on in extras.items() if on]
+    if code and given:
+        raise UsageError(f"--code cannot be combined with {given[0]}: --code prints only the code")
