@@ -13,7 +13,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
 from rnnshape.render import fmt
-from rnnshape.views.diagram import Diagram, Level, shown_steps
+from rnnshape.views.diagram import Diagram, Level, sequence_ends, shown_steps
 
 FORWARD_STYLE, REVERSE_STYLE, SHAPE_STYLE, FRAME_STYLE = "cyan", "magenta", "green", "bright_black"
 MAX_COLUMNS = 12
@@ -147,11 +147,15 @@ class _Canvas:
 def _draw(dg: Diagram, layout: _Layout) -> list[Text]:
     c = _Canvas()
     steps = layout.steps
+    ends = sequence_ends(dg.lengths) if dg.lengths else {}
+    top = 2 if ends else 1  # packed: a row naming the sequences whose last step each column is
     for j, t in enumerate(steps):
         c.put(0, layout.center(j) - 1, f"t={t}", "bold")
-        c.put(1, layout.center(j), "▲ ", FRAME_STYLE)
-        c.put(1, layout.center(j) + 2, _up_labels(dg, layout.verbose)[0], SHAPE_STYLE)
-    y = 2
+        if t in ends:
+            c.put(1, layout.center(j) - 1, ("last of b=" + ",".join(map(str, ends[t])))[:layout.pitch - 2], "dim")
+        c.put(top, layout.center(j), "▲ ", FRAME_STYLE)
+        c.put(top, layout.center(j) + 2, _up_labels(dg, layout.verbose)[0], SHAPE_STYLE)
+    y = top + 1
     for n in range(len(dg.levels) - 1, -1, -1):
         y = _draw_level(c, dg, layout, n, y)
         for j, t in enumerate(steps):
@@ -236,7 +240,8 @@ def _legend(dg: Diagram, layout: _Layout):
     if dg.lengths:
         lines.append(f"packed input (lengths {', '.join(map(str, dg.lengths))}): step t runs batch_sizes[t] = "
                      f"{', '.join(map(str, dg.batch_sizes))} rows; sequence b's h_n slice is its state after "
-                     "t = lengths[b] - 1, where the reverse direction also starts it from its initial state")
+                     "t = lengths[b] - 1 (its last step, marked in its column), where the reverse direction "
+                     "also starts it from its initial state; output[t] is zeros past it")
     if dg.states:
         parts = [f"{name} {fmt.shape(shape)}" for name, shape in dg.states]
         lines.append("final states: " + " · ".join(parts))

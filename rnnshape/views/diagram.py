@@ -119,7 +119,7 @@ def diagram(prediction: Prediction, columns: int = DEFAULT_STEPS) -> Diagram:
     nodes, edges = _graph(levels, steps, spec.seq_len, spec, out_name)
     sizes = batch_sizes(spec.lengths, spec.seq_len) if spec.packed and not spec.cell else None
     if sizes:
-        edges = tuple(_at_step(e, nodes, sizes) for e in edges)
+        edges = tuple(_at_step(e, nodes, sizes) for e in edges) + _sequence_ends(levels, steps, spec.lengths)
     return Diagram(
         title=title,
         seq_len=spec.seq_len,
@@ -135,6 +135,38 @@ def diagram(prediction: Prediction, columns: int = DEFAULT_STEPS) -> Diagram:
         lengths=spec.lengths if sizes else None,
         batch_sizes=sizes,
     )
+
+
+def sequence_ends(lengths: tuple[int, ...]) -> dict[int, tuple[int, ...]]:
+    """The sequences b whose last step is t, by t.
+
+    >>> sequence_ends((5, 2, 3, 2))
+    {4: (0,), 1: (1, 3), 2: (2,)}
+    """
+    ends: dict[int, tuple[int, ...]] = {}
+    for b, n in enumerate(lengths):
+        ends[n - 1] = (*ends.get(n - 1, ()), b)
+    return ends
+
+
+def _sequence_ends(levels, steps, lengths) -> tuple[Edge, ...]:
+    """With packed input, each sequence leaves the forward direction after its own last step, and enters the
+    reverse direction there: the h_n (c_n) slice of the sequences ending at a shown step t other than L-1 is
+    an edge out of that step's cell, and their initial state an edge into the reverse cell of that step."""
+    out = []
+    last = steps[-1]
+    for n, lv in enumerate(levels):
+        states = [("h", lv.h_shape)] + ([("c", lv.c_shape)] if lv.c_shape else [])
+        short = lv.short.replace(" ", "")
+        for t, bs in sorted(sequence_ends(lengths).items()):
+            if t not in steps or t == last:
+                continue  # the edges of t = L-1 exist already; elided steps are in the legend
+            for s, shape in states:
+                rows = (len(bs), *shape[1:])
+                out.append(Edge(f"{short}.d0.t{t}", f"{s}_n.{n}.d0", f"{s}_n", rows))
+                if lv.directions > 1:
+                    out.append(Edge(f"{s}_0.{n}.d1", f"{short}.d1.t{t}", f"{s}_0", rows))
+    return tuple(out)
 
 
 def _at_step(e: Edge, nodes: tuple[Node, ...], sizes: tuple[int, ...]) -> Edge:
