@@ -17,6 +17,7 @@ torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence  # noqa: E402
 
+from rnnshape.model.memory import estimate  # noqa: E402
 from rnnshape.model.predict import predict  # noqa: E402
 from rnnshape.model.spec import make_spec  # noqa: E402
 
@@ -50,6 +51,38 @@ def generate(rng: random.Random, variant: str) -> tuple[str, dict]:
 
 def independent(kind: str, kw: dict, *, backward: bool) -> int:
     """The peak bytes of one forward (or training step) of modules the test builds itself."""
+    mods, forward, resident = setup(kind, kw)
+
+    def step():
+        forward().sum().backward()
+
+    for m in mods:
+        m.train(backward)
+    fn = step if backward else forward
+    if backward:
+        step()  # the first call of a process allocates once-only buffers
+        for m in mods:
+            m.zero_grad(set_to_none=True)
+    else:
+        with torch.no_grad():
+            fn()
+    grad = torch.enable_grad() if backward else torch.no_grad()
+    with grad, torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], profile_memory=True) as p:
+        fn()
+    running = peak = 0
+    events = [e for e in p.profiler.kineto_results.events() if e.name() == "[memory]"]
+    for e in sorted(events, key=lambda e: e.start_ns()):
+        running += e.nbytes()
+        peak = max(peak, running)
+    return peak + _storage_bytes(resident)
+
+
+def _storage_bytes(tensors) -> int:
+    return sum({t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in tensors}.values())
+
+
+def setup(kind: str, kw: dict):
+    """The test's own modules, a forward returning the loss's tensor, and the tensors resident before it."""
     torch.manual_seed(0)
     dtype = getattr(torch, kw.get("dtype", "float32"))
     cls = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[kind]
@@ -92,28 +125,7 @@ def independent(kind: str, kw: dict, *, backward: bool) -> int:
             out, _ = pad_packed_sequence(out, batch_first=bf, total_length=L)
         return out
 
-    def step():
-        forward().sum().backward()
-
-    for m in mods:
-        m.train(backward)
-    fn = step if backward else forward
-    if backward:
-        step()  # the first call of a process allocates once-only buffers
-        for m in mods:
-            m.zero_grad(set_to_none=True)
-    else:
-        with torch.no_grad():
-            fn()
-    grad = torch.enable_grad() if backward else torch.no_grad()
-    with grad, torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], profile_memory=True) as p:
-        fn()
-    running = peak = 0
-    events = [e for e in p.profiler.kineto_results.events() if e.name() == "[memory]"]
-    for e in sorted(events, key=lambda e: e.start_ns()):
-        running += e.nbytes()
-        peak = max(peak, running)
-    return peak + sum({t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in resident}.values())
+    return mods, forward, resident
 
 
 def rnnshape_memory(kind: str, kw: dict, *, backward: bool):
@@ -160,6 +172,27 @@ def test_estimate_and_peak_over_generated_configurations(variant, seed):
 ])
 def test_the_audited_configurations(kind, kw):
     check(kind, kw)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_kept_for_backward_against_saved_tensors_hooks(variant):
+    """The estimate's "kept for backward" part is what autograd saves: the distinct storages that
+    saved_tensors_hooks see during a training forward, less the parameters and inputs (within 10 %)."""
+    kind, kw = generate(random.Random(f"fast {variant}"), variant)
+    mods, forward, resident = setup(kind, kw)
+    saved: dict[int, int] = {}
+
+    def pack(t):
+        saved[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        forward()
+    ours = {t.untyped_storage().data_ptr() for t in resident}
+    kept = sum(n for ptr, n in saved.items() if ptr not in ours)
+    spec = make_spec(kind, **kw)
+    shown = dict(estimate(predict(spec), backward=True)[0])["kept for backward"]
+    assert shown == pytest.approx(kept, rel=0.10), (kind, kw)
 
 
 def test_the_profiler_peak_sees_what_autograd_keeps():

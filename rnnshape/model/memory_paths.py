@@ -91,7 +91,7 @@ def forward(spec: Spec, *, training: bool) -> Ledger:
     strided = spec.batch_first and not spec.unbatched and not spec.packed
     for i, m in enumerate(spec.modules()):  # only the user's batch-first input is not contiguous
         x = _module(led, m, path, rows, batch, x, training, spec.packed, strided and i == 0)
-    if training and path != "onednn":
+    if training and (path != "onednn" or spec.modules()[-1].directions > 1):
         led.kept -= x  # the loss reads the last output and does not keep it
     if spec.packed:
         out = spec.seq_len * batch * spec.modules()[-1].output_size
@@ -153,8 +153,8 @@ def _module(led: Ledger, m: Module, path: str, rows: int, batch: int, x: int | N
         if training and m.dropout and k < m.num_layers - 1:
             led.alloc(2 * x)  # dropout's output and its mask, kept
             led.kept += 2 * x
-        if training and path != "onednn":
-            led.kept += x  # the next layer's input projection (or the loss) keeps it
+        if training and (path != "onednn" or D > 1):
+            led.kept += x  # the next layer keeps its input (oneDNN: the directions' outputs are kept already)
     led.alloc(states)  # h_n (and c_n), stacked from the last states
     return x
 
