@@ -34,8 +34,7 @@ def estimate(prediction: Prediction, *, backward: bool) -> tuple[tuple[tuple[str
     resident = [("parameters", prediction.totals.parameter_bytes), ("inputs", input_bytes(prediction))]
     if backward:
         fwd = memory_paths.forward(spec, training=True)
-        params = prediction.totals.parameters
-        peak = max(fwd.peak, memory_paths.backward(spec, fwd, params))
+        peak = max(fwd.peak, memory_paths.backward(spec, fwd))
         parts = [*resident, ("kept for backward", fwd.kept * size), ("working set", (peak - fwd.kept) * size)]
     else:
         parts = [*resident, ("working set", memory_paths.forward(spec, training=False).peak * size)]

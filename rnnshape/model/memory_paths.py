@@ -32,6 +32,9 @@ STEP_TEMPS = 3
 ONEDNN_WORKSPACE = (6, 9)
 ONEDNN_PER_ROW, ONEDNN_CONST = 14, 4096
 ONEDNN_PAD = 128  # oneDNN pads the gate rows of its reordered weights to a multiple of this
+# bfloat16 on oneDNN: the workspace holds float32 parts (about 1.4x the elements of a float32 one, counted as
+# 1.5x), and the backward computes the weight and input gradients in float32 (2 elements each).
+BF16_WORKSPACE, BF16_BACKWARD = 1.5, 2
 
 
 @dataclass
@@ -90,7 +93,8 @@ def forward(spec: Spec, *, training: bool) -> Ledger:
     x = None  # elements of the current module's input when it is an activation (None: the user's input)
     strided = spec.batch_first and not spec.unbatched and not spec.packed
     for i, m in enumerate(spec.modules()):  # only the user's batch-first input is not contiguous
-        x = _module(led, m, path, rows, batch, x, training, spec.packed, strided and i == 0)
+        x = _module(led, m, path, rows, batch, x, training, spec.packed, strided and i == 0,
+                    path == "onednn" and spec.dtype is Dtype.BFLOAT16)
     if training and (path != "onednn" or spec.modules()[-1].directions > 1):
         led.kept -= x  # the loss reads the last output and does not keep it
     if spec.packed:
@@ -101,7 +105,7 @@ def forward(spec: Spec, *, training: bool) -> Ledger:
 
 
 def _module(led: Ledger, m: Module, path: str, rows: int, batch: int, x: int | None, training: bool,
-            packed: bool, strided: bool) -> int:
+            packed: bool, strided: bool, bf16: bool) -> int:
     """One layer module: its layers in order, each direction a call; returns its output's elements."""
     G, H, Ho, D = m.kind.gates, m.hidden_size, m.h_out, m.directions
     states = (2 if m.kind is Kind.LSTM else 1) * m.num_layers * D * batch * H
@@ -115,7 +119,7 @@ def _module(led: Ledger, m: Module, path: str, rows: int, batch: int, x: int | N
         led.kept += shared if training else 0
         for _d in range(D):
             if path == "onednn":
-                kept = _onednn_call(led, m, rows, batch, width, training)
+                kept = _onednn_call(led, m, rows, batch, width, training, bf16)
             else:
                 copy = rows * width if strided and k == 0 else 0  # a batch-first input, made contiguous
                 led.alloc(copy)
@@ -159,24 +163,25 @@ def _module(led: Ledger, m: Module, path: str, rows: int, batch: int, x: int | N
     return x
 
 
-def _onednn_call(led: Ledger, m: Module, rows: int, batch: int, width: int, training: bool) -> int:
+def _onednn_call(led: Ledger, m: Module, rows: int, batch: int, width: int, training: bool, bf16: bool) -> int:
     G, H = m.kind.gates, m.hidden_size
     ld = max(width, H)
     kept = 0
     if training:
         kept = rows * (ONEDNN_WORKSPACE[0] * ld + ONEDNN_WORKSPACE[1] * H) + _onednn_extra(batch, ld)
+        kept = int(kept * (BF16_WORKSPACE if bf16 else 1))
         led.alloc(kept)
     led.alloc(rows * H + 2 * batch * H)  # output, h_n and c_n of this call
     if training:
         kept += rows * H + 2 * batch * H  # the backward reads them
         led.kept += kept
-    led.spike(G * H + _onednn_weights(m, width) + _onednn_scratch(rows, batch, G, H, ld))
+    led.spike(G * H + _onednn_weights(G, H, width) + _onednn_scratch(rows, batch, G, H, ld))
     return kept
 
 
-def _onednn_weights(m: Module, width: int) -> int:
-    gh = -(-m.kind.gates * m.hidden_size // ONEDNN_PAD) * ONEDNN_PAD
-    return gh * (width + m.hidden_size)
+def _onednn_weights(G: int, H: int, width: int) -> int:
+    """The weights as oneDNN reorders them for one call: gate rows padded, input and hidden columns."""
+    return -(-G * H // ONEDNN_PAD) * ONEDNN_PAD * (width + H)
 
 
 def _onednn_scratch(rows: int, batch: int, G: int, H: int, ld: int) -> int:
@@ -208,11 +213,12 @@ def _cells(led: Ledger, spec: Spec, batch: int, training: bool) -> None:
                               training else 0, input_grad=i > 0, cell=True))
 
 
-def backward(spec: Spec, fwd: Ledger, parameters: int) -> int:
+def backward(spec: Spec, fwd: Ledger) -> int:
     """The peak of the backward that follows a training forward (elements above the resident tensors).
 
     At its start only what autograd kept is live (the loss's output is freed after the sum). The calls run
-    in reverse; each frees what it kept and leaves its weight gradients (``parameters`` in all at the end).
+    in reverse; each frees what it kept and leaves its weight gradients and its input's gradient (kept to the
+    end: an upper bound, as the layer below frees it).
     """
     led = Ledger(live=fwd.kept, peak=fwd.kept)
     if spec.packed:  # pad_packed_sequence's backward: the padded gradient, then the packed one
@@ -223,9 +229,11 @@ def backward(spec: Spec, fwd: Ledger, parameters: int) -> int:
         w_step = G * H * (Ho + (c.width if c.cell else 0))  # the weights whose gradient sums step by step
         w_all = G * H * (c.width + Ho) + 2 * G * H
         if c.path == "onednn":
-            dx = c.rows * c.width
-            led.alloc(c.rows * H + 4 * c.batch * H + G * H + dx + w_all)  # grads in, grads out
-            led.spike(_onednn_weights_of(c) + G * H + _onednn_scratch(c.rows, c.batch, G, H, max(c.width, H)))
+            wide = BF16_BACKWARD if spec.dtype is Dtype.BFLOAT16 else 1
+            dx = c.rows * c.width * wide
+            led.alloc(c.rows * H + 4 * c.batch * H + G * H + dx + w_all * wide)  # grads in, grads out
+            scratch = _onednn_scratch(c.rows, c.batch, G, H, max(c.width, H))
+            led.spike((_onednn_weights(G, H, c.width) + G * H + scratch) * wide + (w_all if wide > 1 else 0))
             led.free(c.rows * H + 4 * c.batch * H + G * H + c.kept)
         else:
             # the first steps: the summed gradient, a new step's and their sum, the step's temporaries
@@ -233,15 +241,9 @@ def backward(spec: Spec, fwd: Ledger, parameters: int) -> int:
             packed = c.rows * G * H if c.packed else 0
             led.spike(3 * w_step + (G + 4) * c.batch * H + packed)
             dx = c.rows * c.width if c.input_grad else 0
+            led.free(c.kept)
             if not c.cell:  # the gates' gradients of every step, stacked for the input projection
-                led.free(c.kept)
                 led.spike(2 * c.rows * G * H + w_all + dx)
-            else:
-                led.free(c.kept)
             led.alloc(w_all + dx)
     return led.peak
 
-
-def _onednn_weights_of(c: Call) -> int:
-    gh = -(-c.kind.gates * c.hidden // ONEDNN_PAD) * ONEDNN_PAD
-    return gh * (c.width + c.hidden)
