@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from rnnshape import results
 from rnnshape.errors import UsageError, WitnessMismatch
@@ -34,12 +34,14 @@ def analyze(
     backward: bool = False,
     vs_loop: bool = False,
     cli: bool = False,
+    note: Callable[[str], None] | None = None,
     **options,
 ) -> Report:
     """Build and run a configuration with torch (or only predict it with ``dry_run=True``).
 
     ``options`` are :func:`rnnshape.model.spec.make_spec`'s keyword arguments (PyTorch's constructor names).
     ``backward`` also times forward+backward, ``vs_loop`` the same weights as a per-step cell loop.
+    ``note(text)`` hears what timing a long forward will cost before it is spent (default: stderr).
     A mistake raises :class:`rnnshape.errors.UsageError` (a ``ValueError``; a ``TypeError`` for a value
     of the wrong type) naming the keyword argument; ``cli=True`` names the command line's flags instead.
 
@@ -50,7 +52,8 @@ def analyze(
     """
     try:
         spec = validate(kind) if isinstance(kind, Spec) else make_spec(kind, **options)
-        opts = TimingOptions(min_time=min_time, threads=threads, backward=backward, vs_loop=vs_loop, clock=clock)
+        opts = TimingOptions(min_time=min_time, threads=threads, backward=backward, vs_loop=vs_loop, clock=clock,
+                             note=note)
         opts.check(spec, untimed=modes.untimed(no_time=not time, dry_run=dry_run))
         if dry_run and check_flops:
             raise UsageError("--check-flops runs torch (on meta), so it cannot be combined with --dry-run")
@@ -97,6 +100,53 @@ def python_names(err: UsageError) -> UsageError:
 
 def run_report(spec: Spec, timing_options: TimingOptions | None, *, check_flops: bool = False) -> Report:
     """The real run: build with torch, hold it equal to the predictor, time it unless options are None."""
+    return _timed([_verified(spec, timing_options, check_flops)], timing_options)[0]
+
+
+def analyze_many(specs: Sequence[Spec], *, dry_run: bool = False, min_time: float = DEFAULT_MIN_TIME,
+                 threads: int | None = None, backward: bool = False, clock: Callable[[], float] | None = None,
+                 step: Callable[[int], None] | None = None, cli: bool = False) -> list[Report]:
+    """Several configurations, timed together: their forwards alternate round by round, so a change of load
+    hits all of them alike and their ratios stay fair (what ``rnnshape compare`` and ``sweep`` use).
+
+    ``step(i)`` is called before building the i-th, and with ``len(specs)`` before timing. Ctrl-C while
+    measuring raises :class:`Interrupted` carrying every configuration with the rounds measured so far
+    (when at least one round was). Mistakes are raised as by :func:`analyze`.
+    """
+    opts = TimingOptions(min_time=min_time, threads=threads, backward=backward, clock=clock)
+    try:
+        specs = [validate(spec) for spec in specs]
+        for spec in specs:
+            opts.check(spec, untimed=modes.untimed(dry_run=dry_run))
+    except UsageError as err:
+        if cli:
+            raise
+        raise python_names(err) from None
+    if dry_run:
+        return [analyze(spec, dry_run=True, cli=cli) for spec in specs]
+    prepared = []
+    for i, spec in enumerate(specs):
+        if step:
+            step(i)
+        prepared.append(_verified(spec, opts, False))
+    if step:
+        step(len(specs))
+    try:
+        return [results.of(r) for r in _timed(prepared, opts)]
+    except Interrupted as stop:
+        raise Interrupted([results.of(r) for r in stop.reports]) from None
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during the timing rounds: ``reports`` holds every configuration with the rounds done so far."""
+
+    def __init__(self, reports: list[Report]) -> None:
+        super().__init__()
+        self.reports = reports
+
+
+def _verified(spec: Spec, timing_options: TimingOptions | None, check_flops: bool):
+    """Build, observe and hold equal to the predictor; (spec, prediction, built, warnings, flops_counted)."""
     from rnnshape.run import build as run
 
     spec = with_device(spec, run.resolve_device(spec.device))
@@ -126,14 +176,34 @@ def run_report(spec: Spec, timing_options: TimingOptions | None, *, check_flops:
                 f"{prediction.totals.flops:,}",
                 hint="this is a bug in rnnshape; please report it with the command line you ran",
             )
-    timing = None
-    if timing_options is not None and spec.device != "meta":
-        from rnnshape.run.perf import time_report
+    return spec, prediction, built, observed.torch_version, warnings, flops_counted
 
-        timing, noisy = time_report(spec, prediction, built, timing_options)
-        warnings += noisy
-    return Report(prediction, verified=True, torch_version=observed.torch_version, timing=timing,
-                  warnings=tuple(warnings), flops_counted=flops_counted)
+
+def _timed(prepared: list, timing_options: TimingOptions | None) -> list[Report]:
+    """Time the prepared runs together (none on meta, none without options) and make their Reports."""
+    runs = [(spec, prediction, built) for spec, prediction, built, *_ in prepared if spec.device != "meta"]
+    timings = iter([])
+    if timing_options is not None and runs:
+        from rnnshape.run.perf import time_reports
+        from rnnshape.run.rounds import RoundsInterrupted
+
+        try:
+            timings = iter(time_reports(runs, timing_options))
+        except RoundsInterrupted as stop:
+            raise Interrupted(_reports(prepared, iter(stop.partial), timed=True)) from None
+    return _reports(prepared, timings, timed=timing_options is not None)
+
+
+def _reports(prepared: list, timings, *, timed: bool) -> list[Report]:
+    out = []
+    for spec, prediction, _, version, warnings, flops_counted in prepared:
+        timing = None
+        if timed and spec.device != "meta":
+            timing, noisy = next(timings)
+            warnings = warnings + noisy
+        out.append(Report(prediction, verified=True, torch_version=version, timing=timing,
+                          warnings=tuple(warnings), flops_counted=flops_counted))
+    return out
 
 
 def hold_equal(prediction: Prediction, observed) -> None:

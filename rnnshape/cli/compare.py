@@ -45,7 +45,7 @@ def compare_configurations(labels: Sequence[str], specs: Sequence[Spec], *, shar
     from rnnshape.render import multi_export
 
     out.check()
-    reports, interrupted = multi_run.measure_all(labels, specs, multi_run.analyzer(run), timed=not run.dry_run)
+    reports, interrupted = multi_run.measure_all(labels, specs, run)
     multi_run.warn_all(list(zip(labels, reports)))
     if not reports:
         return multi_run.interrupted(0, len(specs))

@@ -65,7 +65,7 @@ DtypeChoice = Annotated[Dtype, typer.Option("--dtype", metavar="<dtype>", help="
 NoTime = Annotated[bool, typer.Option("--no-time", help="Build and run, but do not time.", rich_help_panel=HELP_RUN)]
 MinTime = Annotated[float, typer.Option("--min-time", metavar="<seconds>",
     help="Measure at least this long (more is more precise).", rich_help_panel=HELP_RUN)]
-Threads = Annotated[Optional[int], typer.Option("--threads", help="torch threads (default: torch's).",
+Threads = Annotated[Optional[int], typer.Option("--threads", help="torch threads (default: fastest in a probe).",
     rich_help_panel=HELP_RUN)]
 Backward = Annotated[bool, typer.Option("--backward", help="Also time forward+backward (a training step).",
     rich_help_panel=HELP_RUN)]
@@ -83,7 +83,8 @@ JsonOut = Annotated[bool, typer.Option("--json", "-j", help="One JSON document o
 Code = Annotated[bool, typer.Option("--code", help="Print the PyTorch code for this configuration.",
     rich_help_panel=HELP_OUTPUT)]
 Check = Annotated[Optional[str], typer.Option("--check", metavar="<file>",
-    help="Compare with the recurrent module in this checkpoint and say why it would not load.",
+    help="Compare with the recurrent module in this checkpoint and say why it would not load "
+         "(exit 1 if it would not, 0 if it would).",
     rich_help_panel=HELP_OUTPUT)]
 Explain = Annotated[bool, typer.Option("--explain", help="The equations, with every term's shape and rows.",
     rich_help_panel=HELP_OUTPUT)]
