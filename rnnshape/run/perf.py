@@ -35,7 +35,8 @@ def time_reports(runs: Sequence[tuple[Spec, Prediction, object]], opts: TimingOp
     out = []
     for (spec, prediction, built), result in zip(runs, timed):
         stats = result.stats
-        memory = _memory(spec, prediction, built, backward=opts.backward)
+        # one more call, measured: not after a Ctrl-C, which wants out now
+        memory = None if result.interrupted else _memory(spec, prediction, built, backward=opts.backward)
         warnings = thread_findings(result.choice)
         warnings += [w for key, s in stats.items() if (w := noise_warning(LABELS[key], s, opts.min_time))]
         # The first dispatch mode of a process imports torch._dynamo (about 1.2 s): only --vs-loop pays for it.
