@@ -1,101 +1,21 @@
-"""The Python API: the same Report the CLI renders.
-
->>> from rnnshape import analyze
->>> report = analyze("gru", hidden_size=16, dry_run=True)
->>> [(t.name, t.shape) for t in report.prediction.outputs]
-[('output', (10, 3, 16)), ('h_n', (1, 3, 16))]
+"""The real run behind the API: build with torch, hold it equal to the predictor, time one configuration
+or several together in alternating rounds.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 
-from rnnshape import results
-from rnnshape.errors import UsageError, WitnessMismatch
+from rnnshape.api import results
+from rnnshape.api.names import python_terms
+from rnnshape.errors import WitnessMismatch
 from rnnshape.model import modes
 from rnnshape.model.guard import check_memory, check_meta
 from rnnshape.model.predict import predict
 from rnnshape.model.report import Prediction, Report
 from rnnshape.model.rules import validate
-from rnnshape.model.spec import Spec, make_spec, with_device
+from rnnshape.model.spec import Spec, with_device
 from rnnshape.run.measure import DEFAULT_MIN_TIME, TimingOptions
-
-
-def analyze(
-    kind: str | Spec = "lstm",
-    *,
-    dry_run: bool = False,
-    time: bool = True,
-    min_time: float = DEFAULT_MIN_TIME,
-    threads: int | None = None,
-    clock: Callable[[], float] | None = None,
-    check_flops: bool = False,
-    backward: bool = False,
-    vs_loop: bool = False,
-    cli: bool = False,
-    note: Callable[[str], None] | None = None,
-    **options,
-) -> Report:
-    """Build and run a configuration with torch (or only predict it with ``dry_run=True``).
-
-    ``options`` are :func:`rnnshape.model.spec.make_spec`'s keyword arguments (PyTorch's constructor names).
-    ``backward`` also times forward+backward, ``vs_loop`` the same weights as a per-step cell loop.
-    ``note(text)`` hears what timing a long forward will cost before it is spent (default: stderr).
-    A mistake raises :class:`rnnshape.errors.UsageError` (a ``ValueError``; a ``TypeError`` for a value
-    of the wrong type) naming the keyword argument; ``cli=True`` names the command line's flags instead.
-
-    >>> analyze("lstm", num_layers="2")
-    Traceback (most recent call last):
-    ...
-    rnnshape.errors.UsageTypeError: num_layers must be an integer (got '2')
-    """
-    try:
-        spec = validate(kind) if isinstance(kind, Spec) else make_spec(kind, **options)
-        opts = TimingOptions(min_time=min_time, threads=threads, backward=backward, vs_loop=vs_loop, clock=clock,
-                             note=note)
-        opts.check(spec, untimed=modes.untimed(no_time=not time, dry_run=dry_run))
-        if dry_run and check_flops:
-            raise UsageError("--check-flops runs torch (on meta), so it cannot be combined with --dry-run")
-    except UsageError as err:
-        if cli:
-            raise
-        raise python_names(err) from None
-    if dry_run:
-        return results.of(Report(predict(spec), verified=False, torch_version=None, timing=None,
-                                 warnings=spec.warnings))
-    return results.of(run_report(spec, opts if time else None, check_flops=check_flops))
-
-
-def inspect(path: str | os.PathLike, prefix: str | None = None) -> results.Inspection:
-    """The recurrent modules of a checkpoint (``rnnshape inspect``), read without running its code.
-
-    ``prefix`` keeps only the module under that name (``encoder.rnn``).
-    """
-    from rnnshape.checkpoint.inspection import inspect_checkpoint
-
-    return results.of(inspect_checkpoint(path, prefix))
-
-
-# The command line's flags as the Python API's keyword arguments, where the two differ.
-_ARGUMENTS = {"layers": "num_layers", "no-bias": "bias=False", "no-time": "time=False", "the command": "kind"}
-
-
-def python_names(err: UsageError) -> UsageError:
-    """The same error, naming keyword arguments (num_layers) where it named flags (--layers)."""
-    import re
-
-    def name(match: re.Match) -> str:
-        flag = match.group(1)
-        return _ARGUMENTS.get(flag, flag.replace("-", "_"))
-
-    def rename(text: str | None) -> str | None:
-        if text is None:
-            return None
-        text = text.replace("the command", _ARGUMENTS["the command"])
-        return re.sub(r"(?<![\w-])--([a-z][a-z-]*)", name, text)
-
-    return type(err)(rename(err.message), hint=rename(err.hint))
 
 
 def run_report(spec: Spec, timing_options: TimingOptions | None, *, check_flops: bool = False) -> Report:
@@ -114,16 +34,13 @@ def analyze_many(specs: Sequence[Spec], *, dry_run: bool = False, min_time: floa
     (when at least one round was). Mistakes are raised as by :func:`analyze`.
     """
     opts = TimingOptions(min_time=min_time, threads=threads, backward=backward, clock=clock)
-    try:
+    with python_terms(cli):
         specs = [validate(spec) for spec in specs]
         for spec in specs:
             opts.check(spec, untimed=modes.untimed(dry_run=dry_run))
-    except UsageError as err:
-        if cli:
-            raise
-        raise python_names(err) from None
     if dry_run:
-        return [analyze(spec, dry_run=True, cli=cli) for spec in specs]
+        return [results.of(Report(predict(spec), verified=False, torch_version=None, timing=None,
+                                  warnings=spec.warnings)) for spec in specs]
     prepared = []
     for i, spec in enumerate(specs):
         if step:
