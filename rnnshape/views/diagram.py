@@ -76,6 +76,24 @@ class Diagram:
     states: tuple[tuple[str, tuple[int, ...]], ...]  # the final-state tensors whole: ("h_n", (8, 3, 20)), ...
     nodes: tuple[Node, ...]
     edges: tuple[Edge, ...]
+    # packed input: the sequences' lengths, and the rows each step runs (torch's batch_sizes). Step t carries
+    # only the sequences longer than t; sequence b leaves the forward direction (its h_n slice) after
+    # t = lengths[b] - 1 and enters the reverse direction there with its initial state.
+    lengths: tuple[int, ...] | None = None
+    batch_sizes: tuple[int, ...] | None = None
+
+    def rows(self, t: int) -> int | None:
+        """Rows step t runs with packed input (None: every step runs the whole batch)."""
+        return None if self.batch_sizes is None else self.batch_sizes[t]
+
+
+def batch_sizes(lengths: tuple[int, ...], seq_len: int) -> tuple[int, ...]:
+    """torch's PackedSequence.batch_sizes, padded with zeros to seq_len: the sequences longer than t.
+
+    >>> batch_sizes((5, 2, 3), 6)
+    (3, 3, 2, 1, 1, 0)
+    """
+    return tuple(sum(n > t for n in lengths) for t in range(seq_len))
 
 
 def shown_steps(seq_len: int, columns: int) -> tuple[int, ...]:
@@ -99,6 +117,9 @@ def diagram(prediction: Prediction, columns: int = DEFAULT_STEPS) -> Diagram:
     title = prediction.module_repr if len(mods) == 1 else " → ".join(module_repr((m,)) for m in mods)
     out_name = "h_t" if spec.cell else ("output[:, t]" if bf else "output[t]")
     nodes, edges = _graph(levels, steps, spec.seq_len, spec, out_name)
+    sizes = batch_sizes(spec.lengths, spec.seq_len) if spec.packed and not spec.cell else None
+    if sizes:
+        edges = tuple(_at_step(e, nodes, sizes) for e in edges) + _sequence_ends(levels, steps, spec.lengths)
     return Diagram(
         title=title,
         seq_len=spec.seq_len,
@@ -111,7 +132,56 @@ def diagram(prediction: Prediction, columns: int = DEFAULT_STEPS) -> Diagram:
         states=tuple((t.name, t.shape) for t in prediction.outputs if t.name.startswith(("h_n", "c_n"))),
         nodes=nodes,
         edges=edges,
+        lengths=spec.lengths if sizes else None,
+        batch_sizes=sizes,
     )
+
+
+def sequence_ends(lengths: tuple[int, ...]) -> dict[int, tuple[int, ...]]:
+    """The sequences b whose last step is t, by t.
+
+    >>> sequence_ends((5, 2, 3, 2))
+    {4: (0,), 1: (1, 3), 2: (2,)}
+    """
+    ends: dict[int, tuple[int, ...]] = {}
+    for b, n in enumerate(lengths):
+        ends[n - 1] = (*ends.get(n - 1, ()), b)
+    return ends
+
+
+def _sequence_ends(levels, steps, lengths) -> tuple[Edge, ...]:
+    """With packed input, each sequence leaves the forward direction after its own last step, and enters the
+    reverse direction there: the h_n (c_n) slice of the sequences ending at a shown step t other than L-1 is
+    an edge out of that step's cell, and their initial state an edge into the reverse cell of that step."""
+    out = []
+    last = steps[-1]
+    for n, lv in enumerate(levels):
+        states = [("h", lv.h_shape)] + ([("c", lv.c_shape)] if lv.c_shape else [])
+        short = lv.short.replace(" ", "")
+        for t, bs in sorted(sequence_ends(lengths).items()):
+            if t not in steps or t == last:
+                continue  # the edges of t = L-1 exist already; elided steps are in the legend
+            for s, shape in states:
+                rows = (len(bs), *shape[1:])
+                out.append(Edge(f"{short}.d0.t{t}", f"{s}_n.{n}.d0", f"{s}_n", rows))
+                if lv.directions > 1:
+                    out.append(Edge(f"{s}_0.{n}.d1", f"{short}.d1.t{t}", f"{s}_0", rows))
+    return tuple(out)
+
+
+def _at_step(e: Edge, nodes: tuple[Node, ...], sizes: tuple[int, ...]) -> Edge:
+    """An edge into or out of a cell with packed input carries only the rows of that step: the h_n edge out
+    of the forward direction's last step carries the sequences of length L (the others left earlier), the
+    initial state into the reverse direction's first step those that start there."""
+    from dataclasses import replace
+
+    step = {n.id: n.t for n in nodes if n.kind == "cell"}
+    t = None if e.tensor == "output" else step.get(e.target, step.get(e.source))
+    if t is None:
+        return e  # output[t] is padded: all N rows, zeros past each length
+    if e.tensor in ("h_t", "c_t") and e.source in step and e.target in step:
+        t = max(step[e.source], step[e.target])  # the state carried between steps: the later step's rows
+    return replace(e, shape=(sizes[t], *e.shape[1:]))
 
 
 def _rows(spec: Spec, width: int) -> tuple[int, ...]:
