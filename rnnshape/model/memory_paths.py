@@ -77,7 +77,7 @@ class Call:
 
 def onednn(spec: Spec) -> bool:
     """Whether torch runs the fused oneDNN kernel: LSTM on CPU at float32/bfloat16, no proj, not packed."""
-    return (spec.kind is Kind.LSTM and not spec.cell and spec.device == "cpu" and not spec.proj_size
+    return (spec.kind.has_cell_state and not spec.cell and spec.device == "cpu" and not spec.proj_size
             and not spec.packed and spec.dtype in (Dtype.FLOAT32, Dtype.BFLOAT16))
 
 
@@ -91,7 +91,7 @@ def forward(spec: Spec, *, training: bool) -> Ledger:
         _cells(led, spec, batch, training)
         return led
     x = None  # elements of the current module's input when it is an activation (None: the user's input)
-    strided = spec.batch_first and not spec.unbatched and not spec.packed
+    strided = spec.batch_major and not spec.packed
     for i, m in enumerate(spec.modules()):  # only the user's batch-first input is not contiguous
         x = _module(led, m, path, rows, batch, x, training, spec.packed, strided and i == 0,
                     path == "onednn" and spec.dtype is Dtype.BFLOAT16)
@@ -108,7 +108,7 @@ def _module(led: Ledger, m: Module, path: str, rows: int, batch: int, x: int | N
             packed: bool, strided: bool, bf16: bool) -> int:
     """One layer module: its layers in order, each direction a call; returns its output's elements."""
     G, H, Ho, D = m.kind.gates, m.hidden_size, m.h_out, m.directions
-    states = (2 if m.kind is Kind.LSTM else 1) * m.num_layers * D * batch * H
+    states = (2 if m.kind.has_cell_state else 1) * m.num_layers * D * batch * H
     led.alloc(states)  # the zero initial states torch makes when none are passed
     previous = 0  # oneDNN, no_grad: the previous layer's direction outputs, freed during this layer
     for k in range(m.num_layers):
@@ -194,7 +194,7 @@ def _onednn_extra(batch: int, ld: int) -> int:
 
 def _cells(led: Ledger, spec: Spec, batch: int, training: bool) -> None:
     mods = spec.modules()
-    n_states = 2 if spec.kind is Kind.LSTM else 1
+    n_states = 2 if spec.kind.has_cell_state else 1
     for m in mods:
         led.alloc(n_states * batch * m.hidden_size)  # the first step's zero states
     widest = max(batch * (2 * m.kind.gates * m.hidden_size + STEP_TEMPS * m.hidden_size) for m in mods)

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rnnshape.model.naming import module_repr
+from rnnshape.model.naming import module_repr, state_name
 from rnnshape.model.report import Prediction
-from rnnshape.model.spec import Kind, Module, Spec
+from rnnshape.model.spec import Module, Spec
 from rnnshape.views.explain import group_label
 
 DEFAULT_STEPS = 3  # t = 0, 1, …, L-1
@@ -113,7 +113,7 @@ def diagram(prediction: Prediction, columns: int = DEFAULT_STEPS) -> Diagram:
     mods = spec.modules()
     levels = tuple(_levels(spec, mods))
     steps = shown_steps(spec.seq_len, columns)
-    bf = spec.batch_first and not spec.unbatched
+    bf = spec.batch_major
     title = prediction.module_repr if len(mods) == 1 else " → ".join(module_repr((m,)) for m in mods)
     out_name = "h_t" if spec.cell else ("output[:, t]" if bf else "output[t]")
     nodes, edges = _graph(levels, steps, spec.seq_len, spec, out_name)
@@ -190,7 +190,7 @@ def _rows(spec: Spec, width: int) -> tuple[int, ...]:
 
 def _levels(spec: Spec, mods: tuple[Module, ...]):
     stacked = len(mods) > 1
-    explicit = spec.init_state.value != "none"
+    explicit = spec.explicit_state
     in_tensor, in_width = "x_t", spec.input_size
     for i, mod in enumerate(mods):
         index = i if stacked else None
@@ -201,10 +201,10 @@ def _levels(spec: Spec, mods: tuple[Module, ...]):
                 short = label
             else:
                 short = f"l{k}" if index is None else f"{index}.l{k}"
-            sfx = "" if index is None else f".{index}"
             idx = [] if mod.cell else [f"[{k * mod.directions + d}]" for d in range(mod.directions)]
-            finals = tuple(f"h_n{sfx}{j}" for j in idx) if idx else (f"h_n{sfx}",)
-            initials = tuple(f"h_0{sfx}{j}" for j in idx) if idx else (f"h_0{sfx}",)
+            h_n, h_0 = (state_name("h", initial=initial, index=index) for initial in (False, True))
+            finals = tuple(f"{h_n}{j}" for j in idx) if idx else (h_n,)
+            initials = tuple(f"{h_0}{j}" for j in idx) if idx else (h_0,)
             h_width = mod.hidden_size if mod.cell else mod.h_out
             out_width = mod.hidden_size if mod.cell else mod.output_size
             yield Level(
@@ -216,7 +216,7 @@ def _levels(spec: Spec, mods: tuple[Module, ...]):
                 input_tensor=in_tensor,
                 input_shape=_rows(spec, in_width),
                 h_shape=_rows(spec, h_width),
-                c_shape=_rows(spec, mod.hidden_size) if mod.kind is Kind.LSTM else None,
+                c_shape=_rows(spec, mod.hidden_size) if mod.kind.has_cell_state else None,
                 out_tensor="cat" if mod.bidirectional else "h_t",
                 out_shape=_rows(spec, out_width),
                 finals=finals,
@@ -228,7 +228,7 @@ def _levels(spec: Spec, mods: tuple[Module, ...]):
 def _graph(levels, steps, seq_len, spec, out_name):
     nodes: list[Node] = []
     edges: list[Edge] = []
-    bf = spec.batch_first and not spec.unbatched
+    bf = spec.batch_major
     for t in steps:
         name = f"input[:, {t}]" if bf else f"input[{t}]"
         nodes.append(Node(f"x.t{t}", "input", name, t=t, shape=_rows(spec, spec.input_size)))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rnnshape.model.naming import state_name
 from rnnshape.model.spec import Module, Spec
 
 
@@ -51,7 +52,7 @@ def claims(spec: Spec, mods: tuple[Module, ...]) -> tuple[Claim, ...]:
 
 
 def _name(mods: tuple[Module, ...]) -> str:
-    return "h_n" + (f".{len(mods) - 1}" if len(mods) > 1 else "")
+    return state_name("h", initial=False, index=len(mods) - 1 if len(mods) > 1 else None)
 
 
 def packed_traps(spec: Spec, mods: tuple[Module, ...]) -> tuple[str, ...]:

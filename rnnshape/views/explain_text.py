@@ -46,8 +46,8 @@ def notes(spec: Spec, mods: tuple[Module, ...]) -> tuple[str, ...]:
         last = mods[-1]
         out.append(f"output[t] is the last layer's {_joined(last)}, {_shape(spec, last.output_size)}")
         out.append(_state_note(mods, spec.unbatched))
-    if spec.batch_first and not spec.unbatched:
-        states = "h_n and c_n stay" if spec.kind is Kind.LSTM else "h_n stays"
+    if spec.batch_major:
+        states = "h_n and c_n stay" if spec.kind.has_cell_state else "h_n stays"
         out.append(f"batch_first=True: x_t is input[:, t] and output[:, t]; {states} (D·num_layers, N, ·)")
     if spec.packed:
         out.append("packed input: step t runs only the sequences longer than t (batch_sizes[t] rows), and "
@@ -73,7 +73,7 @@ def _joined(mod: Module) -> str:
 def _state_note(mods: tuple[Module, ...], unbatched: bool) -> str:
     first = mods[0]
     D, K = first.directions, first.num_layers
-    c = " (c_n likewise)" if first.kind is Kind.LSTM else ""
+    c = " (c_n likewise)" if first.kind.has_cell_state else ""
     if len(mods) > 1:
         where = "h_n.i[d] is module i's final state in direction d (d = 0 →, 1 ←)" if D > 1 else (
             "h_n.i[0] is module i's final state")
@@ -87,9 +87,9 @@ def _state_note(mods: tuple[Module, ...], unbatched: bool) -> str:
 
 
 def _cell_notes(spec: Spec, mods: tuple[Module, ...]) -> list[str]:
-    lstm = spec.kind is Kind.LSTM
+    lstm = spec.kind.has_cell_state
     call = "(h, c) = cell(x[t], (h, c))" if lstm else "h = cell(x[t], h)"
-    x_t = "input[:, t]" if spec.batch_first and not spec.unbatched else "input[t]"
+    x_t = "input[:, t]" if spec.batch_major else "input[t]"
     out = [f"the loop calls the cell once per step: for t in range({spec.seq_len}): {call}, with x[t] = {x_t}"]
     if len(mods) > 1:
         out.append("at each step, cell i+1 reads cell i's new h_t as its x_t: "
@@ -107,11 +107,11 @@ def traps(spec: Spec, mods: tuple[Module, ...]) -> tuple[str, ...]:
     packed = spec.packed and not spec.cell
     if not spec.cell and last.bidirectional and spec.seq_len > 1 and not packed:  # one step: output[-1] is [0]
         rev = output_slice(spec, last, 1)
-        wrong = rev.replace("[0", "[-1") if not (spec.batch_first and not spec.unbatched) else rev.replace(
+        wrong = rev.replace("[0", "[-1") if not spec.batch_major else rev.replace(
             ":, 0", ":, -1")
         first_step = f"x_{spec.seq_len - 1}"
         name = "h_n" + (f".{len(mods) - 1}" if len(mods) > 1 else "")
-        last_step = "output[:, -1]" if spec.batch_first and not spec.unbatched else "output[-1]"
+        last_step = "output[:, -1]" if spec.batch_major else "output[-1]"
         out.append(f"{last_step} is not the reverse direction's final state: {wrong} is the reverse direction "
                    f"after its first step (it has seen only {first_step}); its final state {name}[-1] is {rev}")
     if not spec.cell and last.bidirectional and spec.seq_len > 1:
@@ -121,14 +121,14 @@ def traps(spec: Spec, mods: tuple[Module, ...]) -> tuple[str, ...]:
     if spec.kind is Kind.GRU:
         out.append("torch's GRU multiplies r_t into (W_hn h + b_hn), not into h before W_hn as in Cho et al. "
                    "(2014): weights from Keras's reset_after=False GRU do not carry over")
-    if spec.kind is Kind.LSTM:
+    if spec.kind.has_cell_state:
         out.append("the gate rows are in torch's order i, f, g, o (ONNX stores i, o, f, c): reorder when porting")
     if mods[0].proj_size:
         c, h = ("c_n", "h_n") if len(mods) == 1 else ("each c_n.k", "h_n.k")
         widths = ", ".join(str(m.hidden_size) for m in mods)
         out.append(f"{c} keeps hidden_size ({widths}) while {h} and output use proj_size ({mods[0].proj_size})")
-    if spec.batch_first and not spec.unbatched and not spec.cell:
-        states = "h_n and c_n are" if spec.kind is Kind.LSTM else "h_n is"
+    if spec.batch_major and not spec.cell:
+        states = "h_n and c_n are" if spec.kind.has_cell_state else "h_n is"
         out.append(f"{states} never batch-first, even with batch_first=True")
     if packed:
         out += packed_traps(spec, mods)
