@@ -31,7 +31,8 @@ def timing_table(report: Report) -> Table:
     table = Table(title="Timing", title_justify="left", box=None, show_header=False, pad_edge=False)
     table.add_column(no_wrap=True)
     table.add_column(ratio=1)
-    for key, s, r, relative in timed(report):
+    for row in timed(report):
+        key, s, r, relative = row.key, row.stats, row.rates, row.relative
         table.add_row(LABELS[key], Text(fmt.stats_line(s), style="yellow" if s.noisy or s.stalled else ""))
         caveat = fmt.caveat(s)
         if caveat:
