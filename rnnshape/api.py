@@ -29,24 +29,31 @@ def analyze(
     check_flops: bool = False,
     backward: bool = False,
     vs_loop: bool = False,
+    deploy: bool = False,
     **options,
 ) -> Report:
     """Build and run a configuration with torch (or only predict it with ``dry_run=True``).
 
     ``options`` are :func:`rnnshape.model.spec.make_spec`'s keyword arguments (PyTorch's constructor names).
-    ``backward`` also times forward+backward, ``vs_loop`` the same weights as a per-step cell loop.
+    ``backward`` also times forward+backward, ``vs_loop`` the same weights as a per-step cell loop,
+    ``deploy`` runs the deployed variants (bfloat16, int8, torch.compile, ONNX Runtime) against eager.
     """
     spec = kind if isinstance(kind, Spec) else make_spec(kind, **options)
     opts = TimingOptions(min_time=min_time, threads=threads, backward=backward, vs_loop=vs_loop, clock=clock)
     opts.check(spec, timed=time and not dry_run)
+    if deploy:
+        from rnnshape.run.deploy import check_options
+
+        check_options(spec, dry_run=dry_run)
     if dry_run:
         if check_flops:
             raise UsageError("--check-flops runs torch (on meta), so it cannot be combined with --dry-run")
         return Report(predict(spec), verified=False, torch_version=None, timing=None, warnings=spec.warnings)
-    return run_report(spec, opts if time else None, check_flops=check_flops)
+    return run_report(spec, opts if time else None, check_flops=check_flops, deploy=deploy)
 
 
-def run_report(spec: Spec, timing_options: TimingOptions | None, *, check_flops: bool = False) -> Report:
+def run_report(spec: Spec, timing_options: TimingOptions | None, *, check_flops: bool = False,
+               deploy: bool = False) -> Report:
     """The real run: build with torch, hold it equal to the predictor, time it unless options are None."""
     from rnnshape.run import build as run
 
@@ -81,8 +88,15 @@ def run_report(spec: Spec, timing_options: TimingOptions | None, *, check_flops:
 
         timing, noisy = time_report(spec, prediction, built, timing_options)
         warnings += noisy
+    deployment = None
+    if deploy:
+        from rnnshape.run.deploy import deploy as run_deploy
+
+        opts = timing_options or TimingOptions()
+        deployment = run_deploy(spec, built, threads=opts.threads, min_time=opts.min_time, clock=opts.clock,
+                                timed=timing_options is not None)
     return Report(prediction, verified=True, torch_version=observed.torch_version, timing=timing,
-                  warnings=tuple(warnings), flops_counted=flops_counted)
+                  warnings=tuple(warnings), flops_counted=flops_counted, deploy=deployment)
 
 
 def compare(prediction: Prediction, observed) -> None:

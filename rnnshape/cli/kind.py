@@ -100,6 +100,10 @@ def _command(kind: Kind):
                  "analytically because dispatch-based counters read 0 for CPU LSTMs, whose fused oneDNN "
                  "kernel hides the matmuls.",
             rich_help_panel=HELP_RUN)] = False,
+        deploy: Annotated[bool, typer.Option("--deploy", help="Also run it deployed: bfloat16, float16, int8 "
+                                             "(quantize_dynamic), torch.compile, ONNX Runtime; each against "
+                                             "eager: difference, weight bytes, forward time.",
+                                             rich_help_panel=HELP_RUN)] = False,
         json_out: Annotated[bool, typer.Option("--json", "-j", help="One JSON document on stdout.",
                                                rich_help_panel=HELP_OUTPUT)] = False,
         code: Annotated[bool, typer.Option("--code", help="Print the PyTorch code for this configuration.",
@@ -143,8 +147,8 @@ def _command(kind: Kind):
         from rnnshape.api import analyze
 
         options = dict(time=not no_time, min_time=min_time, threads=threads, check_flops=check_flops,
-                       backward=backward, vs_loop=vs_loop)
-        plain = dry_run or json_out or no_live or explain or diagram or svg or html
+                       backward=backward, vs_loop=vs_loop, deploy=deploy)
+        plain = dry_run or json_out or no_live or explain or diagram or svg or html or deploy
         if not plain and _live(spec, options):
             return 0
         report = analyze(spec, dry_run=dry_run, **options)
@@ -246,13 +250,13 @@ def _no_effect(ctx: typer.Context, *, check, code, no_time, dry_run, meta) -> No
     """An option the chosen mode would silently ignore is a usage error, named."""
     flag = {name: f for name, f in given_flags(ctx).items() if name != "check"}
     output = {"code", "dry_run", "explain", "diagram", "svg", "html", "no_time", "min_time", "threads",
-              "backward", "vs_loop", "check_flops", "no_live"}
+              "backward", "vs_loop", "check_flops", "no_live", "deploy"}
     timing = {"min_time", "threads", "backward", "vs_loop"}
     for name in flag:
         if check is not None and name in output:
             raise UsageError(f"{flag[name]} has no effect with --check, which compares shapes and runs nothing",
                              hint=f"drop {flag[name]}")
-        if code and name in timing | {"check_flops", "no_live"}:
+        if code and name in timing | {"check_flops", "no_live", "deploy"}:
             raise UsageError(f"{flag[name]} has no effect with --code, which prints code and runs nothing",
                              hint=f"drop {flag[name]}")
         if (no_time or dry_run or meta) and name in timing:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from rnnshape import __version__
+from rnnshape.render.deploy_json import deploy_keys
 from rnnshape.render.timing_json import timing_dict
 from rnnshape.model.report import Report, TensorInfo
 from rnnshape.model.spec import Spec
@@ -94,6 +95,7 @@ def report_dict(report: Report) -> dict:
         "input_shape": None if p.spec.input_shape is None else {
             "shape": list(p.spec.input_shape), "reading": list(p.reading)},
         "timing": timing_dict(report),
+        **deploy_keys(report.deploy),  # "deploy" and "onnx", only with --deploy
         "warnings": list(report.warnings),
     }
 

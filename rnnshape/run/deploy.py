@@ -165,6 +165,8 @@ def _int8(spec: Spec, built, threads: int) -> _Candidate:
         raise Unsupported("quantize_dynamic's int8 LSTM has no projection (--proj-size)")
     if not spec.bias:
         raise Unsupported("quantize_dynamic's int8 recurrent modules need bias=True (got --no-bias)")
+    if spec.unbatched:
+        raise Unsupported("quantize_dynamic's int8 recurrent modules take batched input only (got --unbatched)")
     from torch.ao.quantization import quantize_dynamic
 
     with pywarnings.catch_warnings():
@@ -216,7 +218,7 @@ def _onnx(spec: Spec, built, threads: int) -> tuple[_Candidate, OnnxView]:
         return {n: torch.from_numpy(a) for n, a in zip(loaded.names, loaded.run())}
 
     return _Candidate(call=call, timed=loaded.run, bytes=loaded.bytes,
-                      note=f"torch.onnx, opset {loaded.view.opset}"), loaded.view
+                      note=f"torch.onnx, opset {loaded.view.opset}; its bytes are the whole model file"), loaded.view
 
 
 def _diffs(reference: dict, produced: dict) -> tuple[tuple[str, float], ...]:
