@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import io
 import warnings as pywarnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rnnshape.errors import UsageError
-from rnnshape.model.deploy import Deployment, OnnxView, VariantResult
+from rnnshape.model.deploy import VARIANTS, Deployment, OnnxView, VariantResult
 from rnnshape.model.enums import Kind
 from rnnshape.model.spec import Spec
 from rnnshape.model.stats import Stats
@@ -47,15 +47,20 @@ class _Candidate:
 
 
 def deploy(spec: Spec, built, *, threads: int | None = None, min_time: float = DEFAULT_MIN_TIME,
-           clock: Callable[[], float] | None = None, timed: bool = True) -> Deployment:
-    """Every variant of ``built`` (a float32 rnnshape.run.build.Built), compared and timed against eager."""
+           clock: Callable[[], float] | None = None, timed: bool = True,
+           variants: Sequence[str] = VARIANTS) -> Deployment:
+    """Each of ``variants`` of ``built`` (a float32 rnnshape.run.build.Built: a module, a forward returning
+    {name: tensor}, its inputs), compared with eager on the same input and timed against it. Eager is
+    always the first row."""
     import torch
 
     threads = threads or torch.get_num_threads()
     with torch.no_grad():
         reference = {k: v.detach().float().cpu().clone() for k, v in built.forward().items()}
-    makers = [("eager", _eager), ("bfloat16", _dtype("bfloat16")), ("float16", _dtype("float16")),
-              ("int8-dynamic", _int8), ("torch.compile", _compiled), ("onnxruntime", _onnx)]
+    makers = [(name, make) for name, make in (
+        ("eager", _eager), ("bfloat16", _dtype("bfloat16")), ("float16", _dtype("float16")),
+        ("int8-dynamic", _int8), ("torch.compile", _compiled), ("onnxruntime", _onnx),
+    ) if name == "eager" or name in variants]
     rows, candidates, view = [], {}, None
     for name, make in makers:
         try:

@@ -50,10 +50,10 @@ def check_supported(spec: Spec) -> None:
 
 def export_and_load(spec: Spec, mods: list, inputs: dict, threads: int) -> OnnxRun:
     """Export the configuration's forward (all its modules, with the same inputs) and open an ORT session."""
+    check_supported(spec)
     import onnxruntime as ort
     import torch
 
-    check_supported(spec)
     names = [k for k in inputs if k != "input.data"]
     wrapper = _graph_module(spec, mods, names)
     with torch.no_grad():
