@@ -16,7 +16,8 @@ def _deployment() -> Deployment:
     node = OnnxNode(
         op_type="LSTM", layer="l0", hidden_size=8,
         inputs=(OnnxInput("W", "w", (2, 32, 5), (("weight_ih_l0",), ("weight_ih_l0_reverse",))),
-                OnnxInput("B", "b", (2, 64), (("bias_ih_l0", "bias_hh_l0"), ("bias_ih_l0_reverse", "bias_hh_l0_reverse")))),
+                OnnxInput("B", "b", (2, 64), (("bias_ih_l0", "bias_hh_l0"),
+                                              ("bias_ih_l0_reverse", "bias_hh_l0_reverse")))),
         attributes=(("hidden_size", 8), ("direction", "bidirectional")), blocks=gate_blocks(Kind.LSTM, 8), matches=True)
     return Deployment(rows=(
         VariantResult("eager", True, diffs=(("output", 0.0), ("h_n", 0.0)), bytes=1000, forward=s(2e-4)),
