@@ -54,3 +54,27 @@ def test_the_text_shows_the_onnx_shapes_and_the_gate_rows(tmp_path):
         assert line in r.stdout
     assert any(line.split() == ["c", "384:512", "←", "g", "256:384"] for line in r.stdout.splitlines())
     assert "Deploy" in svg.read_text()
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--csv"], "--deploy shows in the table and in --json, not in --csv"),
+    (["--dry-run"], "--deploy runs every deployed form with torch"),
+])
+def test_compare_deploy_refuses_what_it_cannot_show(args, words):
+    r = invoke("compare", "lstm", "gru", "--deploy", *args)
+    assert r.code == 2 and words in r.stderr
+
+
+@pytest.mark.slow
+def test_compare_deploy_gives_each_entry_its_rows():
+    r = invoke("compare", "lstm", "rnn", "--hidden-size", "16", "--threads", "1", "--min-time", "0.01", "--deploy",
+               "--json")
+    assert r.code == 0, r.stderr
+    lstm, rnn = json.loads(r.stdout)["entries"]
+    assert [row["variant"] for row in lstm["deploy"]][0] == "eager"
+    assert all(row["ok"] for row in lstm["deploy"])
+    int8 = next(row for row in rnn["deploy"] if row["variant"] == "int8-dynamic")
+    assert not int8["ok"] and "no int8 nn.RNN" in int8["error"]
+    text = invoke("compare", "lstm", "rnn", "--hidden-size", "16", "--threads", "1", "--min-time", "0.01",
+                  "--deploy").stdout
+    assert "int8 = int8-dynamic" in text and "not here" in text

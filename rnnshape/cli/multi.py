@@ -27,6 +27,8 @@ MinTime = Annotated[float, typer.Option("--min-time", metavar="SECONDS", help="M
                                         rich_help_panel=PANEL)]
 Threads = Annotated[Optional[int], typer.Option("--threads", help="torch threads (default: torch's).",
                                                 rich_help_panel=PANEL)]
+Deploy = Annotated[bool, typer.Option("--deploy", help="Also run each deployed (bfloat16, float16, int8, "
+                                      "torch.compile, ONNX Runtime) against its eager float32.", rich_help_panel=PANEL)]
 Json = Annotated[bool, typer.Option("--json", "-j", help="One JSON document on stdout (times in seconds).",
                                     rich_help_panel=PANEL)]
 Csv = Annotated[bool, typer.Option("--csv", help="CSV on stdout, one row each, raw numbers.", rich_help_panel=PANEL)]
@@ -40,7 +42,7 @@ Html = Annotated[Optional[str], typer.Option("--html", metavar="FILE", help="Als
 def compare_command(
     ctx: typer.Context, backward: Backward = False, dry_run: DryRun = False, min_time: MinTime = DEFAULT_MIN_TIME,
     threads: Threads = None, json_out: Json = False, csv_out: Csv = False, markdown: Markdown = False,
-    svg: Svg = None, html: Html = None,
+    svg: Svg = None, html: Html = None, deploy: Deploy = False,
 ) -> int:
     """Compare configurations side by side: parameters, MACs, memory, time, shapes, each × the first.
 
@@ -57,7 +59,7 @@ def compare_command(
     from rnnshape.cli import multi_run as multi_cmd
 
     labels, specs, shared = compare_specs(list(ctx.args))
-    run = _run(ctx, dry_run, min_time, threads, backward)
+    run = _run(ctx, dry_run, min_time, threads, backward, deploy)
     out = multi_cmd.Output(json_out, csv_out, markdown, svg, html)
     return multi_cmd.compare(labels, specs, shared=shared, run=run, out=out)
 
@@ -90,7 +92,8 @@ def sweep_command(
     return multi_cmd.sweep(varies, points, specs, run=run, out=multi_cmd.Output(json_out, csv_out, markdown, svg, html))
 
 
-def _run(ctx: typer.Context, dry_run: bool, min_time: float, threads: int | None, backward: bool):
+def _run(ctx: typer.Context, dry_run: bool, min_time: float, threads: int | None, backward: bool,
+         deploy: bool = False):
     from rnnshape.cli.kind import check_run_options, given_flags
     from rnnshape.cli.multi_run import Run
 
@@ -99,7 +102,7 @@ def _run(ctx: typer.Context, dry_run: bool, min_time: float, threads: int | None
     if dry_run and timing:
         flag = next(iter(timing.values()))
         raise UsageError(f"{flag} has no effect with --dry-run: nothing is timed", hint=f"drop {flag}")
-    return Run(dry_run, min_time, threads, backward)
+    return Run(dry_run, min_time, threads, backward, deploy)
 
 
 def _spec_params() -> set[str]:

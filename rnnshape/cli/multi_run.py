@@ -23,6 +23,7 @@ class Run:
     min_time: float
     threads: int | None
     backward: bool = False
+    deploy: bool = False  # compare only: each entry's deployed variants
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,8 @@ def analyzer(run: Run) -> Callable[[Spec], Report]:
         if run.dry_run:
             raise UsageError("--backward measures time, and --dry-run does not run torch", hint="drop one of them")
         kwargs["backward"] = True
+    if run.deploy:
+        kwargs["deploy"] = True  # analyze refuses it with --dry-run, naming the flag
     return lambda spec: api.analyze(spec, **kwargs)
 
 
@@ -99,6 +102,9 @@ def compare(labels: Sequence[str], specs: Sequence[Spec], *, shared: str, run: R
     from rnnshape.render import multi_export
 
     out.check()
+    if run.deploy and (out.csv or out.markdown):
+        flag = "--csv" if out.csv else "--markdown"
+        raise UsageError(f"--deploy shows in the table and in --json, not in {flag}", hint="drop one of them")
     reports, interrupted = measure_all(labels, specs, analyzer(run), timed=not run.dry_run)
     warn(list(zip(labels, reports)))
     if not reports:
@@ -130,6 +136,14 @@ def sweep(varies, points: Sequence[tuple[int, ...]], specs: Sequence[Spec], *, r
 def _compare_view(result):
     from rnnshape.render.compare_view import render_comparison
 
+    if any(e.report.deploy for e in result.entries):
+        from rich.console import Group
+        from rich.text import Text
+
+        from rnnshape.render.deploy import deploy_columns
+
+        return Group(render_comparison(result), Text(),
+                     deploy_columns([(e.label, e.report.deploy) for e in result.entries]))
     return render_comparison(result)
 
 

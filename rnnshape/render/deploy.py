@@ -130,3 +130,34 @@ def gate_table(blocks: tuple[GateBlock, ...]) -> Table:
         table.add_row(b.onnx_gate, f"{b.onnx_rows[0]}:{b.onnx_rows[1]}", "←", b.torch_gate,
                       Text(f"{b.torch_rows[0]}:{b.torch_rows[1]}", style="bold" if moved else ""))
     return table
+
+
+SHORT = {"bfloat16": "bf16", "float16": "fp16", "int8-dynamic": "int8", "torch.compile": "compile",
+         "onnxruntime": "ORT"}
+
+
+def deploy_columns(entries: list[tuple[str, Deployment | None]]) -> RenderableType:
+    """compare --deploy: a row per configuration, a column per variant: time and bytes × eager, max |Δ|."""
+    names = [r.variant for _, d in entries if d for r in d.rows]
+    variants = list(dict.fromkeys(names))[1:]  # eager is each row's own reference
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("configuration", overflow="fold")
+    for name in variants:
+        table.add_column(SHORT.get(name, name), no_wrap=True)
+    for label, d in entries:
+        cells = []
+        for name in variants:
+            row = next((r for r in d.rows if r.variant == name), None) if d else None
+            if row is None or not row.ok:
+                cells.append(Text("not here", style="yellow"))
+                continue
+            t, b = d.ratio(row), d.bytes_ratio(row)
+            lines = [f"t {t:.2f} ×" if t is not None else "t —", f"B {b:.2f} ×" if b is not None else "B —",
+                     f"Δ {row.max_abs_diff:.1e}"]
+            cells.append(Text("\n".join(lines), style="" if row.within_tolerance else "red"))
+        table.add_row(label, *cells)
+    legend = ", ".join(f"{SHORT.get(v, v)} = {v}" for v in variants)
+    title = Text("Deploy · each against its own eager float32: t = forward median × eager's, B = weight bytes × "
+                 f"eager's, Δ = largest |difference| · {legend}", style="bold")
+    reasons = sorted({f"{r.variant}: {r.error}" for _, d in entries if d for r in d.rows if not r.ok})
+    return Group(title, table, *([Text("\n".join(reasons), style="yellow")] if reasons else []))
