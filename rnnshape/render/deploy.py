@@ -32,9 +32,9 @@ def deploy_view(d: Deployment) -> RenderableType:
 
 def variants_table(d: Deployment) -> RenderableType:
     threads = next((r.forward.threads for r in d.rows if r.forward is not None), None)
-    timing = (f" · {d.rounds} rounds interleaved, {threads} thread" + ("s" if threads != 1 else "")
+    timing = (f" · {d.rounds} interleaved rounds, {threads} thread" + ("s" if threads != 1 else "")
               if threads else "")
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1))
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     table.add_column("variant", no_wrap=True)
     table.add_column("max |Δ|", justify="right", no_wrap=True)
     table.add_column("weights", justify="right", no_wrap=True)
@@ -50,7 +50,7 @@ def variants_table(d: Deployment) -> RenderableType:
         cells = [r.variant, _diff(r), fmt.nbytes(r.bytes) if r.bytes is not None else "—",
                  "" if ratio is None or r.variant == "eager" else f"{ratio:.2f}"]
         table.add_row(*cells, *([_forward(r), _ratio(d.ratio(r))] if threads else []))
-    return Group(Text(f"Deploy · each against eager float32 on the same input{timing}", style="bold"), table)
+    return Group(Text(f"Deploy · against eager float32, same input{timing}", style="bold"), table)
 
 
 def _diff(r: VariantResult) -> Text:
