@@ -5,10 +5,28 @@
 49280
 """
 
+from __future__ import annotations
+
+import importlib
+
 __version__ = "0.1.0"
 
-from rnnshape.api import analyze  # noqa: E402  (torch is imported only when a run needs it)
-from rnnshape.model.predict import predict  # noqa: E402
-from rnnshape.model.spec import Spec, make_spec  # noqa: E402
-
+# The public names, imported on first use: `import rnnshape` (and every renderer that reads __version__)
+# stays free of the layers below, and torch is imported only when a run needs it.
+_PUBLIC = {
+    "analyze": "rnnshape.api",
+    "predict": "rnnshape.model.predict",
+    "Spec": "rnnshape.model.spec",
+    "make_spec": "rnnshape.model.spec",
+}
 __all__ = ["Spec", "__version__", "analyze", "make_spec", "predict"]
+
+
+def __getattr__(name: str):
+    if name in _PUBLIC:
+        return getattr(importlib.import_module(_PUBLIC[name]), name)
+    raise AttributeError(f"module 'rnnshape' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_PUBLIC))

@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from rnnshape.errors import UsageError, WitnessMismatch
+from rnnshape.model import modes
 from rnnshape.model.guard import available_bytes, check_memory, check_meta
 from rnnshape.model.predict import predict
 from rnnshape.model.report import Prediction, Report
+from rnnshape.model.rules import validate
 from rnnshape.model.spec import Spec, make_spec, with_device
 from rnnshape.run.measure import DEFAULT_MIN_TIME, TimingOptions
 
@@ -38,13 +40,11 @@ def analyze(
     ``backward`` also times forward+backward, ``vs_loop`` the same weights as a per-step cell loop,
     ``deploy`` runs the deployed variants (bfloat16, int8, torch.compile, ONNX Runtime) against eager.
     """
-    spec = kind if isinstance(kind, Spec) else make_spec(kind, **options)
+    spec = validate(kind) if isinstance(kind, Spec) else make_spec(kind, **options)
     opts = TimingOptions(min_time=min_time, threads=threads, backward=backward, vs_loop=vs_loop, clock=clock)
-    opts.check(spec, timed=time and not dry_run)
+    opts.check(spec, untimed=modes.untimed(no_time=not time, dry_run=dry_run))
     if deploy:
-        from rnnshape.run.deploy import check_options
-
-        check_options(spec, dry_run=dry_run)
+        modes.refuse_deploy(dry_run=dry_run, device=spec.device, dtype=spec.dtype.value)
     if dry_run:
         if check_flops:
             raise UsageError("--check-flops runs torch (on meta), so it cannot be combined with --dry-run")
@@ -70,7 +70,7 @@ def run_report(spec: Spec, timing_options: TimingOptions | None, *, check_flops:
         check_memory(prediction, available_bytes(spec.device), spec.device, backward=backward)
     built = run.build(spec)
     observed = run.observe(spec, built)
-    compare(prediction, observed)
+    hold_equal(prediction, observed)
     warnings += [w for w in observed.warnings if w not in warnings]
     flops_counted = None
     if check_flops:
@@ -99,7 +99,7 @@ def run_report(spec: Spec, timing_options: TimingOptions | None, *, check_flops:
                   warnings=tuple(warnings), flops_counted=flops_counted, deploy=deployment)
 
 
-def compare(prediction: Prediction, observed) -> None:
+def hold_equal(prediction: Prediction, observed) -> None:
     """Hold the two witnesses equal; any difference is a bug, shown with both values."""
     pairs = [
         ("module", prediction.module_repr, observed.module_repr),

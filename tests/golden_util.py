@@ -18,7 +18,9 @@ def render_text(renderable, width: int = 80) -> str:
 
 
 def assert_golden(name: str, text: str) -> None:
+    """A missing golden file fails (write it on purpose with RNNSHAPE_UPDATE_GOLDEN=1, then read it)."""
     path = GOLDEN / name
-    if os.environ.get("RNNSHAPE_UPDATE_GOLDEN") or not path.exists():
+    if os.environ.get("RNNSHAPE_UPDATE_GOLDEN"):
         path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"golden file {name} is missing; RNNSHAPE_UPDATE_GOLDEN=1 writes it"
     assert text == path.read_text(encoding="utf-8"), f"{name} changed; RNNSHAPE_UPDATE_GOLDEN=1 to accept"

@@ -82,7 +82,7 @@ def test_api_bounds_are_the_cli_bounds():
         (["compare", "lstm", "gru", "--dry-run", "--threads", "1"], "--threads has no effect with --dry-run"),
         (["sweep", "lstm", "--vary", "seq-len=2,4", "--dry-run", "--min-time", "1"], "--min-time has no effect"),
         (["lstm", "--dry-run", "--svg", "/tmp"], "not a folder"),
-        (["inspect"], "inspect needs FILE"),
+        (["inspect"], "inspect needs <file>"),
         (["lstm", "--dropout", "x"], "--dropout must be a number (got 'x')"),
         (["lstm", "--layers"], "requires an argument"),
     ],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from conftest import invoke
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -55,6 +56,7 @@ def _check(words):
     return r
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
 @given(words=command_lines(dry=True))
 def test_generated_dry_runs_never_crash(words):
@@ -80,6 +82,7 @@ def small_real_runs(draw):
     return words
 
 
+@pytest.mark.slow
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
 @given(words=small_real_runs())
 def test_generated_real_runs_never_crash(words):

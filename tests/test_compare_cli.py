@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from rnnshape.model.comparison import KIND_ONLY
 from rnnshape.errors import UsageError
+from rnnshape.model.comparison import KIND_ONLY
 from rnnshape.model.spec import Kind, make_spec
 
 

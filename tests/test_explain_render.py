@@ -8,12 +8,12 @@ from __future__ import annotations
 import pytest
 from golden_util import assert_golden, render_text
 
-from rnnshape.views.diagram import diagram
-from rnnshape.views.explain import explain
 from rnnshape.model.predict import predict
+from rnnshape.model.spec import make_spec
 from rnnshape.render.diagram import DiagramView
 from rnnshape.render.explain import ExplanationView
-from rnnshape.model.spec import make_spec
+from rnnshape.views.diagram import diagram
+from rnnshape.views.explain import explain
 
 CASES = {
     "lstm_1": dict(kind="lstm"),

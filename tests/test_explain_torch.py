@@ -16,9 +16,9 @@ import pytest
 torch = pytest.importorskip("torch")
 nn = torch.nn
 
-from rnnshape.views.explain import explain  # noqa: E402
 from rnnshape.model.predict import predict  # noqa: E402
 from rnnshape.model.spec import make_spec  # noqa: E402
+from rnnshape.views.explain import explain  # noqa: E402
 
 H_IN, L, N = 4, 5, 2
 

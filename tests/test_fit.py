@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-import importlib
 import random
 
 import pytest
@@ -59,10 +57,3 @@ def test_overhead_shows_as_a_smaller_exponent():
 )
 def test_no_fit_where_none_exists(xs, ys):
     assert power_fit(xs, ys, ("x",)) is None
-
-
-@pytest.mark.parametrize("name", ["rnnshape.model.fit", "rnnshape.model.sweep", "rnnshape.model.comparison", "rnnshape.render.multi_fmt",
-                                  "rnnshape.render.chart"])
-def test_docstring_examples_run(name):
-    result = doctest.testmod(importlib.import_module(name))
-    assert result.attempted > 0 and result.failed == 0

@@ -7,14 +7,15 @@ import io
 import subprocess
 import sys
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import specs
 
-from rnnshape.views.code import snippet
 from rnnshape.model.guard import check_memory, estimate_bytes
 from rnnshape.model.predict import predict
 from rnnshape.model.spec import make_spec, with_device
+from rnnshape.views.code import snippet
 
 
 def test_huge_cpu_run_is_refused_before_allocating(cli):
@@ -65,6 +66,7 @@ def test_code_snippet_runs_and_prints_predicted_shapes(spec, device):
     assert out.getvalue().strip() == " ".join(str(t.shape) for t in predict(spec).outputs)
 
 
+@pytest.mark.slow
 def test_code_is_a_standalone_script(cli):
     r = cli("lstm", "--layers", "4", "--bidirectional", "--code")
     proc = subprocess.run([sys.executable, "-c", r.stdout], capture_output=True, text=True, timeout=120)

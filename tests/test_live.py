@@ -7,7 +7,6 @@ exactly once. Hooks that make torch disagree or fail are installed by a wrapper 
 
 from __future__ import annotations
 
-import doctest
 import io
 import sys
 
@@ -60,6 +59,7 @@ def _sections(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.strip() in titles]
 
 
+@pytest.mark.slow
 @needs_pty
 def test_predicted_then_verified_once():
     import torch
@@ -82,6 +82,7 @@ def test_predicted_then_verified_once():
     assert screen.splitlines()[2:] [: len(dry.splitlines()) - 2] == dry.splitlines()[2:]
 
 
+@pytest.mark.slow
 @needs_pty
 def test_mismatch_is_loud_and_exits_1():
     run = _rnnshape("gru", "--no-time", hook="mismatch")
@@ -97,6 +98,7 @@ def test_mismatch_is_loud_and_exits_1():
     assert errors[0].startswith("rnnshape: error: the predictor and torch disagree on outputs") and len(errors) == 2
 
 
+@pytest.mark.slow
 @needs_pty
 def test_environment_error_after_torch_leaves_a_clean_screen():
     run = _rnnshape("gru", "--no-time", hook="environment")
@@ -155,9 +157,6 @@ def test_frame_fits_the_screen_and_ends_on_a_blank_line():
     assert len(lines) == 24
     assert lines[-2].startswith("… ") and lines[-2].endswith(" more lines") and lines[-1].strip() == ""
 
-
-def test_docstring_example_runs():
-    assert doctest.testmod(live).failed == 0
 
 
 def test_interrupted_keeps_the_whole_prediction_marked_unverified():

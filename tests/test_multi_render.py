@@ -9,13 +9,13 @@ from golden_util import assert_golden, render_text
 
 from rnnshape.model.comparison import comparison
 from rnnshape.model.predict import predict
-from rnnshape.render.compare_view import render_comparison
-from rnnshape.render.multi_export import compare_markdown
-from rnnshape.render.sweep_view import render_sweep
 from rnnshape.model.report import Report, Timing
 from rnnshape.model.spec import make_spec
 from rnnshape.model.stats import Stats
 from rnnshape.model.sweep import Point, grid, parse_vary, sweep_result
+from rnnshape.render.compare_view import render_comparison
+from rnnshape.render.multi_export import compare_markdown
+from rnnshape.render.sweep_view import render_sweep
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,10 @@ import pytest
 from golden_util import assert_golden, render_text
 
 from rnnshape.model.predict import predict
-from rnnshape.render.tables import render
 from rnnshape.model.report import Report, Timing
 from rnnshape.model.spec import make_spec
 from rnnshape.model.stats import Stats
+from rnnshape.render.tables import render
 
 TIMING = Timing(forward=Stats(samples=(7.1e-4, 7.2e-4, 7.3e-4, 7.3e-4, 7.5e-4, 8.8e-4), calls_per_run=10, threads=2))
 

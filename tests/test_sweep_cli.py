@@ -153,6 +153,7 @@ def test_ctrl_c_mid_compare_keeps_the_measured_entries(cli, monkeypatch):
     assert [row["label"] for row in csv.DictReader(io.StringIO(r.stdout))] == ["rnn"]
 
 
+@pytest.mark.slow
 def test_real_ctrl_c_during_torch_timing_prints_what_was_measured():
     import signal
     import subprocess

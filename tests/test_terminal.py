@@ -30,6 +30,7 @@ def test_closed_pipe_ends_quietly():
     assert stderr == ""
 
 
+@pytest.mark.slow
 def test_ctrl_c_exits_130_without_traceback():
     proc = subprocess.Popen(CMD + ["lstm", "--min-time", "60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=_env())

@@ -14,11 +14,11 @@ import pytest
 from rich.console import Console
 
 from rnnshape.model.predict import predict
-from rnnshape.render.jsonout import report_dict
-from rnnshape.render.timing_table import timing_table
 from rnnshape.model.report import Kernel, Memory, Report, Timing
 from rnnshape.model.spec import make_spec
 from rnnshape.model.stats import Stats
+from rnnshape.render.jsonout import report_dict
+from rnnshape.render.timing_table import timing_table
 
 GOLDEN = Path(__file__).parent / "golden"
 

@@ -155,7 +155,7 @@ def test_timing_options_refuse_what_cannot_be_timed(opts, dry, spec_kw, flag):
     from rnnshape.model.spec import make_spec
 
     with pytest.raises(UsageError) as err:
-        opts.check(make_spec("lstm", **spec_kw), timed=not dry)
+        opts.check(make_spec("lstm", **spec_kw), untimed="--dry-run" if dry else None)
     assert flag in err.value.message
 
 

@@ -10,9 +10,9 @@ import pytest
 torch = pytest.importorskip("torch")
 nn = torch.nn
 
+from rnnshape.model.spec import make_spec  # noqa: E402
 from rnnshape.run.loop import loop_forward  # noqa: E402
 from rnnshape.run.perf import padded_forward, train_step  # noqa: E402
-from rnnshape.model.spec import make_spec  # noqa: E402
 
 LOOP_CASES = [
     dict(kind="lstm", num_layers=4, bidirectional=True),
@@ -154,10 +154,10 @@ def test_kernel_path_and_what_flop_counter_mode_reads():
 
 
 def test_memory_estimate_parts_against_torch_tensors():
-    from rnnshape.run import build as run
     from rnnshape.model.guard import estimate_bytes
     from rnnshape.model.memory import estimate
     from rnnshape.model.predict import predict
+    from rnnshape.run import build as run
 
     spec = make_spec("lstm", num_layers=2, bidirectional=True, init_state="random")
     prediction = predict(spec)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from strategies import specs
 from torch_reference import reference
@@ -31,6 +32,7 @@ def _assert_equal(pred, ref):
     assert pred.totals.parameters == ref.parameter_count
 
 
+@pytest.mark.slow
 @fast(EXAMPLES)
 @given(spec=specs())
 def test_predictor_equals_torch(spec):

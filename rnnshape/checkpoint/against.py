@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rnnshape.checkpoint.recover import Recovered
 from rnnshape.errors import UsageError
 from rnnshape.model.predict import predict
-from rnnshape.checkpoint.recover import Recovered
 from rnnshape.model.spec import Kind, Module, Spec
 
 

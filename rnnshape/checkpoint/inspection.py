@@ -15,8 +15,8 @@ import os
 from dataclasses import dataclass
 
 from rnnshape.checkpoint.files import Checkpoint, read_checkpoint
-from rnnshape.errors import UsageError
 from rnnshape.checkpoint.recover import Recovered, find_modules
+from rnnshape.errors import UsageError
 
 _WRAPPERS = (
     ("module.", "saved from DataParallel or DistributedDataParallel"),

@@ -22,16 +22,18 @@ import re
 from dataclasses import dataclass
 
 from rnnshape.checkpoint.files import Entry
-from rnnshape.views.code import constructor as constructor_line
 from rnnshape.errors import UsageError
 from rnnshape.model.predict import predict
+from rnnshape.model.report import Prediction
 from rnnshape.model.spec import Dtype, Kind, Module, Spec, make_spec
+from rnnshape.views.code import constructor as constructor_line
 
 _NAME = re.compile(
     r"^(?:(?P<prefix>.+)\.)?(?P<param>weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)"
     r"(?P<sfx>_l(?P<layer>\d+)(?P<rev>_reverse)?)?$"
 )
-_KINDS = {1: Kind.RNN, 3: Kind.GRU, 4: Kind.LSTM}
+_KINDS = {k.gates: k for k in Kind}  # row blocks -> kind, from the kind table
+_BLOCKS = ", ".join(f"{k.torch_name} {g}" for g, k in sorted(_KINDS.items()))  # "RNN 1, GRU 3, LSTM 4"
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class Recovered:
     candidates: tuple[Candidate, ...] = ()  # set when the shapes fit more than one configuration
     reason: str | None = None  # why it is not recognised
     notes: tuple[str, ...] = ()
+    prediction: Prediction | None = None  # the predictor's view of ``spec``, which the recovery was held to
 
     @property
     def recognised(self) -> bool:
@@ -109,23 +112,25 @@ def recover(prefix: str, entries: tuple[Entry, ...]) -> Recovered:
         notes.append(f"parameters are stored as {dtype or 'mixed dtypes'}; memory is shown at float32")
         dtype = "float32"
     kind = kwargs.pop("kind")
-    variants = ["tanh", "relu"] if kind is Kind.RNN else [None]
-    specs = []
+    variants = ["tanh", "relu"] if kind.info.takes_nonlinearity else [None]
+    specs, predictions = [], []
     for nonlinearity in variants:
         try:
             spec = make_spec(kind, cell=cell, dtype=dtype, nonlinearity=nonlinearity, **kwargs)
         except UsageError as err:
             return _with(shell, reason=f"the shapes suggest an invalid configuration: {err.message}")
-        predicted = {p.name: p.shape for p in predict(spec).parameters}
+        prediction = predict(spec)
+        predicted = {p.name: p.shape for p in prediction.parameters}
         if predicted != local:
             return _with(shell, reason=_difference(predicted, local))
         specs.append(spec)
+        predictions.append(prediction)
     candidates = ()
     if len(specs) > 1:
         candidates = tuple(Candidate(s.kind, s.cell, s.nonlinearity, constructor_line(s.modules()[0])) for s in specs)
         notes.append("an RNN's nonlinearity (tanh or relu) is not stored in its weights: both load; "
                      "the constructor shows torch's default, tanh")
-    return Recovered(prefix, cell, entries, specs[0], candidates, None, tuple(notes))
+    return Recovered(prefix, cell, entries, specs[0], candidates, None, tuple(notes), predictions[0])
 
 
 def _with(r: Recovered, **changes) -> Recovered:
@@ -147,7 +152,7 @@ def _gate_kind(rows: int, hidden: int, where: str) -> Kind:
     g = rows // hidden
     if g not in _KINDS:
         raise _NotRecognised(f"{where} has {rows} rows = {g}·H with H={hidden}: no recurrent module "
-                             f"stacks {g} gate blocks (RNN 1, GRU 3, LSTM 4)")
+                             f"stacks {g} gate blocks ({_BLOCKS})")
     return _KINDS[g]
 
 
@@ -158,7 +163,7 @@ def _cell_kwargs(local) -> dict:
         err = _NotRecognised("hidden_size 0: empty weights fit every kind")
         err.candidates = tuple(
             Candidate(k, True, nl, constructor_line(Module(k, True, input_size, 0, nonlinearity=nl)))
-            for k, nl in ((Kind.RNN, "tanh"), (Kind.GRU, None), (Kind.LSTM, None))
+            for k, nl in ((k, "tanh" if k.info.takes_nonlinearity else None) for k in Kind)
         )
         raise err
     kind = _gate_kind(rows, hidden, "weight_ih")
@@ -170,7 +175,7 @@ def _layer_kwargs(local) -> dict:
     _, h_out = _matrix(local, "weight_hh_l0")
     proj, hidden = _matrix(local, "weight_hr_l0") if "weight_hr_l0" in local else (0, h_out)
     kind = _gate_kind(rows, hidden, "weight_ih_l0")
-    if proj and kind is not Kind.LSTM:
+    if proj and not kind.info.takes_proj_size:
         raise _NotRecognised(f"weight_hr_l0 is a projection, which only LSTM has, but the rows say "
                              f"{kind.torch_name} (built with a positional proj_size, torch cannot run it)")
     layers = {int(m["layer"]) for m in map(_NAME.match, local) if m and m["layer"] is not None}

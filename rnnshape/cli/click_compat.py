@@ -7,8 +7,10 @@ working tree on PYTHONPATH; this keeps the CLI working there too.
 try:
     from typer._click import exceptions
     from typer._click.core import ParameterSource
+    from typer._click.shell_completion import CompletionItem
 except ImportError:  # pragma: no cover - only with Typer < 0.26
     from click import exceptions
     from click.core import ParameterSource
+    from click.shell_completion import CompletionItem
 
-__all__ = ["ParameterSource", "exceptions"]
+__all__ = ["CompletionItem", "ParameterSource", "exceptions"]

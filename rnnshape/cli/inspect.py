@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -15,12 +16,12 @@ def register(app: typer.Typer) -> None:
 
 
 def inspect_command(
-    file: Annotated[str, typer.Argument(metavar="FILE", help="A .pt/.pth checkpoint or a .safetensors file.",
-                                        show_default=False)],
-    against: Annotated[Optional[str], typer.Option("--against", metavar="'KIND OPTIONS'",
+    file: Annotated[Path, typer.Argument(metavar="<file>", help="A .pt/.pth checkpoint or a .safetensors file.",
+                                         show_default=False)],
+    against: Annotated[Optional[str], typer.Option("--against", metavar="<'kind options'>",
                                                    help="Compare this configuration with the checkpoint, "
                                                         "e.g. 'lstm --hidden-size 256 --layers 2'.")] = None,
-    prefix: Annotated[Optional[str], typer.Option("--prefix", metavar="NAME",
+    prefix: Annotated[Optional[str], typer.Option("--prefix", metavar="<name>",
                                                   help="Only the module under this name (e.g. encoder.rnn).")] = None,
     json_out: Annotated[bool, typer.Option("--json", "-j", help="One JSON document on stdout.")] = False,
 ) -> int:
@@ -28,6 +29,7 @@ def inspect_command(
 
     Reads .pt/.pth with torch.load(weights_only=True), so a file that tries to run code is refused.
     """
+    file = str(file)  # a Path only so that Tab completes file names
     if against is None:
         from rnnshape.cli.inspect_run import show
 
@@ -44,16 +46,19 @@ def inspect_command(
         raise UsageError(f"{inside[0]} does not belong inside --against (got {against!r})",
                          hint="--against takes a configuration; give --json to inspect itself")
     kinds = [k.value for k in Kind]
+    if args and args[0].lower() in kinds:
+        args[0] = args[0].lower()  # kind names are case-insensitive
     if not args or args[0] not in kinds:
         raise UsageError(f"--against must start with {', '.join(kinds)} (got {against!r})",
                          hint="for example --against 'lstm --hidden-size 256 --layers 2'")
-    from rnnshape.cli.app import _usage_message, app
     from rnnshape.cli.click_compat import exceptions as click_exceptions
+    from rnnshape.cli.edge import usage_message
+    from rnnshape.cli.kind import kind_command
 
-    sub = typer.main.get_command(app).commands[args[0]]
+    sub = kind_command(args[0])
     extra = ["--check", file] + (["--json"] if json_out else [])
     try:
         return sub.main(args[1:] + extra, prog_name=args[0], standalone_mode=False,
                         obj={"prefix": prefix})
     except click_exceptions.UsageError as err:
-        raise UsageError(f"--against: {_usage_message(err, args)}") from None
+        raise UsageError(f"--against: {usage_message(err, args)}") from None

@@ -5,8 +5,8 @@ No Typer here (the CLI module owns the options); stdout carries the result, stde
 
 from __future__ import annotations
 
-import sys
-
+from rnnshape.cli.output import emit, note
+from rnnshape.cli.output import show as show_renderable
 from rnnshape.model.spec import Spec
 
 
@@ -16,17 +16,17 @@ def show(file: str, prefix: str | None, json_out: bool, console=None) -> int:
 
     ins = inspect_checkpoint(file, prefix)
     if not ins.modules:
-        sys.stderr.write(f"rnnshape: note: {file} holds no recurrent module "
-                         f"({len(ins.checkpoint.entries)} tensors, none named like weight_ih_l0 or weight_ih)\n")
+        note(f"{file} holds no recurrent module "
+             f"({len(ins.checkpoint.entries)} tensors, none named like weight_ih_l0 or weight_ih)")
     if json_out:
         from rnnshape.render.inspect_json import inspection_dict
         from rnnshape.render.jsonout import dumps
 
-        _emit(dumps(inspection_dict(ins)))
+        emit(dumps(inspection_dict(ins)))
     else:
         from rnnshape.render.inspect_tables import render_inspection
 
-        _console(console).print(render_inspection(ins))
+        show_renderable(render_inspection(ins), console=console)
     return 0
 
 
@@ -41,22 +41,9 @@ def check(spec: Spec, file: str, prefix: str | None, json_out: bool, console=Non
         from rnnshape.render.inspect_json import comparison_dict
         from rnnshape.render.jsonout import dumps
 
-        _emit(dumps(comparison_dict(comparison)))
+        emit(dumps(comparison_dict(comparison)))
     else:
         from rnnshape.render.inspect_tables import render_comparison
 
-        _console(console).print(render_comparison(comparison))
+        show_renderable(render_comparison(comparison), console=console)
     return 0
-
-
-def _console(console):
-    if console is not None:
-        return console
-    from rich.console import Console
-
-    return Console()
-
-
-def _emit(text: str) -> None:
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()

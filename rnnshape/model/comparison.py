@@ -17,7 +17,9 @@ from rnnshape.model.stats import Stats
 
 # Options that only some kinds take. The rule itself lives in spec validation; compare only needs to know
 # which kinds a shared option applies to (tests/test_compare_cli.py holds this table to make_spec).
-KIND_ONLY = {"proj_size": (Kind.LSTM,), "nonlinearity": (Kind.RNN,)}
+# The constructor keywords only some kinds take, from the kind table.
+KIND_ONLY = {"proj_size": tuple(k for k in Kind if k.info.takes_proj_size),
+             "nonlinearity": tuple(k for k in Kind if k.info.takes_nonlinearity)}
 
 
 def memory_bytes(report: Report) -> int:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+from rnnshape.model.kinds import KINDS, KindInfo
+
 
 class Kind(str, Enum):
     RNN = "rnn"
@@ -11,17 +13,26 @@ class Kind(str, Enum):
     GRU = "gru"
 
     @property
+    def info(self) -> KindInfo:
+        """This kind's row of the one kind table (rnnshape.model.kinds)."""
+        return KINDS[self.value]
+
+    @property
     def gates(self) -> int:
         """Row blocks stacked in weight_ih / weight_hh: G in the docs' 'G*H'."""
-        return {"rnn": 1, "lstm": 4, "gru": 3}[self.value]
+        return self.info.blocks
 
     @property
     def gate_names(self) -> tuple[str, ...]:
-        return {"rnn": (), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}[self.value]
+        return self.info.gates
 
     @property
     def torch_name(self) -> str:
-        return {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}[self.value]
+        return self.info.torch_name
+
+    @property
+    def has_cell_state(self) -> bool:
+        return "c" in self.info.states
 
 
 class Dtype(str, Enum):

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from rnnshape.errors import EnvironmentUnfit
 from rnnshape.model.memory import estimate
-from rnnshape.render.fmt import nbytes
 from rnnshape.model.report import Prediction
-from rnnshape.model.spec import Kind, Spec
+from rnnshape.model.spec import Spec
+from rnnshape.render.fmt import nbytes
 
 # A meta forward decomposes into per-step ops: about 2 ms per (layer, direction, step) for an LSTM
 # here (GRU 0.75x, RNN 0.35x), whatever the sizes; see the reference, section 7.
-META_SECONDS_PER_STEP = {Kind.LSTM: 0.002, Kind.GRU: 0.0015, Kind.RNN: 0.0007}
 META_WARN_SECONDS = 3.0
 META_REFUSE_SECONDS = 60.0
 
@@ -22,7 +21,7 @@ def estimate_bytes(prediction: Prediction) -> int:
 
 def meta_seconds(spec: Spec) -> float:
     """Roughly how long a meta forward takes: it grows with layers x directions x steps."""
-    per = META_SECONDS_PER_STEP[spec.kind]
+    per = spec.kind.info.meta_seconds_per_step
     steps = 0
     for m in spec.modules():
         steps += (1 if m.cell else m.num_layers * m.directions) * spec.seq_len

@@ -10,9 +10,10 @@ Tests hold it equal to torch over thousands of generated configurations (tests/t
 
 from __future__ import annotations
 
-from rnnshape.model.reading import explain
+from rnnshape.model.naming import module_repr, param_name, state_name, symbols
+from rnnshape.model.reading import how_torch_reads
 from rnnshape.model.report import ParamInfo, Prediction, TensorInfo, Totals
-from rnnshape.model.spec import Kind, Module, Spec
+from rnnshape.model.spec import Module, Spec
 
 
 def predict(spec: Spec) -> Prediction:
@@ -30,38 +31,20 @@ def predict(spec: Spec) -> Prediction:
         outputs=outputs,
         totals=_totals(spec, params, inputs, outputs),
         symbols=_symbols(spec, mods),
-        reading=explain(spec.input_shape, batch_first=spec.batch_first, cell=spec.cell) if spec.input_shape else (),
+        reading=(how_torch_reads(spec.input_shape, batch_first=spec.batch_first, cell=spec.cell)
+                 if spec.input_shape else ()),
     )
-
-
-def symbols(mods: tuple[Module, ...], index: int | None) -> dict[str, str]:
-    """The docs' symbols for one module; in a stack they carry its index (H.1, H_out.0) so none is ambiguous.
-
-    A stacked module's input is the previous module's output, so its H_in is written as that.
-    """
-    if index is None:
-        return {"H": "H", "H_out": "H_out", "H_cell": "H_cell", "H_in": "H_in"}
-    mod = mods[index]
-    h_out = f"H_out.{index}" if mod.proj_size else f"H.{index}"
-    if index == 0:
-        h_in = "H_in"
-    else:
-        prev = mods[index - 1]
-        prev_out = f"H.{index - 1}" if prev.cell or not prev.proj_size else f"H_out.{index - 1}"
-        h_in = prev_out if prev.cell else f"D·{prev_out}"
-    return {"H": f"H.{index}", "H_out": h_out, "H_cell": f"H.{index}", "H_in": h_in}
 
 
 def _parameters(mods: tuple[Module, ...], index: int | None) -> list[ParamInfo]:
     mod = mods[index or 0]
     sym = symbols(mods, index)
-    prefix = "" if index is None else f"{index}."
     rows = mod.kind.gates * mod.hidden_size
     g = f"{mod.kind.gates}·{sym['H']}" if mod.kind.gates > 1 else sym["H"]
 
     def info(name, shape, dims, layer, direction, gated=True, bias=False):
         return ParamInfo(
-            name=prefix + name,
+            name=param_name(name, index=index, layer=layer, reverse=bool(direction)),
             shape=shape,
             dims=dims,
             module=index,
@@ -87,18 +70,17 @@ def _parameters(mods: tuple[Module, ...], index: int | None) -> list[ParamInfo]:
     for k in range(mod.num_layers):
         width, width_dims = (mod.input_size, sym["H_in"]) if k == 0 else (mod.output_size, f"D·{sym['H_out']}")
         for d in range(mod.directions):
-            sfx = f"_l{k}" + ("_reverse" if d else "")
             out += [
-                info("weight_ih" + sfx, (rows, width), (g, width_dims), k, d),
-                info("weight_hh" + sfx, (rows, mod.h_out), (g, sym["H_out"]), k, d),
+                info("weight_ih", (rows, width), (g, width_dims), k, d),
+                info("weight_hh", (rows, mod.h_out), (g, sym["H_out"]), k, d),
             ]
             if mod.bias:
                 out += [
-                    info("bias_ih" + sfx, (rows,), (g,), k, d, bias=True),
-                    info("bias_hh" + sfx, (rows,), (g,), k, d, bias=True),
+                    info("bias_ih", (rows,), (g,), k, d, bias=True),
+                    info("bias_hh", (rows,), (g,), k, d, bias=True),
                 ]
             if mod.proj_size:
-                out.append(info("weight_hr" + sfx, (mod.proj_size, mod.hidden_size), ("P", sym["H"]), k, d, False))
+                out.append(info("weight_hr", (mod.proj_size, mod.hidden_size), ("P", sym["H"]), k, d, False))
     return out
 
 
@@ -142,25 +124,27 @@ def _tensors(spec: Spec, mods: tuple[Module, ...]) -> tuple[tuple[TensorInfo, ..
                 )
             )
 
-    explicit = spec.init_state.value != "none"
+    explicit = spec.explicit_state
     for i, mod in enumerate(mods):
-        sfx = f".{i}" if stacked else ""
-        sym = symbols(mods, i if stacked else None)
+        index = i if stacked else None
+        sym = symbols(mods, index)
         for state, width, dim in _state_widths(mod):
             shape, dims = _state_shape(spec, mod, width, sym[dim])
             if explicit:
-                inputs.append(TensorInfo(f"{state}_0{sfx}", shape, dims, _state_note(spec, mod, state, initial=True)))
-            outputs.append(TensorInfo(f"{state}_n{sfx}", shape, dims, _state_note(spec, mod, state, initial=False)))
+                inputs.append(TensorInfo(state_name(state, initial=True, index=index), shape, dims,
+                                         _state_note(spec, mod, state, initial=True)))
+            outputs.append(TensorInfo(state_name(state, initial=False, index=index), shape, dims,
+                                      _state_note(spec, mod, state, initial=False)))
     return tuple(inputs), tuple(outputs)
 
 
 def _state_widths(mod: Module) -> list[tuple[str, int, str]]:
     if mod.cell:
         out = [("h", mod.hidden_size, "H")]
-        return out + ([("c", mod.hidden_size, "H")] if mod.kind is Kind.LSTM else [])
+        return out + ([("c", mod.hidden_size, "H")] if mod.kind.has_cell_state else [])
     # the symbol names are looked up in symbols(): H_out.1, H.0, ... in a stack
     out = [("h", mod.h_out, "H_out")]
-    return out + ([("c", mod.hidden_size, "H_cell")] if mod.kind is Kind.LSTM else [])
+    return out + ([("c", mod.hidden_size, "H_cell")] if mod.kind.has_cell_state else [])
 
 
 def _state_shape(spec: Spec, mod: Module, width: int, dim: str) -> tuple[tuple[int, ...], tuple[str, ...]]:
@@ -178,7 +162,7 @@ def _input_note(spec: Spec) -> str | None:
         how = "enforce_sorted=True, sorted by length on meta" if spec.device == "meta" else "enforce_sorted=False"
         return f"padded as you hold it; packed with pack_padded_sequence({how})"
     if spec.cell:
-        step = "x[:, t]" if spec.batch_first and not spec.unbatched else "x[t]"
+        step = "x[:, t]" if spec.batch_major else "x[t]"
         return f"the loop feeds one time step at a time: {step} is " + (
             f"({spec.input_size},)" if spec.unbatched else f"({spec.batch}, {spec.input_size})"
         )
@@ -195,8 +179,8 @@ def _output_note(spec: Spec, mods: tuple[Module, ...]) -> str | None:
     if last.bidirectional:
         notes.append("[forward | reverse] on the last dim")
         if spec.seq_len > 1:  # with one step the last step is also the first
-            h_n = "h_n" + (f".{len(mods) - 1}" if len(mods) > 1 else "")
-            t_first = not spec.batch_first or spec.unbatched
+            h_n = state_name("h", initial=False, index=len(mods) - 1 if len(mods) > 1 else None)
+            t_first = not spec.batch_major
             last_step, first_step = ("output[-1]", "output[0, ..., H_out:]") if t_first else (
                 "output[:, -1]", "output[:, 0, H_out:]")
             notes.append(f"{last_step} is not {h_n}[-1]: reverse final state is {first_step}")
@@ -209,7 +193,7 @@ def _state_note(spec: Spec, mod: Module, state: str, initial: bool) -> str | Non
         if not initial:
             notes.append("the cell's state after the last step")
         return "; ".join(notes) or None
-    if spec.batch_first and not spec.unbatched:
+    if spec.batch_major:
         notes.append("never batch-first")
     if mod.proj_size:
         wide = f"proj_size wide ({mod.proj_size})" if state == "h" else f"stays hidden_size wide ({mod.hidden_size})"
@@ -242,7 +226,7 @@ def _keras_parameters(spec: Spec, params, n_params: int) -> int | None:
     """Keras keeps one bias vector for SimpleRNN and LSTM; its GRU (reset_after=True) keeps two like torch."""
     if spec.proj_size:
         return None  # Keras's LSTM has no projection
-    if spec.kind is Kind.GRU:
+    if spec.kind.info.keras_bias_vectors == 2:
         return n_params
     return n_params - sum(p.numel for p in params if p.bias and "bias_hh" in p.name)
 
@@ -266,42 +250,3 @@ def _symbols(spec: Spec, mods: tuple[Module, ...]) -> tuple[tuple[str, int], ...
     if not spec.unbatched:
         out.append(("N", spec.batch))
     return tuple(out)
-
-
-def module_repr(mods: tuple[Module, ...]) -> str:
-    """What ``repr()`` of the torch module prints: a single module, or the ModuleList of a stack."""
-    reprs = [_one_repr(m) for m in mods]
-    if len(reprs) == 1:
-        return reprs[0]
-    lines, start = [], 0
-    for i in range(1, len(reprs) + 1):
-        if i == len(reprs) or reprs[i] != reprs[start]:
-            n = i - start
-            label = f"({start}): " if n == 1 else f"({start}-{i - 1}): {n} x "
-            lines.append("  " + label + reprs[start])
-            start = i
-    return "ModuleList(\n" + "\n".join(lines) + "\n)"
-
-
-def _one_repr(m: Module) -> str:
-    name = m.kind.torch_name + ("Cell" if m.cell else "")
-    s = f"{m.input_size}, {m.hidden_size}"
-    if m.cell:
-        if not m.bias:
-            s += ", bias=False"
-        if m.nonlinearity not in (None, "tanh"):
-            s += f", nonlinearity={m.nonlinearity}"
-        return f"{name}({s})"
-    if m.proj_size:
-        s += f", proj_size={m.proj_size}"
-    if m.num_layers != 1:
-        s += f", num_layers={m.num_layers}"
-    if not m.bias:
-        s += ", bias=False"
-    if m.batch_first:
-        s += ", batch_first=True"
-    if m.dropout:
-        s += f", dropout={m.dropout}"
-    if m.bidirectional:
-        s += ", bidirectional=True"
-    return f"{name}({s})"

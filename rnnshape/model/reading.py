@@ -5,15 +5,26 @@ Pure Python. torch's own messages for a misfit can be cryptic (for packed LSTM i
 and what to change.
 
 >>> read_shape((32, 50, 300), input_size=300, batch_first=False, cell=False)
-{'seq_len': 32, 'batch': 50, 'unbatched': False}
+Reading(seq_len=32, batch=50, unbatched=False)
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rnnshape.errors import UsageError
 
 
-def read_shape(shape: tuple[int, ...], *, input_size: int, batch_first: bool, cell: bool) -> dict:
+@dataclass(frozen=True)
+class Reading:
+    """What a tensor's shape means to the module: L, N (None when unbatched)."""
+
+    seq_len: int
+    batch: int | None
+    unbatched: bool
+
+
+def read_shape(shape: tuple[int, ...], *, input_size: int, batch_first: bool, cell: bool) -> Reading:
     """The seq_len / batch / unbatched a tensor of this shape means to the module, or a UsageError."""
     flag = f"--input-shape {','.join(str(d) for d in shape)}"
     if any(d < 1 for d in shape):
@@ -32,9 +43,9 @@ def read_shape(shape: tuple[int, ...], *, input_size: int, batch_first: bool, ce
             hint=_features_hint(shape, input_size),
         )
     if rank == 2:
-        return {"seq_len": shape[0], "batch": None, "unbatched": True}
+        return Reading(seq_len=shape[0], batch=None, unbatched=True)
     t, n = (shape[1], shape[0]) if batch_first else (shape[0], shape[1])
-    return {"seq_len": t, "batch": n, "unbatched": False}
+    return Reading(seq_len=t, batch=n, unbatched=False)
 
 
 def _rank_hint(shape: tuple[int, ...], cell: bool) -> str:
@@ -55,7 +66,7 @@ def _features_hint(shape: tuple[int, ...], input_size: int) -> str:
     return f"use --input-size {shape[-1]} if that is your feature width"
 
 
-def explain(shape: tuple[int, ...], *, batch_first: bool, cell: bool) -> tuple[str, ...]:
+def how_torch_reads(shape: tuple[int, ...], *, batch_first: bool, cell: bool) -> tuple[str, ...]:
     """Lines saying how torch reads an accepted tensor, and the trap where a reading is a guess."""
     s = "(" + ", ".join(str(d) for d in shape) + ")"
     if len(shape) == 2:

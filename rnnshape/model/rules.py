@@ -1,19 +1,18 @@
-"""The value rules of a Spec, each stated once. Spec.__post_init__ calls :func:`validate`.
+"""The value rules of a Spec, each stated once: :func:`validate` checks a Spec and returns it normalised.
 
-Typer only parses types and choices; every rule about values and combinations lives here.
+Typer only parses types and choices; every rule about values lives here (combinations of modes, such as
+--backward with --dry-run, live in rnnshape.model.modes). Pure: a new Spec comes back, none is changed.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from typing import TYPE_CHECKING
+from dataclasses import replace
 
-from rnnshape.model.enums import Dtype, InitState, Kind
 from rnnshape.errors import UsageError
-
-if TYPE_CHECKING:
-    from rnnshape.model.spec import Spec
+from rnnshape.model.enums import Dtype, InitState, Kind
+from rnnshape.model.reading import read_shape
 
 DEVICE = re.compile(r"^(auto|cpu|meta|cuda(:\d+)?)$")
 MAX_LAYERS = 10_000  # every parameter is listed; far beyond any real stack, short of a hang
@@ -34,11 +33,11 @@ def _int(value, flag: str, minimum: int) -> None:
         raise UsageError(f"{flag} must be >= {minimum} (got {value})")
 
 
-def validate(spec: Spec) -> None:
-    """Every value rule, once. Order: sizes, then kind-specific options, then input, then run."""
-    object.__setattr__(spec, "kind", enum(Kind, spec.kind, "the command"))
-    object.__setattr__(spec, "dtype", enum(Dtype, spec.dtype, "--dtype"))
-    object.__setattr__(spec, "init_state", enum(InitState, spec.init_state, "--init-state"))
+def validate(spec):
+    """Every value rule, once; returns the Spec with its choices as enums, its dropout a float and the
+    warnings it deserves. Order: sizes, then kind-specific options, then input, then run."""
+    spec = replace(spec, kind=enum(Kind, spec.kind, "the command"), dtype=enum(Dtype, spec.dtype, "--dtype"),
+                   init_state=enum(InitState, spec.init_state, "--init-state"))
     _int(spec.input_size, "--input-size", 1)
     sizes = spec.hidden_size if isinstance(spec.hidden_size, tuple) else (spec.hidden_size,)
     if isinstance(spec.hidden_size, tuple) and len(sizes) < 2:
@@ -60,7 +59,7 @@ def validate(spec: Spec) -> None:
             raise UsageError(f"{flag} must be true or false (got {getattr(spec, name)!r})")
 
     if spec.proj_size:
-        if spec.kind is not Kind.LSTM:
+        if not spec.kind.info.takes_proj_size:
             raise UsageError(
                 f"--proj-size is only supported by lstm, not {spec.kind.value} (got {spec.proj_size})",
                 hint="use --proj-size 0, or the lstm command",
@@ -71,7 +70,7 @@ def validate(spec: Spec) -> None:
                 f"--proj-size must be smaller than --hidden-size (got {spec.proj_size} and {too_big[0]})",
                 hint="use --proj-size 0 to disable the projection",
             )
-    if spec.kind is Kind.RNN:
+    if spec.kind.info.takes_nonlinearity:
         if spec.nonlinearity not in ("tanh", "relu"):
             raise UsageError(f"--nonlinearity must be tanh or relu (got {spec.nonlinearity!r})")
     elif spec.nonlinearity is not None:
@@ -84,7 +83,7 @@ def validate(spec: Spec) -> None:
         raise UsageError(f"--dropout must be a number in [0, 1] (got {spec.dropout!r})")
     if not (math.isfinite(spec.dropout) and 0.0 <= spec.dropout <= 1.0):
         raise UsageError(f"--dropout must be in [0, 1] (got {spec.dropout})")
-    object.__setattr__(spec, "dropout", float(spec.dropout))
+    spec = replace(spec, dropout=float(spec.dropout))
 
     if spec.cell:
         for flag, given in (
@@ -132,12 +131,63 @@ def validate(spec: Spec) -> None:
             f"--device must be auto, cpu, cuda, cuda:N or meta (got {spec.device!r})",
         )
 
+    return replace(spec, warnings=_warnings(spec))
+
+
+def _warnings(spec) -> tuple[str, ...]:
     if spec.dropout and not spec.cell:
         layers = 1 if isinstance(spec.hidden_size, tuple) else spec.num_layers
         if layers == 1:
             why = "each module of a --hidden-size list has one layer" if spec.is_stack else "num_layers is 1"
-            warning = (
-                f"--dropout {spec.dropout} has no effect: dropout acts between the layers of a "
-                f"module and {why} (torch warns the same)"
+            return (f"--dropout {spec.dropout} has no effect: dropout acts between the layers of a "
+                    f"module and {why} (torch warns the same)",)
+    return ()
+
+
+def resolve_stack(hidden_size, num_layers, cell: bool):
+    """A --hidden-size list and --layers -> (hidden_size: int or tuple, num_layers or None)."""
+    if isinstance(hidden_size, (list, tuple)):
+        sizes = tuple(hidden_size)
+        if not sizes:
+            raise UsageError("--hidden-size must not be an empty list")
+        hidden_size = sizes[0] if len(sizes) == 1 else sizes
+    if isinstance(hidden_size, tuple):
+        if cell:
+            if num_layers is not None and num_layers != len(hidden_size):
+                raise UsageError(
+                    f"--layers must equal the number of --hidden-size values with --cell "
+                    f"(got {num_layers} and {len(hidden_size)} values)",
+                    hint="omit --layers: the list already says how many cells to stack",
+                )
+        elif num_layers is not None:
+            raise UsageError(
+                f"--layers cannot be combined with a --hidden-size list (got --layers {num_layers})",
+                hint="a list stacks single-layer modules, one per size; drop --layers",
             )
-            object.__setattr__(spec, "warnings", (warning,))
+        num_layers = len(hidden_size)
+    return hidden_size, num_layers
+
+
+def resolve_input_shape(shape, input_size, batch_first, cell, seq_len, batch, unbatched):
+    """The tensor the user holds sets L, N and batchedness; an explicit option that disagrees is an error."""
+    read = read_shape(shape, input_size=input_size, batch_first=batch_first, cell=cell)
+    flag = f"--input-shape {','.join(str(d) for d in shape)}"
+    swap = "drop --batch-first" if batch_first else "add --batch-first"
+    for option, given, value, other in (
+        ("--seq-len", seq_len, read.seq_len, read.batch),
+        ("--batch", batch, read.batch, read.seq_len),
+    ):
+        if given is not None and read.unbatched and option == "--batch":
+            raise UsageError(f"--batch {given} disagrees with {flag}, a 2-D (unbatched) tensor",
+                             hint=f"drop --batch, or give the batch dimension: --input-shape "
+                                  f"{shape[0]},{given},{shape[1]}")
+        if given is not None and given != value:
+            looks = given == other and not read.unbatched
+            raise UsageError(
+                f"{option} {given} disagrees with {flag}, which torch reads as {option} {value}",
+                hint=f"looks {'time-major' if batch_first else 'batch-first'}: {swap}" if looks
+                else f"drop {option}: the shape already says it",
+            )
+    if unbatched and not read.unbatched:
+        raise UsageError(f"--unbatched disagrees with {flag}, a 3-D batched tensor", hint="drop --unbatched")
+    return read.seq_len, read.batch, read.unbatched

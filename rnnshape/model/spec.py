@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from rnnshape.model.enums import Dtype, InitState, Kind, Nonlinearity
 from rnnshape.errors import UsageError
-from rnnshape.model.rules import enum, validate
+from rnnshape.model.enums import Dtype, InitState, Kind, Nonlinearity
+from rnnshape.model.rules import enum, resolve_input_shape, resolve_stack, validate
 
 DEFAULT_INPUT_SIZE = 100
 DEFAULT_HIDDEN_SIZE = 20
@@ -63,19 +63,20 @@ class Module:
         kw: dict = {"input_size": self.input_size, "hidden_size": self.hidden_size}
         if not self.cell:
             kw["num_layers"] = self.num_layers
-        if self.kind is Kind.RNN:
+        if self.kind.info.takes_nonlinearity:
             kw["nonlinearity"] = self.nonlinearity
         kw["bias"] = self.bias
         if not self.cell:
             kw.update(batch_first=self.batch_first, dropout=self.dropout, bidirectional=self.bidirectional)
-            if self.kind is Kind.LSTM:
+            if self.kind.info.takes_proj_size:
                 kw["proj_size"] = self.proj_size
         return kw
 
 
 @dataclass(frozen=True)
 class Spec:
-    """A validated configuration. Build one with :func:`make_spec`, which also resolves the defaults."""
+    """A configuration. Build one with :func:`make_spec`, which resolves the defaults and returns it
+    validated (:func:`rnnshape.model.rules.validate`); one built by hand goes through ``validate`` too."""
 
     kind: Kind
     cell: bool = False
@@ -96,10 +97,7 @@ class Spec:
     dtype: Dtype = Dtype.FLOAT32
     device: str = "cpu"
     input_shape: tuple[int, ...] | None = None  # the tensor the user holds (--input-shape), if stated
-    warnings: tuple[str, ...] = field(default=(), compare=False, init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        validate(self)
+    warnings: tuple[str, ...] = field(default=(), compare=False, repr=False)  # set by rules.validate
 
     @property
     def is_stack(self) -> bool:
@@ -109,6 +107,16 @@ class Spec:
     @property
     def packed(self) -> bool:
         return self.lengths is not None
+
+    @property
+    def batch_major(self) -> bool:
+        """The input and output are (N, L, ·): batch_first, and there is a batch to put first."""
+        return self.batch_first and not self.unbatched
+
+    @property
+    def explicit_state(self) -> bool:
+        """h_0 (and c_0) are passed: --init-state zeros or random."""
+        return self.init_state is not InitState.NONE
 
     def hidden_sizes(self) -> tuple[int, ...]:
         if isinstance(self.hidden_size, tuple):
@@ -176,30 +184,12 @@ def make_spec(
     kind = enum(Kind, kind, "the command")
     init_state = enum(InitState, init_state, "--init-state")
     dtype = enum(Dtype, dtype, "--dtype")
-    if isinstance(hidden_size, (list, tuple)):
-        sizes = tuple(hidden_size)
-        if not sizes:
-            raise UsageError("--hidden-size must not be an empty list")
-        hidden_size = sizes[0] if len(sizes) == 1 else sizes
-    if isinstance(hidden_size, tuple):
-        if cell:
-            if num_layers is not None and num_layers != len(hidden_size):
-                raise UsageError(
-                    f"--layers must equal the number of --hidden-size values with --cell "
-                    f"(got {num_layers} and {len(hidden_size)} values)",
-                    hint="omit --layers: the list already says how many cells to stack",
-                )
-        elif num_layers is not None:
-            raise UsageError(
-                f"--layers cannot be combined with a --hidden-size list (got --layers {num_layers})",
-                hint="a list stacks single-layer modules, one per size; drop --layers",
-            )
-        num_layers = len(hidden_size)
+    hidden_size, num_layers = resolve_stack(hidden_size, num_layers, cell)
     num_layers = 1 if num_layers is None else num_layers
 
     if input_shape is not None:
         input_shape = tuple(input_shape)
-        seq_len, batch, unbatched = _from_input_shape(
+        seq_len, batch, unbatched = resolve_input_shape(
             input_shape, input_size, batch_first, cell, seq_len, batch, unbatched
         )
 
@@ -214,12 +204,12 @@ def make_spec(
             seq_len = max(max(lengths), 1)
     if batch is None and not unbatched:
         batch = DEFAULT_BATCH
-    if nonlinearity is None and kind is Kind.RNN:
+    if nonlinearity is None and kind.info.takes_nonlinearity:
         nonlinearity = Nonlinearity.TANH.value
     if isinstance(nonlinearity, Nonlinearity):
         nonlinearity = nonlinearity.value
 
-    return Spec(
+    return validate(Spec(
         kind=kind,
         cell=cell,
         input_size=input_size,
@@ -239,34 +229,7 @@ def make_spec(
         dtype=dtype,
         device=device,
         input_shape=input_shape,
-    )
-
-
-def _from_input_shape(shape, input_size, batch_first, cell, seq_len, batch, unbatched):
-    """The tensor the user holds sets L, N and batchedness; an explicit option that disagrees is an error."""
-    from rnnshape.model.reading import read_shape
-
-    read = read_shape(shape, input_size=input_size, batch_first=batch_first, cell=cell)
-    flag = f"--input-shape {','.join(str(d) for d in shape)}"
-    swap = "drop --batch-first" if batch_first else "add --batch-first"
-    for option, given, value, other in (
-        ("--seq-len", seq_len, read["seq_len"], read["batch"]),
-        ("--batch", batch, read["batch"], read["seq_len"]),
-    ):
-        if given is not None and read["unbatched"] and option == "--batch":
-            raise UsageError(f"--batch {given} disagrees with {flag}, a 2-D (unbatched) tensor",
-                             hint=f"drop --batch, or give the batch dimension: --input-shape "
-                                  f"{shape[0]},{given},{shape[1]}")
-        if given is not None and given != value:
-            looks = given == other and not read["unbatched"]
-            raise UsageError(
-                f"{option} {given} disagrees with {flag}, which torch reads as {option} {value}",
-                hint=f"looks {'time-major' if batch_first else 'batch-first'}: {swap}" if looks
-                else f"drop {option}: the shape already says it",
-            )
-    if unbatched and not read["unbatched"]:
-        raise UsageError(f"--unbatched disagrees with {flag}, a 3-D batched tensor", hint="drop --unbatched")
-    return read["seq_len"], read["batch"], read["unbatched"]
+    ))
 
 
 def with_device(spec: Spec, device: str) -> Spec:

@@ -11,8 +11,8 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rnnshape.model.comparison import forward
 from rnnshape.errors import UsageError
+from rnnshape.model.comparison import forward
 from rnnshape.model.fit import PowerFit, power_fit
 from rnnshape.model.report import Report
 

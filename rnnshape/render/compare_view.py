@@ -8,10 +8,10 @@ from rich.table import Table
 from rich.text import Text
 
 from rnnshape.model.comparison import Comparison, Entry, backward, forward, memory_bytes
+from rnnshape.model.stats import Stats
 from rnnshape.render import fmt
 from rnnshape.render.layout import AtWidth
 from rnnshape.render.multi_fmt import output_tensor, ratio, runs_range, states_text, table_unit, time_cell
-from rnnshape.model.stats import Stats
 
 RATIO_STYLE = "cyan"
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from rnnshape.model.deploy import Deployment, OnnxView
+from rnnshape.render.timing_json import stats_dict
 
 
 def deploy_list(d: Deployment) -> list[dict]:
     """``[{"variant", "ok", "error", "max_abs_diff", "bytes", "forward", "ratio", ...}]``, eager first."""
-    from rnnshape.render.jsonout import stats_dict  # jsonout imports this module
-
     return [
         {
             "variant": r.variant,

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
-from rnnshape.views.diagram import Diagram, Level, shown_steps
 from rnnshape.render import fmt
+from rnnshape.views.diagram import Diagram, Level, shown_steps
 
 FORWARD_STYLE, REVERSE_STYLE, SHAPE_STYLE, FRAME_STYLE = "cyan", "magenta", "green", "bright_black"
 MAX_COLUMNS = 12

@@ -12,9 +12,9 @@ from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.table import Table
 from rich.text import Text
 
+from rnnshape.render import fmt
 from rnnshape.views.explain import Equation, Explanation
 from rnnshape.views.explain import Group as ExGroup
-from rnnshape.render import fmt
 
 SHAPE_STYLE, WEIGHT_STYLE, REVERSE_STYLE = "green", "cyan", "magenta"
 # A weight symbol and the space after it: a styled span that starts with a space loses it in some SVG viewers.

@@ -6,10 +6,10 @@ from enum import Enum
 
 from rnnshape import __version__
 from rnnshape.checkpoint.against import Comparison, command_line
-from rnnshape.views.code import constructor
 from rnnshape.checkpoint.inspection import Inspection
 from rnnshape.checkpoint.recover import Recovered
 from rnnshape.render.jsonout import SCHEMA_VERSION
+from rnnshape.views.code import constructor
 
 _FIELDS = ("input_size", "hidden_size", "num_layers", "bidirectional", "proj_size", "bias")
 

@@ -9,12 +9,11 @@ from rich.table import Table
 from rich.text import Text
 
 from rnnshape.checkpoint.against import Comparison, command_line
-from rnnshape.views.code import constructor
 from rnnshape.checkpoint.inspection import Inspection
-from rnnshape.model.predict import predict
 from rnnshape.checkpoint.recover import Recovered
-from rnnshape.render import fmt, tables
 from rnnshape.model.report import Report
+from rnnshape.render import fmt, tables
+from rnnshape.views.code import constructor
 
 
 def prefix_text(prefix: str) -> str:
@@ -71,7 +70,7 @@ def render_module(m: Recovered) -> RenderableType:
     facts = Text(f"{spec.dtype.value} · {len(m.entries)} tensors, names and shapes exactly as predicted · "
                  f"tensors for a dummy batch L={spec.seq_len}, N={spec.batch}")
     title = Group(title, Text(m.constructor, style="bold green"))
-    report = Report(predict(spec), verified=False, torch_version=None, timing=None)
+    report = Report(m.prediction, verified=False, torch_version=None, timing=None)
     return Group(
         title, facts, *_notes(m.notes), *_candidates(m), Text(),
         tables.parameters_table(report), Text(), tables.tensors_table(report), Text(), tables.totals_table(report),

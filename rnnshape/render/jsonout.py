@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 
 from rnnshape import __version__
-from rnnshape.render.deploy_json import deploy_keys
-from rnnshape.render.timing_json import timing_dict
 from rnnshape.model.report import Report, TensorInfo
 from rnnshape.model.spec import Spec
-from rnnshape.model.stats import Stats
+from rnnshape.render.deploy_json import deploy_keys
+from rnnshape.render.timing_json import timing_dict
 
 SCHEMA_VERSION = 1
 
@@ -35,19 +34,6 @@ def spec_dict(spec: Spec) -> dict:
         "dtype": spec.dtype.value,
         "device": spec.device,
         "input_shape": None if spec.input_shape is None else list(spec.input_shape),
-    }
-
-
-def stats_dict(s: Stats) -> dict:
-    return {
-        "median_s": s.median,
-        "iqr_s": s.iqr,
-        "min_s": s.min,
-        "max_s": s.max,
-        "runs": s.runs,
-        "calls_per_run": s.calls_per_run,
-        "threads": s.threads,
-        "noisy": s.noisy,
     }
 
 

@@ -26,8 +26,8 @@ from rich.table import Table
 from rich.text import Text
 
 from rnnshape.errors import WitnessMismatch
-from rnnshape.render.tables import render
 from rnnshape.model.report import Report
+from rnnshape.render.tables import render
 
 VERIFYING = "predicted · verifying with torch…"
 INTERRUPTED = "predicted only: interrupted before torch verified it"

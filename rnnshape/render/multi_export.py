@@ -11,6 +11,9 @@ from dataclasses import asdict
 
 from rnnshape.model.comparison import Comparison, Entry, backward, forward, memory_bytes
 from rnnshape.model.fit import PowerFit
+from rnnshape.model.report import Report
+from rnnshape.model.stats import Stats
+from rnnshape.model.sweep import Sweep
 from rnnshape.render import fmt
 from rnnshape.render.jsonout import SCHEMA_VERSION, dumps, report_dict
 from rnnshape.render.multi_fmt import (
@@ -22,9 +25,6 @@ from rnnshape.render.multi_fmt import (
     states_text,
     time_cell,
 )
-from rnnshape.model.report import Report
-from rnnshape.model.stats import Stats
-from rnnshape.model.sweep import Sweep
 
 # JSON
 

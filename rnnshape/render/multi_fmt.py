@@ -7,10 +7,10 @@
 from __future__ import annotations
 
 from rnnshape.model.fit import PowerFit
-from rnnshape.render import fmt
 from rnnshape.model.report import Report, TensorInfo
 from rnnshape.model.stats import Stats
 from rnnshape.model.sweep import Sweep
+from rnnshape.render import fmt
 
 TIME_GAP = 0.15  # exponent difference beyond which time and work are said to part ways
 GOOD_FIT = 0.9  # R² below this: the times do not follow one power law (noise, or a regime change)

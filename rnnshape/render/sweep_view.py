@@ -9,11 +9,11 @@ from rich.table import Table
 from rich.text import Text
 
 from rnnshape.model.comparison import forward, memory_bytes
+from rnnshape.model.sweep import Point, Sweep
 from rnnshape.render import fmt
 from rnnshape.render.chart import LineChart, Series
 from rnnshape.render.layout import AtWidth, keep_columns
 from rnnshape.render.multi_fmt import growth_verdicts, power_law, runs_range, table_unit, time_cell
-from rnnshape.model.sweep import Point, Sweep
 
 
 def render_sweep(s: Sweep) -> RenderableType:

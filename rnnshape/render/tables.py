@@ -7,9 +7,9 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from rnnshape.model.report import ParamInfo, Report
 from rnnshape.render import fmt
 from rnnshape.render.layout import AtWidth, keep_columns
-from rnnshape.model.report import ParamInfo, Report
 
 
 def render(report: Report, *, with_header: bool = True) -> RenderableType:

@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from rnnshape.model.rates import timed
 from rnnshape.model.report import Kernel, Memory, Report
+from rnnshape.model.stats import Stats
+
+
+def stats_dict(s: Stats) -> dict:
+    return {
+        "median_s": s.median,
+        "iqr_s": s.iqr,
+        "min_s": s.min,
+        "max_s": s.max,
+        "runs": s.runs,
+        "calls_per_run": s.calls_per_run,
+        "threads": s.threads,
+        "noisy": s.noisy,
+    }
 
 
 def timing_dict(report: Report) -> dict | None:
     """``timing`` in the document: forward, backward, loop, padded (null when not timed), kernel, memory."""
-    from rnnshape.render.jsonout import stats_dict  # jsonout imports this module
-
     timing = report.timing
     if timing is None:
         return None

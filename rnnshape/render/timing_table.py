@@ -9,8 +9,8 @@ from rich.table import Table
 from rich.text import Text
 
 from rnnshape.model.rates import Rates, timed
-from rnnshape.render import fmt
 from rnnshape.model.report import Kernel, Memory, Report
+from rnnshape.render import fmt
 
 LABELS = {"forward": "forward", "backward": "fwd+bwd", "loop": "loop", "padded": "padded"}
 PATHS = {

@@ -11,11 +11,11 @@ from __future__ import annotations
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from rnnshape.views.diagram import diagram as build_diagram
-from rnnshape.views.explain import explain as build_explanation
+from rnnshape.model.report import Prediction
 from rnnshape.render.diagram import DiagramView
 from rnnshape.render.explain import ExplanationView
-from rnnshape.model.report import Prediction
+from rnnshape.views.diagram import diagram as build_diagram
+from rnnshape.views.explain import explain as build_explanation
 
 
 def with_views(tables: RenderableType, prediction: Prediction, *, explain: bool, diagram: bool) -> RenderableType:

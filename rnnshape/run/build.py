@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from rnnshape.errors import EnvironmentUnfit, UsageError
+from rnnshape.model.enums import InitState
+from rnnshape.model.naming import state_name, suffix
 from rnnshape.model.spec import Kind, Spec
 
 SEED = 0
@@ -85,11 +87,11 @@ def build(spec: Spec) -> Built:
             mods.append(getattr(nn, m.torch_class)(**m.constructor_kwargs(), **factory))
     module = mods[0] if len(mods) == 1 else nn.ModuleList(mods)
     module.eval()  # deterministic: dropout only acts in train mode
-    inputs = _make_inputs(spec, factory)
+    inputs = _make_inputs(spec, mods, factory)
     return Built(module=module, forward=forward_fn(spec, mods, inputs), inputs=inputs)
 
 
-def _make_inputs(spec: Spec, factory: dict) -> dict:
+def _make_inputs(spec: Spec, mods: list, factory: dict) -> dict:
     import torch
 
     L, N, width = spec.seq_len, spec.batch, spec.input_size
@@ -103,33 +105,50 @@ def _make_inputs(spec: Spec, factory: dict) -> dict:
             idx[t_dim], idx[1 - t_dim] = slice(n, None), b
             x[tuple(idx)] = 0
     inputs = {"input": x}
-    if spec.init_state.value != "none":
-        make = torch.zeros if spec.init_state.value == "zeros" else torch.randn
-        from rnnshape.model.predict import predict
-
-        for t in predict(spec).inputs:
-            if t.name.startswith(("h_0", "c_0")):
-                inputs[t.name] = make(t.shape, **factory)
+    if spec.explicit_state:
+        make = torch.zeros if spec.init_state is InitState.ZEROS else torch.randn
+        for i, mod in enumerate(mods):
+            for state, shape in _state_shapes(mod, None if spec.unbatched else spec.batch):
+                inputs[state_name(state, initial=True, index=i if len(mods) > 1 else None)] = make(shape, **factory)
     return inputs
+
+
+def _state_shapes(mod, batch: int | None) -> list[tuple[str, tuple[int, ...]]]:
+    """h_0 (and c_0) as torch documents them, read off the built module itself (not the predictor's)."""
+    batch_dims = () if batch is None else (batch,)
+    if hasattr(mod, "num_layers"):  # a layer module: (D*num_layers, [N,] H_out), c_0 (.., H_cell)
+        first = (mod.num_layers * (2 if mod.bidirectional else 1),)
+        h_width = getattr(mod, "proj_size", 0) or mod.hidden_size
+    else:  # a cell: ([N,] H)
+        first, h_width = (), mod.hidden_size
+    out = [("h", first + batch_dims + (h_width,))]
+    if isinstance(mod, _lstm_classes()):
+        out.append(("c", first + batch_dims + (mod.hidden_size,)))
+    return out
+
+
+def _lstm_classes() -> tuple[type, ...]:
+    from torch import nn
+
+    return (nn.LSTM, nn.LSTMCell)
 
 
 def _state(inputs: dict, kind: Kind, sfx: str):
     h = inputs.get("h_0" + sfx)
     if h is None:
         return None
-    return (h, inputs["c_0" + sfx]) if kind is Kind.LSTM else h
+    return (h, inputs["c_0" + sfx]) if kind.has_cell_state else h
 
 
 def forward_fn(spec: Spec, mods: list, inputs: dict) -> Callable[[], dict]:
     from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-    stacked = len(mods) > 1
-    sfxs = [f".{i}" if stacked else "" for i in range(len(mods))]
+    sfxs = [suffix(i if len(mods) > 1 else None) for i in range(len(mods))]
     x = inputs["input"]
-    lstm = spec.kind is Kind.LSTM
+    lstm = spec.kind.has_cell_state
 
     if spec.cell:
-        t_dim = 1 if (spec.batch_first and not spec.unbatched) else 0
+        t_dim = 1 if spec.batch_major else 0
 
         def forward() -> dict:
             states = [_state(inputs, spec.kind, s) for s in sfxs]

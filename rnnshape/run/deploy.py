@@ -14,7 +14,6 @@ import warnings as pywarnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from rnnshape.errors import UsageError
 from rnnshape.model.deploy import VARIANTS, Deployment, OnnxView, VariantResult
 from rnnshape.model.enums import Kind
 from rnnshape.model.spec import Spec
@@ -23,19 +22,6 @@ from rnnshape.run.measure import DEFAULT_MIN_TIME, measure
 from rnnshape.run.onnx_export import Unsupported, _first_line
 
 ROUNDS = 3
-
-
-def check_options(spec: Spec, *, dry_run: bool) -> None:
-    """--deploy's combinations, as usage errors naming the flag."""
-    if dry_run:
-        raise UsageError("--deploy runs every deployed form with torch, so it cannot be combined with --dry-run",
-                         hint="drop --dry-run")
-    if spec.device == "meta":
-        raise UsageError("--deploy needs a real device: meta runs compute nothing to compare (got --device meta)",
-                         hint="use --device cpu or cuda")
-    if spec.dtype.value != "float32":
-        raise UsageError(f"--deploy starts from eager float32 and adds the bfloat16 and float16 rows itself "
-                         f"(got --dtype {spec.dtype.value})", hint="drop --dtype")
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
+from rnnshape.model.naming import param_name, suffix
 from rnnshape.model.spec import Kind, Spec
 
 
@@ -19,10 +20,10 @@ def loop_forward(spec: Spec, built) -> Callable[[], dict]:
     """A callable returning the same {name: tensor} as ``built.forward`` (dense input, layer modules only)."""
     mods = _modules(built.module)
     stacks = [_cells(spec.kind, mod) for mod in mods]
-    sfxs = [f".{i}" if len(mods) > 1 else "" for i in range(len(mods))]
+    sfxs = [suffix(i if len(mods) > 1 else None) for i in range(len(mods))]
     inputs = built.inputs
-    lstm = spec.kind is Kind.LSTM
-    time_major = not spec.batch_first or spec.unbatched
+    lstm = spec.kind.has_cell_state
+    time_major = not spec.batch_major
 
     def forward() -> dict:
         x = inputs["input"] if time_major else inputs["input"].transpose(0, 1)
@@ -74,8 +75,9 @@ def _cells(kind: Kind, mod) -> list[list]:
     layers = []
     for k in range(mod.num_layers):
         row = []
-        for sfx in ("", "_reverse")[: 2 if mod.bidirectional else 1]:
-            names = {n: f"{n}_l{k}{sfx}" for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")}
+        for d in range(2 if mod.bidirectional else 1):
+            names = {n: param_name(n, layer=k, reverse=bool(d))
+                     for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")}
             params = {n: getattr(mod, full) for n, full in names.items() if hasattr(mod, full)}
             row.append(_cell(kind, mod, params))
         layers.append(row)
@@ -90,10 +92,9 @@ def _cell(kind: Kind, mod, params: dict):
     w = params["weight_ih"]
     factory = {"device": "meta", "dtype": w.dtype}  # placeholders: replaced by the module's own below
     args = {"input_size": w.shape[1], "hidden_size": mod.hidden_size, "bias": mod.bias, **factory}
-    if kind is Kind.RNN:
-        cell = nn.RNNCell(nonlinearity=mod.nonlinearity, **args)
-    else:
-        cell = {Kind.LSTM: nn.LSTMCell, Kind.GRU: nn.GRUCell}[kind](**args)
+    if kind.info.takes_nonlinearity:
+        args["nonlinearity"] = mod.nonlinearity
+    cell = getattr(nn, kind.torch_name + "Cell")(**args)
     for name, p in params.items():
         setattr(cell, name, p)
     return cell

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from rnnshape.errors import UsageError
+from rnnshape.model import modes
 from rnnshape.model.stats import MIN_RUNS, Stats
 
 DEFAULT_MIN_TIME = 0.05  # seconds; short, so the default command stays near `import torch` wall time
@@ -24,7 +25,7 @@ class TimingOptions:
     """What to time beyond the forward, and how long. ``threads=None`` means torch's own count.
 
     >>> TimingOptions(backward=True).min_time
-    0.1
+    0.05
     """
 
     min_time: float = DEFAULT_MIN_TIME
@@ -33,16 +34,15 @@ class TimingOptions:
     vs_loop: bool = False
     clock: Callable[[], float] | None = None
 
-    def check(self, spec, *, timed: bool) -> None:
-        """The combinations that cannot be timed, as usage errors naming the flag."""
+    def check(self, spec, *, untimed: str | None) -> None:
+        """The combinations that cannot be timed, as usage errors naming the flag (rnnshape.model.modes).
+
+        ``untimed`` is the flag that turned timing off (--no-time, --dry-run), or None.
+        """
         check_bounds(self.min_time, self.threads)
-        for flag, asked in (("--backward", self.backward), ("--vs-loop", self.vs_loop)):
-            if asked and not timed:
-                raise UsageError(f"{flag} needs a timed run (got --no-time or --dry-run)",
-                                 hint=f"drop --no-time/--dry-run, or drop {flag}")
-            if asked and spec.device == "meta":
-                raise UsageError(f"{flag} needs a real device: meta runs are not timed (got --device meta)",
-                                 hint="use --device cpu or cuda")
+        asked = {name: flag for name, flag, on in (("backward", "--backward", self.backward),
+                                                   ("vs_loop", "--vs-loop", self.vs_loop)) if on}
+        modes.refuse_ignored(asked, untimed=untimed or modes.untimed(meta=spec.device == "meta"))
         if self.vs_loop and spec.cell:
             raise UsageError("--vs-loop compares a fused module with a cell loop; --cell already is the loop "
                              "(got --cell)", hint="drop --cell to compare nn.LSTM with its LSTMCell loop")

@@ -4,11 +4,12 @@ Torch-free: the text is generated from the spec. Tests execute it and compare wi
 
 >>> from rnnshape.model.spec import make_spec
 >>> print(snippet(make_spec("rnn", cell=True)).splitlines()[4])
-cell = nn.RNNCell(input_size=100, hidden_size=20)
+cell = nn.RNNCell(input_size=100, hidden_size=20).eval()
 """
 
 from __future__ import annotations
 
+from rnnshape.model.enums import InitState
 from rnnshape.model.spec import Kind, Module, Spec
 
 # What torch assumes when an argument is left out: the generated code leaves those out too.
@@ -54,7 +55,7 @@ def snippet(spec: Spec) -> str:
     x = pred.inputs[0]
     lines.append(f"x = torch.randn({_shape(x.shape)}{tensor_kw})  # {', '.join(x.dims)}")
     init = {t.name: t for t in pred.inputs if t.name.startswith(("h_0", "c_0"))}
-    make = "torch.zeros" if spec.init_state.value == "zeros" else "torch.randn"
+    make = "torch.zeros" if spec.init_state is InitState.ZEROS else "torch.randn"
 
     def state(sfx: str) -> str:
         if not init:
@@ -68,7 +69,7 @@ def snippet(spec: Spec) -> str:
     lines.append("")
     lines.append("with torch.no_grad():")
     if spec.cell:
-        loop = "x.unbind(1)" if spec.batch_first and not spec.unbatched else "x"
+        loop = "x.unbind(1)" if spec.batch_major else "x"
         if stacked:
             lines.append(f"    states = [{', '.join(state(s) for s in sfxs)}]")
             lines.append(f"    for x_t in {loop}:  # one time step at a time")

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rnnshape.views.explain import group_label
-from rnnshape.model.predict import module_repr
+from rnnshape.model.naming import module_repr
 from rnnshape.model.report import Prediction
 from rnnshape.model.spec import Kind, Module, Spec
+from rnnshape.views.explain import group_label
 
 DEFAULT_STEPS = 3  # t = 0, 1, …, L-1
 

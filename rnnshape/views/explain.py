@@ -20,11 +20,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rnnshape.views.explain_math import Equation, Source, Term, equations
-from rnnshape.views.explain_text import notes, output_slice, traps
-from rnnshape.model.predict import module_repr
+from rnnshape.model.naming import module_repr, param_name, state_name
 from rnnshape.model.report import Prediction
 from rnnshape.model.spec import Kind, Module, Spec
+from rnnshape.views.explain_math import Equation, Source, Term, equations
+from rnnshape.views.explain_text import notes, output_slice, traps
 
 __all__ = ["Equation", "Explanation", "Group", "Source", "StateSlice", "Term", "explain", "output_slice"]
 
@@ -136,15 +136,12 @@ def _row_dims(spec: Spec, dim: str) -> tuple[str, ...]:
 
 
 def _final_name(mod: Module, index: int | None, k: int, d: int) -> str:
-    name = "h_n" + ("" if index is None else f".{index}")
+    name = state_name("h", initial=False, index=index)
     return name if mod.cell else f"{name}[{k * mod.directions + d}]"
 
 
 def _param(mod: Module, index: int | None, base: str, k: int, d: int) -> str:
-    prefix = "" if index is None else f"{index}."
-    if mod.cell:
-        return prefix + base
-    return f"{prefix}{base}_l{k}" + ("_reverse" if d else "")
+    return param_name(base, index=index, layer=None if mod.cell else k, reverse=bool(d))
 
 
 def _equations(spec: Spec, mod: Module, index, k: int, d: int, width: int) -> tuple[Equation, ...]:
@@ -184,16 +181,15 @@ def _states(spec: Spec, mods: tuple[Module, ...]):
     stacked = len(mods) > 1
     for i, mod in enumerate(mods):
         index = i if stacked else None
-        sfx = "" if index is None else f".{index}"
         last_module = i == len(mods) - 1
-        for name, width in (("h_n", mod.h_out if not mod.cell else mod.hidden_size), ("c_n", mod.hidden_size)):
-            if name == "c_n" and mod.kind is not Kind.LSTM:
-                continue
+        for state in mod.kind.info.states:
+            name = state + "_n"
+            width = mod.h_out if state == "h" and not mod.cell else mod.hidden_size
             for k in range(1 if mod.cell else mod.num_layers):
                 for d in range(mod.directions):
                     top = last_module and not mod.cell and k == mod.num_layers - 1 and name == "h_n"
                     yield StateSlice(
-                        tensor=name + sfx,
+                        tensor=state_name(state, initial=False, index=index),
                         index=None if mod.cell else k * mod.directions + d,
                         module=index,
                         layer=None if mod.cell else k,

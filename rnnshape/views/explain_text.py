@@ -57,7 +57,7 @@ def _rows_note(spec: Spec) -> str:
     rows = "" if spec.unbatched else f" for all N = {spec.batch} rows at once"
     if spec.kind is Kind.RNN:
         return f"torch computes W x_t as x_t @ W.T{rows}"
-    gates = {Kind.LSTM: "4 gates (i, f, g, o)", Kind.GRU: "3 gates (r, z, n)"}[spec.kind]
+    gates = spec.kind.info.gate_summary
     return (f"torch computes W x_t as x_t @ W.T{rows}; weight_ih and weight_hh stack the {gates} on their "
             f"rows, so one matrix product serves every gate")
 
