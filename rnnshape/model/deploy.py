@@ -54,7 +54,9 @@ class GateBlock:
 
 
 def gate_blocks(kind: Kind, hidden: int) -> tuple[GateBlock, ...]:
-    """>>> [(b.onnx_gate, b.torch_gate, b.torch_rows) for b in gate_blocks(Kind.LSTM, 10)][:2]
+    """ONNX's row blocks in its order, each with the torch block it is taken from.
+
+    >>> [(b.onnx_gate, b.torch_gate, b.torch_rows) for b in gate_blocks(Kind.LSTM, 10)][:2]
     [('i', 'i', (0, 10)), ('o', 'o', (30, 40))]
     """
     return tuple(
