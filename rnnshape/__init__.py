@@ -15,11 +15,12 @@ __version__ = "0.1.0"
 # stays free of the layers below, and torch is imported only when a run needs it.
 _PUBLIC = {
     "analyze": "rnnshape.api",
+    "inspect": "rnnshape.api",
     "predict": "rnnshape.model.predict",
     "Spec": "rnnshape.model.spec",
     "make_spec": "rnnshape.model.spec",
 }
-__all__ = ["Spec", "__version__", "analyze", "make_spec", "predict"]
+__all__ = ["Spec", "__version__", "analyze", "inspect", "make_spec", "predict"]
 
 
 def __getattr__(name: str):

@@ -8,8 +8,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
+from rnnshape import results
 from rnnshape.errors import UsageError, WitnessMismatch
 from rnnshape.model import modes
 from rnnshape.model.guard import available_bytes, check_memory, check_meta
@@ -32,6 +34,7 @@ def analyze(
     backward: bool = False,
     vs_loop: bool = False,
     deploy: bool = False,
+    cli: bool = False,
     **options,
 ) -> Report:
     """Build and run a configuration with torch (or only predict it with ``dry_run=True``).
@@ -39,17 +42,61 @@ def analyze(
     ``options`` are :func:`rnnshape.model.spec.make_spec`'s keyword arguments (PyTorch's constructor names).
     ``backward`` also times forward+backward, ``vs_loop`` the same weights as a per-step cell loop,
     ``deploy`` runs the deployed variants (bfloat16, int8, torch.compile, ONNX Runtime) against eager.
+    A mistake raises :class:`rnnshape.errors.UsageError` (a ``ValueError``; a ``TypeError`` for a value
+    of the wrong type) naming the keyword argument; ``cli=True`` names the command line's flags instead.
+
+    >>> analyze("lstm", num_layers="2")
+    Traceback (most recent call last):
+    ...
+    rnnshape.errors.UsageTypeError: num_layers must be an integer (got '2')
     """
-    spec = validate(kind) if isinstance(kind, Spec) else make_spec(kind, **options)
-    opts = TimingOptions(min_time=min_time, threads=threads, backward=backward, vs_loop=vs_loop, clock=clock)
-    opts.check(spec, untimed=modes.untimed(no_time=not time, dry_run=dry_run))
-    if deploy:
-        modes.refuse_deploy(dry_run=dry_run, device=spec.device, dtype=spec.dtype.value)
-    if dry_run:
-        if check_flops:
+    try:
+        spec = validate(kind) if isinstance(kind, Spec) else make_spec(kind, **options)
+        opts = TimingOptions(min_time=min_time, threads=threads, backward=backward, vs_loop=vs_loop, clock=clock)
+        opts.check(spec, untimed=modes.untimed(no_time=not time, dry_run=dry_run))
+        if dry_run and check_flops:
             raise UsageError("--check-flops runs torch (on meta), so it cannot be combined with --dry-run")
-        return Report(predict(spec), verified=False, torch_version=None, timing=None, warnings=spec.warnings)
-    return run_report(spec, opts if time else None, check_flops=check_flops, deploy=deploy)
+        if deploy:
+            modes.refuse_deploy(dry_run=dry_run, device=spec.device, dtype=spec.dtype.value)
+    except UsageError as err:
+        if cli:
+            raise
+        raise python_names(err) from None
+    if dry_run:
+        return results.of(Report(predict(spec), verified=False, torch_version=None, timing=None,
+                                 warnings=spec.warnings))
+    return results.of(run_report(spec, opts if time else None, check_flops=check_flops, deploy=deploy))
+
+
+def inspect(path: str | os.PathLike, prefix: str | None = None) -> results.Inspection:
+    """The recurrent modules of a checkpoint (``rnnshape inspect``), read without running its code.
+
+    ``prefix`` keeps only the module under that name (``encoder.rnn``).
+    """
+    from rnnshape.checkpoint.inspection import inspect_checkpoint
+
+    return results.of(inspect_checkpoint(path, prefix))
+
+
+# The command line's flags as the Python API's keyword arguments, where the two differ.
+_ARGUMENTS = {"layers": "num_layers", "no-bias": "bias=False", "no-time": "time=False", "the command": "kind"}
+
+
+def python_names(err: UsageError) -> UsageError:
+    """The same error, naming keyword arguments (num_layers) where it named flags (--layers)."""
+    import re
+
+    def name(match: re.Match) -> str:
+        flag = match.group(1)
+        return _ARGUMENTS.get(flag, flag.replace("-", "_"))
+
+    def rename(text: str | None) -> str | None:
+        if text is None:
+            return None
+        text = text.replace("the command", _ARGUMENTS["the command"])
+        return re.sub(r"(?<![\w-])--([a-z][a-z-]*)", name, text)
+
+    return type(err)(rename(err.message), hint=rename(err.hint))
 
 
 def run_report(spec: Spec, timing_options: TimingOptions | None, *, check_flops: bool = False,

@@ -14,10 +14,14 @@ class RnnshapeError(Exception):
         self.hint = hint
 
 
-class UsageError(RnnshapeError):
-    """A value or a combination of options the user can fix (exit 2)."""
+class UsageError(RnnshapeError, ValueError):
+    """A value or a combination of options the user can fix (exit 2); a ValueError to Python callers."""
 
     exit_code = 2
+
+
+class UsageTypeError(UsageError, TypeError):
+    """A value of the wrong type (``num_layers="2"``); a TypeError to Python callers, exit 2 on the CLI."""
 
 
 class EnvironmentUnfit(RnnshapeError):

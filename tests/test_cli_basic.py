@@ -36,7 +36,6 @@ def test_default_lstm_dry_run_json(cli):
         (["gru", "--input-size", "300", "--input-shape", "50,300", "--batch", "3"], "--batch"),
         (["lstm", "--input-shape", "32,50,100", "--lengths", "3,4"], "--lengths"),
         (["lstm", "--svg", "/nonexistent/dir/a.svg"], "--svg"),
-        (["lstm", "--min-time", "2"], "--min-time"),  # nothing is timed with --dry-run
         (["lstm", "--backward"], "--backward"),
     ],
 )
@@ -53,7 +52,6 @@ def test_usage_errors_are_one_line_exit_2(cli, args, flag):
 @pytest.mark.parametrize(
     "args, flag",
     [
-        (["lstm", "--no-time", "--threads", "1"], "--threads"),
         (["lstm", "--check", "/nonexistent.pt", "--code"], "--code"),
         (["lstm", "--threads", "100000"], "--threads"),
         (["lstm", "--min-time", "1e9"], "--min-time"),
@@ -78,9 +76,8 @@ def test_api_bounds_are_the_cli_bounds():
     "args, needle",
     [
         (["lstm", "--code", "--check-flops"], "--check-flops has no effect with --code"),
-        (["lstm", "--device", "meta", "--threads", "1"], "--threads has no effect with --device meta"),
-        (["compare", "lstm", "gru", "--dry-run", "--threads", "1"], "--threads has no effect with --dry-run"),
-        (["sweep", "lstm", "--vary", "seq-len=2,4", "--dry-run", "--min-time", "1"], "--min-time has no effect"),
+        (["lstm", "--device", "meta", "--backward"], "--backward has no effect with --device meta"),
+        (["lstm", "--check", "x.pt", "--explain"], "--explain has no effect with --check"),
         (["lstm", "--dry-run", "--svg", "/tmp"], "not a folder"),
         (["inspect"], "inspect needs <file>"),
         (["lstm", "--dropout", "x"], "--dropout must be a number (got 'x')"),
@@ -94,6 +91,24 @@ def test_more_usage_errors_name_the_option(cli, args, needle):
     assert needle in first, first
     if len(r.stderr.splitlines()) > 1 and args[0] != "inspect":
         assert f"'rnnshape {args[0]} --help'" in r.stderr or "hint: drop" in r.stderr
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["lstm", "--dry-run", "--min-time", "2"], "--min-time has no effect with --dry-run: nothing is timed"),
+        (["lstm", "--no-time", "--threads", "1"], "--threads has no effect with --no-time"),
+        (["lstm", "--device", "meta", "--threads", "1"], "--threads has no effect with --device meta"),
+        (["lstm", "--code", "--no-live"], "--no-live has no effect with --code"),
+        (["compare", "lstm", "gru", "--dry-run", "--threads", "1"], "--threads has no effect with --dry-run"),
+        (["sweep", "lstm", "--vary", "seq-len=2,4", "--dry-run", "--min-time", "1"], "--min-time has no effect"),
+    ],
+)
+def test_redundant_options_warn_and_the_run_goes_on(cli, args, needle):
+    r = cli(*args)
+    assert r.code == 0, r.stderr
+    assert r.stderr.splitlines() == [f"rnnshape: warning: {needle}" + r.stderr.split(needle, 1)[1].splitlines()[0]]
+    assert r.stdout
 
 
 def test_bare_command_prints_help_and_succeeds(cli):

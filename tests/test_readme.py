@@ -18,3 +18,18 @@ def test_readme_has_examples():
 def test_readme_example_is_real(m):
     stale = "README is stale: run python tests/readme_blocks.py"
     assert m["body"] == expected(m["args"], m["section"], m["mode"]), stale
+
+
+def test_readme_python_examples_run():
+    """The README's ```pycon blocks are doctests."""
+    import doctest
+    import re
+
+    text = README.read_text(encoding="utf-8")
+    sessions = re.findall(r"```pycon\n(.*?)```", text, flags=re.S)
+    assert sessions
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    for i, session in enumerate(sessions):
+        test = doctest.DocTestParser().get_doctest(session, {}, f"README pycon block {i}", str(README), 0)
+        runner.run(test)
+    assert runner.failures == 0 and runner.tries >= 8

@@ -73,9 +73,9 @@ def command_for(kind: Kind):
 
 def run_kind(kind: Kind, ctx: typer.Context, o: dict) -> int:
     spec = spec_from_options(kind, **o)
-    modes.refuse_ignored({n: f for n, f in given_flags(ctx).items() if n != "check"}, check=o["check"] is not None,
-                         code=o["code"], untimed=modes.untimed(no_time=o["no_time"], dry_run=o["dry_run"],
-                                                              meta=spec.device == "meta"))
+    typed = {n: f for n, f in given_flags(ctx).items() if n != "check"}
+    untimed = modes.untimed(no_time=o["no_time"], dry_run=o["dry_run"], meta=spec.device == "meta")
+    warn(modes.ignored(typed, check=o["check"] is not None, code=o["code"], untimed=untimed))
     if o["check"] is not None:
         from rnnshape.cli.inspect_run import check as check_file
 
@@ -93,7 +93,7 @@ def run_kind(kind: Kind, ctx: typer.Context, o: dict) -> int:
     from rnnshape.api import analyze
 
     run = dict(time=not o["no_time"], min_time=o["min_time"], threads=o["threads"], check_flops=o["check_flops"],
-               backward=o["backward"], vs_loop=o["vs_loop"], deploy=o["deploy"])
+               backward=o["backward"], vs_loop=o["vs_loop"], deploy=o["deploy"], cli=True)
     views = dict(explain=o["explain"], diagram=o["diagram"])
     plain = (o["dry_run"] or o["json_out"] or o["no_live"] or o["explain"] or o["diagram"] or o["svg"] or o["html"]
              or o["deploy"])
@@ -166,7 +166,7 @@ def _live(spec, run: dict) -> bool:
     console = Console()
     if not live.wanted(console):
         return False
-    predicted = analyze(spec, dry_run=True)
+    predicted = analyze(spec, dry_run=True, cli=True)
     warn(predicted.warnings)
     report = live.show(predicted, lambda: analyze(spec, **run), console, timed=run["time"] and spec.device != "meta")
     warn(w for w in report.warnings if w not in predicted.warnings)

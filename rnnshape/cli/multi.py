@@ -14,6 +14,7 @@ import typer
 from typer.core import TyperCommand
 
 from rnnshape.cli.multi_run import Run
+from rnnshape.cli.output import warn
 from rnnshape.cli.parse import given_flags
 from rnnshape.errors import UsageError
 from rnnshape.model import modes
@@ -58,7 +59,7 @@ class KindsFirst(TyperCommand):
 def run_options(ctx: typer.Context, dry_run: bool, min_time: float, threads: int | None, backward: bool,
                 deploy: bool = False) -> Run:
     check_bounds(min_time, threads)
-    modes.refuse_ignored(given_flags(ctx), untimed=modes.untimed(dry_run=dry_run))
+    warn(modes.ignored(given_flags(ctx), untimed=modes.untimed(dry_run=dry_run)))
     return Run(dry_run, min_time, threads, backward, deploy)
 
 

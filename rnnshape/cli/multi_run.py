@@ -28,7 +28,7 @@ def analyzer(run: Run) -> Callable[[Spec], Report]:
     """The shared timing engine, `rnnshape.api.analyze`, with this run's options."""
     from rnnshape import api
 
-    kwargs: dict = dict(dry_run=run.dry_run, min_time=run.min_time, threads=run.threads)
+    kwargs: dict = dict(dry_run=run.dry_run, min_time=run.min_time, threads=run.threads, cli=True)
     if run.backward:
         kwargs["backward"] = True
     if run.deploy:

@@ -1,14 +1,21 @@
-"""Which options mean something in which mode: every combination rule of the kind commands, stated once.
+"""Which options mean something in which mode: every combination rule of the commands, stated once.
 
-An option the chosen mode would silently ignore is refused, named, with the mode that ignores it (the
-CLI, compare, sweep and the Python API all ask here). Value rules live in rnnshape.model.rules.
+The rule (README, "Options that combine"): an option the chosen mode ignores is
+- *redundant* when it only tunes something that will not happen (how long or on how many threads to
+  time, whether to show the live display, not to time or not to run what runs nothing anyway): a
+  one-line warning, and the run goes on;
+- a *contradiction* when it asks for something the mode will not produce (a backward or loop timing, a
+  view, an export, a FLOP cross-check): a usage error naming both.
+The CLI, compare, sweep and the Python API all ask here. Value rules live in rnnshape.model.rules.
 
 >>> untimed(no_time=False, dry_run=True)
 '--dry-run'
->>> refuse_ignored({"threads": "--threads"}, untimed=untimed(dry_run=True))
+>>> ignored({"threads": "--threads"}, untimed=untimed(dry_run=True))
+['--threads has no effect with --dry-run: nothing is timed']
+>>> ignored({"backward": "--backward"}, untimed="--no-time")
 Traceback (most recent call last):
 ...
-rnnshape.errors.UsageError: --threads has no effect with --dry-run: nothing is timed
+rnnshape.errors.UsageError: --backward has no effect with --no-time: nothing is timed
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ TIMING = frozenset({"min_time", "threads", "backward", "vs_loop"})
 # Everything a shape comparison (--check FILE) ignores: it runs nothing and prints its own answer.
 OUTPUT = TIMING | {"code", "dry_run", "explain", "diagram", "svg", "html", "no_time", "check_flops", "no_live",
                    "deploy"}
+# Options that only tune what would not happen: ignoring them loses nothing.
+REDUNDANT = frozenset({"min_time", "threads", "no_time", "dry_run", "no_live"})
 
 
 def untimed(*, no_time: bool = False, dry_run: bool = False, meta: bool = False) -> str | None:
@@ -28,18 +37,24 @@ def untimed(*, no_time: bool = False, dry_run: bool = False, meta: bool = False)
     return "--no-time" if no_time else "--dry-run" if dry_run else "--device meta" if meta else None
 
 
-def refuse_ignored(given: Mapping[str, str], *, check: bool = False, code: bool = False,
-                   untimed: str | None = None) -> None:
-    """``given`` maps each option typed ({parameter name: flag}); refuse the first one the mode ignores."""
+def ignored(given: Mapping[str, str], *, check: bool = False, code: bool = False,
+            untimed: str | None = None) -> list[str]:
+    """``given`` maps each option typed ({parameter name: flag}) to its flag. Returns a warning for each
+    redundant one the mode ignores; raises a UsageError for the first contradiction."""
+    warnings = []
     for name, flag in given.items():
+        why = None
         if check and name in OUTPUT:
-            raise UsageError(f"{flag} has no effect with --check, which compares shapes and runs nothing",
-                             hint=f"drop {flag}")
-        if code and name in TIMING | {"check_flops", "no_live", "deploy"}:
-            raise UsageError(f"{flag} has no effect with --code, which prints code and runs nothing",
-                             hint=f"drop {flag}")
-        if untimed and name in TIMING:
-            raise UsageError(f"{flag} has no effect with {untimed}: nothing is timed", hint=f"drop {flag}")
+            why = f"{flag} has no effect with --check, which compares shapes and runs nothing"
+        elif code and name in TIMING | {"check_flops", "no_live", "dry_run", "no_time", "deploy"}:
+            why = f"{flag} has no effect with --code, which prints code and runs nothing"
+        elif untimed and name in TIMING:
+            why = f"{flag} has no effect with {untimed}: nothing is timed"
+        if why and name in REDUNDANT:
+            warnings.append(why)
+        elif why:
+            raise UsageError(why, hint=f"drop {flag}")
+    return warnings
 
 
 def refuse_with_code(*, code: bool, json: bool, extras: Mapping[str, bool]) -> None:

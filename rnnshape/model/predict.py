@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from rnnshape.model.naming import module_repr, param_name, state_name, symbols
 from rnnshape.model.reading import how_torch_reads
-from rnnshape.model.report import ParamInfo, Prediction, TensorInfo, Totals
+from rnnshape.model.report import Named, ParamInfo, Prediction, TensorInfo, Totals
 from rnnshape.model.spec import Module, Spec
 
 
@@ -26,9 +26,9 @@ def predict(spec: Spec) -> Prediction:
     return Prediction(
         spec=spec,
         module_repr=module_repr(mods),
-        parameters=tuple(params),
-        inputs=inputs,
-        outputs=outputs,
+        parameters=Named(params),
+        inputs=Named(inputs),
+        outputs=Named(outputs),
         totals=_totals(spec, params, inputs, outputs),
         symbols=_symbols(spec, mods),
         reading=(how_torch_reads(spec.input_shape, batch_first=spec.batch_first, cell=spec.cell)

@@ -10,6 +10,34 @@ from rnnshape.model.spec import Spec
 from rnnshape.model.stats import Stats
 
 
+class Named(tuple):
+    """A tuple of named items (tensors, parameters) that is also indexed by name.
+
+    >>> outputs = Named((TensorInfo("output", (10, 3, 20), ("L", "N", "H")), TensorInfo("h_n", (1, 3, 20), ())))
+    >>> outputs["h_n"].shape, outputs[0].name, [t.name for t in outputs], "h_n" in outputs
+    ((1, 3, 20), 'output', ['output', 'h_n'], True)
+    """
+
+    __slots__ = ()
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            for item in self:
+                if item.name == key:
+                    return item
+            raise KeyError(f"no {key!r} here; the names are {', '.join(self.names())}")
+        found = super().__getitem__(key)
+        return Named(found) if isinstance(key, slice) else found
+
+    def __contains__(self, key) -> bool:
+        if isinstance(key, str):
+            return key in self.names()
+        return super().__contains__(key)
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(item.name for item in self)
+
+
 @dataclass(frozen=True)
 class ParamInfo:
     """One parameter as torch names it, with where each dimension comes from."""
@@ -60,9 +88,9 @@ class Prediction:
 
     spec: Spec
     module_repr: str
-    parameters: tuple[ParamInfo, ...]
-    inputs: tuple[TensorInfo, ...]
-    outputs: tuple[TensorInfo, ...]
+    parameters: Named  # of ParamInfo, indexed by position or by torch's name
+    inputs: Named  # of TensorInfo
+    outputs: Named  # of TensorInfo
     totals: Totals
     symbols: tuple[tuple[str, int], ...]  # the legend: ("H_in", 100), ("H", 20), ...
     reading: tuple[str, ...] = ()  # how torch reads the user's --input-shape, line by line
@@ -118,3 +146,21 @@ class Report:
     @property
     def spec(self) -> Spec:
         return self.prediction.spec
+
+    @property
+    def parameters(self) -> Named:
+        """Every parameter: ``report.parameters["weight_ih_l0"].shape``."""
+        return self.prediction.parameters
+
+    @property
+    def inputs(self) -> Named:
+        return self.prediction.inputs
+
+    @property
+    def outputs(self) -> Named:
+        """output, h_n, c_n ...: ``report.outputs["h_n"].shape``."""
+        return self.prediction.outputs
+
+    @property
+    def totals(self) -> Totals:
+        return self.prediction.totals

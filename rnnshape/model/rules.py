@@ -10,7 +10,7 @@ import math
 import re
 from dataclasses import replace
 
-from rnnshape.errors import UsageError
+from rnnshape.errors import UsageError, UsageTypeError
 from rnnshape.model.enums import Dtype, InitState, Kind
 from rnnshape.model.reading import read_shape
 
@@ -28,7 +28,7 @@ def enum(cls, value, flag):
 
 def _int(value, flag: str, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise UsageError(f"{flag} must be an integer (got {value!r})")
+        raise UsageTypeError(f"{flag} must be an integer (got {value!r})")
     if value < minimum:
         raise UsageError(f"{flag} must be >= {minimum} (got {value})")
 
@@ -56,7 +56,7 @@ def validate(spec):
     for name in ("bidirectional", "bias", "batch_first", "cell", "unbatched"):
         if not isinstance(getattr(spec, name), bool):
             flag = "--" + name.replace("_", "-")
-            raise UsageError(f"{flag} must be true or false (got {getattr(spec, name)!r})")
+            raise UsageTypeError(f"{flag} must be true or false (got {getattr(spec, name)!r})")
 
     if spec.proj_size:
         if not spec.kind.info.takes_proj_size:
@@ -80,7 +80,7 @@ def validate(spec):
             hint="drop --nonlinearity",
         )
     if isinstance(spec.dropout, bool) or not isinstance(spec.dropout, (int, float)):
-        raise UsageError(f"--dropout must be a number in [0, 1] (got {spec.dropout!r})")
+        raise UsageTypeError(f"--dropout must be a number in [0, 1] (got {spec.dropout!r})")
     if not (math.isfinite(spec.dropout) and 0.0 <= spec.dropout <= 1.0):
         raise UsageError(f"--dropout must be in [0, 1] (got {spec.dropout})")
     spec = replace(spec, dropout=float(spec.dropout))

@@ -42,7 +42,7 @@ class TimingOptions:
         check_bounds(self.min_time, self.threads)
         asked = {name: flag for name, flag, on in (("backward", "--backward", self.backward),
                                                    ("vs_loop", "--vs-loop", self.vs_loop)) if on}
-        modes.refuse_ignored(asked, untimed=untimed or modes.untimed(meta=spec.device == "meta"))
+        modes.ignored(asked, untimed=untimed or modes.untimed(meta=spec.device == "meta"))  # both contradict
         if self.vs_loop and spec.cell:
             raise UsageError("--vs-loop compares a fused module with a cell loop; --cell already is the loop "
                              "(got --cell)", hint="drop --cell to compare nn.LSTM with its LSTMCell loop")

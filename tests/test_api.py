@@ -1,0 +1,84 @@
+"""The Python API as a notebook user meets it: errors in Python's terms, results by name, shown as tables."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from rnnshape import analyze, inspect
+from rnnshape.errors import UsageError
+
+
+@pytest.mark.parametrize(
+    "kwargs, kind, needle",
+    [
+        ({"num_layers": "2"}, TypeError, "num_layers must be an integer (got '2')"),
+        ({"bias": "no"}, TypeError, "bias must be true or false (got 'no')"),
+        ({"hidden_size": 0}, ValueError, "hidden_size must be >= 1 (got 0)"),
+        ({"proj_size": 30, "hidden_size": 20}, ValueError, "proj_size must be smaller than hidden_size"),
+        ({"batch": 2, "unbatched": True}, ValueError, "batch cannot be combined with unbatched"),
+        ({"backward": True, "time": False}, ValueError, "backward has no effect with time=False"),
+        ({"dtype": "int8"}, ValueError, "dtype must be one of float32"),
+    ],
+)
+def test_errors_are_python_errors_naming_the_argument(kwargs, kind, needle):
+    with pytest.raises(kind) as err:
+        analyze("lstm", dry_run=True, **kwargs)
+    assert isinstance(err.value, UsageError)
+    assert needle in str(err.value)
+    assert "--" not in str(err.value)
+
+
+def test_a_wrong_kind_names_the_argument():
+    with pytest.raises(ValueError, match=r"^kind must be one of rnn, lstm, gru \(got 'lstn'\)$"):
+        analyze("lstn", dry_run=True)
+
+
+def test_tensors_and_parameters_by_name_and_by_position():
+    report = analyze("lstm", num_layers=2, bidirectional=True, dry_run=True)
+    reference = torch.nn.LSTM(100, 20, num_layers=2, bidirectional=True)
+    output, (h_n, c_n) = reference(torch.randn(10, 3, 100))
+    assert report.outputs["output"].shape == tuple(output.shape)
+    assert report.outputs["h_n"].shape == tuple(h_n.shape) and report.outputs["c_n"].shape == tuple(c_n.shape)
+    assert [t.name for t in report.outputs] == ["output", "h_n", "c_n"] and report.outputs[1].name == "h_n"
+    for name, p in reference.named_parameters():
+        assert report.parameters[name].shape == tuple(p.shape)
+    assert "c_n" in report.outputs and "c_0" not in report.outputs
+    with pytest.raises(KeyError, match="the names are output, h_n, c_n"):
+        report.outputs["h_0"]
+
+
+def test_to_dict_is_the_cli_json(cli):
+    report = analyze("gru", hidden_size=16, lengths=[5, 3], dry_run=True)
+    assert report.to_dict() == cli("gru", "--hidden-size", "16", "--lengths", "5,3", "--dry-run", "--json").json()
+    assert json.loads(report.to_json()) == report.to_dict()
+
+
+def test_a_short_repr_and_a_notebook_view():
+    report = analyze("rnn", hidden_size=8, num_layers=2, time=False)
+    text = repr(report)
+    numel = sum(p.numel() for p in torch.nn.RNN(100, 8, num_layers=2).parameters())
+    assert len(text) < 200 and "\n" not in text
+    assert text == f"<Report rnn · {numel:,} parameters · output (10, 3, 8), h_n (2, 3, 8) · verified by torch " \
+                   f"{torch.__version__}>"
+    html = report._repr_html_()
+    assert html.count("weight_ih_l1") == 1 and "(10, 3, 8)" in html and "<pre" in html
+
+
+def test_rich_renders_a_report_like_the_cli(cli):
+    from golden_util import render_text
+
+    report = analyze("lstm", dry_run=True)
+    assert render_text(report, width=80) == cli("lstm", "--dry-run", env={"COLUMNS": "80"}).stdout
+
+
+def test_inspect_reads_a_checkpoint(tmp_path):
+    path = tmp_path / "model.pt"
+    torch.save({"encoder.rnn." + k: v for k, v in torch.nn.GRU(12, 24, num_layers=3).state_dict().items()}, path)
+    found = inspect(path)
+    assert [m.prefix for m in found.modules] == ["encoder.rnn"]
+    assert found.modules[0].constructor == "nn.GRU(input_size=12, hidden_size=24, num_layers=3)"
+    assert found.to_dict()["modules"][0]["num_layers"] == 3
+    assert "encoder.rnn" in repr(found) and "encoder.rnn" in found._repr_html_()
