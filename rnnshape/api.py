@@ -142,6 +142,10 @@ def run_report(spec: Spec, timing_options: TimingOptions | None, *, check_flops:
         opts = timing_options or TimingOptions()
         deployment = run_deploy(spec, built, threads=opts.threads, min_time=opts.min_time, clock=opts.clock,
                                 timed=timing_options is not None)
+        from rnnshape.model.deploy import noise_warning
+
+        if noisy := noise_warning(deployment, opts.min_time):
+            warnings.append(noisy)
     return Report(prediction, verified=True, torch_version=observed.torch_version, timing=timing,
                   warnings=tuple(warnings), flops_counted=flops_counted, deploy=deployment)
 

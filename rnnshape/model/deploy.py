@@ -147,3 +147,18 @@ class Deployment:
         if row.bytes is None or not self.eager.bytes:
             return None
         return row.bytes / self.eager.bytes
+
+
+def noise_warning(d: Deployment, min_time: float) -> str | None:
+    """One warning, with its fix, naming the variants whose forward cannot be trusted as it stands.
+
+    >>> from rnnshape.model.stats import Stats
+    >>> rows = (VariantResult("eager", True, forward=Stats((1.0, 1.0, 1.5, 1.0), 1, 1)),)
+    >>> noise_warning(Deployment(rows=rows, rounds=3), 0.05)  # doctest: +ELLIPSIS
+    'deploy: the forward of eager is noisy (IQR over 10 % of the median, ...; use --min-time 0.5 or a quieter machine'
+    """
+    noisy = [r.variant for r in d.rows if r.forward is not None and r.forward.noisy]
+    if not noisy:
+        return None
+    return (f"deploy: the forward of {', '.join(noisy)} is noisy (IQR over 10 % of the median, or under 3 runs): "
+            f"the machine was busy; use --min-time {10 * min_time:g} or a quieter machine")
