@@ -68,7 +68,7 @@ def test_api_bounds_are_the_cli_bounds():
     from rnnshape import analyze
     from rnnshape.errors import UsageError
 
-    with pytest.raises(UsageError, match="--threads must be between"):
+    with pytest.raises(UsageError, match="^threads must be between"):
         analyze("lstm", threads=10**6)
 
 

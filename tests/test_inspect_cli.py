@@ -72,7 +72,7 @@ def test_prefix_picks_one_module_and_names_the_others_when_wrong(cli, model_file
 
 def test_against_explains_directions_and_projection_in_words(cli, proj_file):
     r = cli("inspect", proj_file, "--against", "lstm --input-size 64 --hidden-size 300 --layers 2", "--json")
-    assert r.code == 0, r.stderr
+    assert r.code == 1, r.stderr  # would not load: exit 1, like diff
     doc = r.json()
     assert doc["match"] is False
     messages = {m["field"]: m["message"] for m in doc["mismatches"]}
@@ -115,7 +115,7 @@ def test_against_a_different_kind_and_a_cell(cli, model_file):
 def test_check_on_the_kind_command_equals_against(cli, proj_file):
     a = cli("lstm", "--input-size", "64", "--hidden-size", "300", "--layers", "2", "--check", proj_file, "--json")
     b = cli("inspect", proj_file, "--against", "lstm --input-size 64 --hidden-size 300 --layers 2", "--json")
-    assert a.code == b.code == 0 and a.json() == b.json()
+    assert a.code == b.code == 1 and a.json() == b.json()
 
 
 def test_a_matching_configuration_says_it_loads(cli, proj_file):
@@ -130,7 +130,19 @@ def test_the_suggested_fix_is_a_command_that_matches(cli, proj_file):
     fix = r.json()["checkpoint"]["command"]
     assert fix == "rnnshape lstm --input-size 64 --hidden-size 300 --layers 2 --bidirectional --proj-size 256"
     argv = fix.split()[1:] + ["--check", str(proj_file), "--json"]
-    assert cli(*argv).json()["match"] is True
+    r = cli(*argv)
+    assert r.code == 0 and r.json()["match"] is True
+
+
+@pytest.mark.parametrize("json_out", [[], ["--json"]])
+def test_check_and_against_exit_like_diff(cli, proj_file, json_out):
+    """0 when the checkpoint would load, 1 when it would not, 2 when the file cannot be read: for scripts and CI."""
+    good = "lstm --input-size 64 --hidden-size 300 --layers 2 --bidirectional --proj-size 256"
+    bad = "lstm --input-size 64 --hidden-size 300 --layers 2 --bidirectional"
+    for args, code in ((good, 0), (bad, 1)):
+        assert cli("inspect", proj_file, "--against", args, *json_out).code == code
+        assert cli(*args.split(), "--check", proj_file, *json_out).code == code
+    assert cli(*good.split(), "--check", proj_file.parent / "missing.pt", *json_out).code == 2
 
 
 @pytest.mark.parametrize(

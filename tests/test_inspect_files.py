@@ -33,7 +33,7 @@ def _one_error(r, *words):
 
 
 @pytest.mark.parametrize("how", ["torch.save", "pickle protocol 2", "pickle protocol 4", "inside a state_dict"])
-def test_a_pickle_that_runs_code_is_refused_and_nothing_runs(cli, tmp_path, how):
+def test_a_pickle_that_runs_code_is_read_inertly_and_nothing_runs(cli, tmp_path, how):
     import torch
 
     marker = tmp_path / "PWNED"
@@ -46,21 +46,24 @@ def test_a_pickle_that_runs_code_is_refused_and_nothing_runs(cli, tmp_path, how)
         torch.save(state, path)
     else:
         path.write_bytes(pickle.dumps({"x": _Plant(marker)}, protocol=int(how[-1])))
+    r = cli("inspect", path, "--json")
     assert not marker.exists()
-    first = _one_error(cli("inspect", path), "nothing was run")
+    if how == "inside a state_dict":  # the weights are read; the payload is a stand-in that was never called
+        assert r.code == 0 and r.json()["foreign"] == ["io.open"] and r.json()["reader"] == "inert"
+        assert r.json()["modules"][0]["constructor"] == "nn.LSTM(input_size=3, hidden_size=2)"
+    else:
+        _one_error(r, "holds no tensors", "io.open", "none of which was run")
     assert not marker.exists()
-    if how in ("torch.save", "inside a state_dict"):
-        assert "refused" in first and "open" in first
 
 
-def test_a_pickled_module_is_refused_with_the_way_out(cli, tmp_path):
+def test_a_pickled_module_is_read_without_its_class(cli, tmp_path):
     import torch
 
     path = tmp_path / "whole.pt"
     torch.save(build({"kind": "gru", "input_size": 3, "hidden_size": 2}), path)
-    r = cli("inspect", path)
-    _one_error(r, "pickled module", "torch.nn.modules.rnn.GRU")
-    assert "state_dict()" in r.stderr
+    doc = cli("inspect", path, "--json").json()
+    assert doc["module_class"] == "torch.nn.modules.rnn.GRU" and doc["foreign"] == ["torch.nn.modules.rnn.GRU"]
+    assert [m["constructor"] for m in doc["modules"]] == ["nn.GRU(input_size=3, hidden_size=2)"]
 
 
 def _zip_checkpoint(tmp_path):
@@ -124,9 +127,9 @@ def test_a_file_without_tensors_is_not_a_checkpoint(cli, tmp_path, obj, words):
     _one_error(cli("inspect", path), "holds no tensors", words)
 
 
-def test_missing_file_and_directory(cli, tmp_path):
+def test_missing_file_and_empty_directory(cli, tmp_path):
     _one_error(cli("inspect", tmp_path / "nope.pt"), "no such file")
-    _one_error(cli("inspect", tmp_path), "is a directory")
+    _one_error(cli("inspect", tmp_path), "a folder with no weight file")
 
 
 @pytest.mark.parametrize("how", ["plain", "safetensors"])
@@ -162,3 +165,41 @@ def test_zip_checkpoints_are_memory_mapped(tmp_path, monkeypatch):
     save(path, build({"kind": "rnn", "input_size": 2, "hidden_size": 2}).state_dict(), "plain")
     read_checkpoint(path)
     assert seen == [{"map_location": "cpu", "weights_only": True, "mmap": True}]
+
+
+def test_weights_only_first_and_the_inert_reader_only_when_it_refuses(tmp_path, monkeypatch):
+    """A plain state_dict is read by torch's own restricted reader; a Namespace beside it sends the file
+    to the inert reader, memory-mapped as well."""
+    import argparse
+
+    import torch
+
+    from rnnshape.checkpoint import inert
+    from rnnshape.checkpoint.files import read_checkpoint
+
+    seen = []
+    real = torch.load
+    monkeypatch.setattr(torch, "load", lambda *a, **kw: seen.append(kw) or real(*a, **kw))
+    state = build({"kind": "lstm", "input_size": 3, "hidden_size": 2}).state_dict()
+    plain, mixed = tmp_path / "plain.pt", tmp_path / "mixed.pt"
+    save(plain, state, "plain")
+    torch.save({"state_dict": state, "args": argparse.Namespace(lr=0.1)}, mixed)
+    ckpt = read_checkpoint(plain)
+    assert (ckpt.reader, ckpt.foreign) == ("weights_only", ()) and len(seen) == 1
+    seen.clear()
+    ckpt = read_checkpoint(mixed)
+    assert (ckpt.reader, ckpt.foreign, ckpt.location) == ("inert", ("argparse.Namespace",), ("state_dict",))
+    assert [kw["weights_only"] for kw in seen] == [True, False]
+    assert seen[1]["pickle_module"] is inert and seen[1]["mmap"] is True
+
+
+def test_torch_forcing_weights_only_is_said(cli, tmp_path, monkeypatch):
+    import argparse
+
+    import torch
+
+    path = tmp_path / "mixed.pt"
+    torch.save({"state_dict": {"w": torch.zeros(2)}, "args": argparse.Namespace(lr=0.1)}, path)
+    monkeypatch.setenv("TORCH_FORCE_WEIGHTS_ONLY_LOAD", "1")
+    r = cli("inspect", path)
+    assert r.code == 3 and "TORCH_FORCE_WEIGHTS_ONLY_LOAD" in r.stderr and "Traceback" not in r.stderr

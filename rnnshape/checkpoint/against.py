@@ -9,7 +9,7 @@ Torch-free: the requested side is the predictor's parameter list, the checkpoint
 >>> found = find_modules([Entry("weight_ih_l0", (80, 10), "float32"), Entry("weight_hh_l0", (80, 20), "float32"),
 ...                       Entry("weight_ih_l0_reverse", (80, 10), "float32"),
 ...                       Entry("weight_hh_l0_reverse", (80, 20), "float32")])
->>> [m.message for m in compare(make_spec("lstm", input_size=10, bias=False), found[0]).mismatches]
+>>> [m.message for m in check_module(make_spec("lstm", input_size=10, bias=False), found[0]).mismatches]
 ['the checkpoint has 2 directions (weight_ih_l0_reverse ...): add --bidirectional']
 """
 
@@ -32,7 +32,7 @@ class Mismatch:
 
 
 @dataclass(frozen=True)
-class Comparison:
+class LoadCheck:
     """What load_state_dict(strict=True) of the checkpoint's module into the requested one would meet."""
 
     file: str
@@ -49,7 +49,7 @@ class Comparison:
         return not (self.mismatches or self.missing or self.unexpected or self.size_mismatch)
 
 
-def check(spec: Spec, modules: tuple[Recovered, ...], file: str) -> Comparison:
+def load_check(spec: Spec, modules: tuple[Recovered, ...], file: str) -> LoadCheck:
     """Compare ``spec`` with the closest recurrent module among ``modules`` (the file's)."""
     if spec.is_stack:
         raise UsageError(
@@ -60,33 +60,33 @@ def check(spec: Spec, modules: tuple[Recovered, ...], file: str) -> Comparison:
     if not modules:
         raise UsageError(f"{file} holds no recurrent module to compare with",
                          hint=f"run rnnshape inspect {file} to see what it holds")
-    results = [compare(spec, m, file, len(modules)) for m in modules]
+    results = [check_module(spec, m, file, len(modules)) for m in modules]
     return min(results, key=_distance)
 
 
-def _distance(c: Comparison) -> tuple[int, int, int]:
+def _distance(c: LoadCheck) -> tuple[int, int, int]:
     """Closest first: recognised, then fewest differences in words (a kind or cell change weighs most)."""
     words = sum(3 if m.field in ("kind", "cell") else 1 for m in c.mismatches)
     return (0 if c.module.recognised else 1, words,
             len(c.missing) + len(c.unexpected) + len(c.size_mismatch))
 
 
-def compare(spec: Spec, module: Recovered, file: str = "", considered: int = 1) -> Comparison:
+def check_module(spec: Spec, module: Recovered, file: str = "", considered: int = 1) -> LoadCheck:
     requested = {p.name: p.shape for p in predict(spec).parameters}
     saved = module.local()
-    return Comparison(
+    return LoadCheck(
         file=file,
         requested=spec,
         module=module,
         considered=considered,
-        mismatches=tuple(_explain(spec.modules()[0], module.module)) if module.recognised else (),
+        mismatches=tuple(_mismatches(spec.modules()[0], module.module)) if module.recognised else (),
         missing=tuple((n, s) for n, s in requested.items() if n not in saved),
         unexpected=tuple((n, s) for n, s in saved.items() if n not in requested),
         size_mismatch=tuple((n, saved[n], requested[n]) for n in requested if n in saved and saved[n] != requested[n]),
     )
 
 
-def _explain(want: Module, have: Module) -> list[Mismatch]:
+def _mismatches(want: Module, have: Module) -> list[Mismatch]:
     out: list[Mismatch] = []
 
     def add(field, message):
@@ -156,6 +156,10 @@ def command_line(spec: Spec) -> str:
         parts.append(f"--proj-size {m.proj_size}")
     if not m.bias:
         parts.append("--no-bias")
+    if m.batch_first:  # known only from a whole pickled module or an ONNX layout
+        parts.append("--batch-first")
+    if m.dropout:
+        parts.append(f"--dropout {m.dropout}")
     if m.kind is Kind.RNN and m.nonlinearity == "relu":
         parts.append("--nonlinearity relu")
     return " ".join(parts)

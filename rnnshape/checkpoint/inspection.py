@@ -11,12 +11,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 
 from rnnshape.checkpoint.files import Checkpoint, read_checkpoint
 from rnnshape.checkpoint.recover import Recovered, find_modules
 from rnnshape.errors import UsageError
+from rnnshape.model.spec import make_spec
 
 _WRAPPERS = (
     ("module.", "saved from DataParallel or DistributedDataParallel"),
@@ -34,11 +36,12 @@ class Inspection:
 def inspect_checkpoint(path: str | os.PathLike, prefix: str | None = None) -> Inspection:
     """Read ``path`` and recover every recurrent module in it (only the one under ``prefix`` if given)."""
     ckpt = read_checkpoint(path)
-    modules = find_modules(ckpt.entries)
+    modules = tuple(_with_attributes(m, dict(ckpt.attributes).get(m.prefix)) for m in find_modules(ckpt.entries))
     if prefix is not None:
         modules = (select(modules, prefix, ckpt.file),)
     notes = _notes(ckpt)
-    if any(m.spec is not None and not m.cell for m in modules):
+    known = {p for p, attrs in ckpt.attributes if any(a in ("batch_first", "mode") for a, _ in attrs)}
+    if any(m.spec is not None and not m.cell and m.prefix not in known for m in modules):
         notes += ("batch_first and dropout are not stored in a state_dict: the constructors show torch's "
                   "defaults, and a module saved with either loads all the same",)
     return Inspection(ckpt, modules, notes)
@@ -60,9 +63,54 @@ def location_text(location: tuple[str, ...]) -> str:
     return "checkpoint" + "".join(f"[{k!r}]" for k in location)
 
 
+def _with_attributes(m: Recovered, attributes) -> Recovered:
+    """A pickled module keeps what a state_dict does not: batch_first, dropout, an RNN's nonlinearity."""
+    if not attributes or m.spec is None:
+        return m
+    known = dict(attributes)
+    mode = known.pop("mode", None)
+    if mode in ("RNN_TANH", "RNN_RELU"):
+        known["nonlinearity"] = mode[4:].lower()
+    module = m.module
+    changes = {k: v for k, v in known.items() if k in ("batch_first", "dropout", "nonlinearity")
+               and (k != "nonlinearity" or module.kind.value == "rnn") and (k == "nonlinearity" or not m.cell)}
+    try:
+        spec = make_spec(module.kind, cell=m.cell, input_size=module.input_size, hidden_size=module.hidden_size,
+                         num_layers=module.num_layers, bidirectional=module.bidirectional,
+                         proj_size=module.proj_size, bias=module.bias, dtype=m.spec.dtype,
+                         **{**{"nonlinearity": module.nonlinearity}, **changes})
+    except (UsageError, TypeError, ValueError):
+        return m
+    said = ", ".join(f"{k}={v!r}" for k, v in changes.items())
+    notes = tuple(n for n in m.notes if "nonlinearity" not in n or "nonlinearity" not in changes)
+    return dataclasses.replace(m, spec=spec, candidates=() if "nonlinearity" in changes else m.candidates,
+                               notes=notes + ((f"stored in the file: {said}",) if said else ()))
+
+
 def _notes(ckpt: Checkpoint) -> tuple[str, ...]:
     notes = []
-    if ckpt.location:
+    if len(ckpt.files) > 1:
+        notes.append(f"read {len(ckpt.files)} shards: " + ", ".join(os.path.basename(f) for f in ckpt.files))
+    elif ckpt.files and ckpt.files[0] != ckpt.file:
+        notes.append(f"read {ckpt.files[0]}")
+    if ckpt.config:
+        said = ", ".join(f"{k}={v!r}" for k, v in ckpt.config)
+        notes.append(f"config.json: {said}")
+    if ckpt.origin:
+        notes.append(f"a {ckpt.origin} checkpoint" + (
+            ": the names are the LightningModule's attributes (strip its 'model.' or similar prefix to load "
+            "the inner model)" if ckpt.origin.startswith("PyTorch Lightning") else ""))
+    if ckpt.format == "onnx":
+        notes.append("ONNX keeps each layer as W, R, B in its own gate order: the torch names and shapes "
+                     "below are what those tensors map onto (the rows of each are listed at the end)")
+    if ckpt.reader == "inert":
+        met = ", ".join(ckpt.foreign) if ckpt.foreign else "no other object"
+        notes.append(f"read by rnnshape's inert reader: the pickle names {met}; each became an inert "
+                     f"stand-in, and nothing in the file was called")
+    if ckpt.module_class:
+        where = location_text(ckpt.location) if ckpt.location else "the file"
+        notes.append(f"{where} is a whole pickled module ({ckpt.module_class}): the names are its state_dict()'s")
+    elif ckpt.location:
         notes.append(f"the state_dict is {location_text(ckpt.location)}; load that, not the whole file")
     if ckpt.whole_file:
         notes.append("no state_dict under a common key (state_dict, model, ...): tensors are named by "

@@ -16,8 +16,9 @@ def register(app: typer.Typer) -> None:
 
 
 def inspect_command(
-    file: Annotated[Path, typer.Argument(metavar="<file>", help="A .pt/.pth checkpoint or a .safetensors file.",
-                                         show_default=False)],
+    file: Annotated[Path, typer.Argument(
+        metavar="<file>", show_default=False,
+        help="A .pt/.pth/.bin/.ckpt checkpoint, a .safetensors or .onnx file, or a Hugging Face model folder.")],
     against: Annotated[Optional[str], typer.Option("--against", metavar="<'kind options'>",
                                                    help="Compare this configuration with the checkpoint, "
                                                         "e.g. 'lstm --hidden-size 256 --layers 2'.")] = None,
@@ -27,7 +28,9 @@ def inspect_command(
 ) -> int:
     """Find the recurrent modules in a checkpoint, recover their configuration, and say why one won't load.
 
-    Reads .pt/.pth with torch.load(weights_only=True), so a file that tries to run code is refused.
+    Nothing in the file runs: objects other than tensors become inert stand-ins.
+
+    With --against: exit 0 when the checkpoint would load, 1 when it would not.
     """
     file = str(file)  # a Path only so that Tab completes file names
     if against is None:

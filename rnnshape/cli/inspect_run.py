@@ -30,20 +30,20 @@ def show(file: str, prefix: str | None, json_out: bool, console=None) -> int:
     return 0
 
 
-def check(spec: Spec, file: str, prefix: str | None, json_out: bool, console=None) -> int:
-    """Compare ``spec`` with the checkpoint's module; exit status 0 whether or not they match."""
-    from rnnshape.checkpoint.against import check as compare
+def check_checkpoint(spec: Spec, file: str, prefix: str | None, json_out: bool, console=None) -> int:
+    """Compare ``spec`` with the checkpoint's module; exit status 0 when it would load, 1 when not (like diff)."""
+    from rnnshape.checkpoint.against import load_check
     from rnnshape.checkpoint.inspection import inspect_checkpoint
 
     ins = inspect_checkpoint(file, prefix)
-    comparison = compare(spec, ins.modules, ins.checkpoint.file)
+    comparison = load_check(spec, ins.modules, ins.checkpoint.file)
     if json_out:
-        from rnnshape.render.inspect_json import comparison_dict
+        from rnnshape.render.inspect_json import load_check_dict
         from rnnshape.render.jsonout import dumps
 
-        emit(dumps(comparison_dict(comparison)))
+        emit(dumps(load_check_dict(comparison)))
     else:
-        from rnnshape.render.inspect_tables import render_comparison
+        from rnnshape.render.inspect_tables import render_load_check
 
-        show_renderable(render_comparison(comparison), console=console)
-    return 0
+        show_renderable(render_load_check(comparison), console=console)
+    return 0 if comparison.match else 1

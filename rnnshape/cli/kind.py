@@ -75,16 +75,18 @@ def run_kind(kind: Kind, ctx: typer.Context, o: dict) -> int:
     spec = spec_from_options(kind, **o)
     typed = {n: f for n, f in given_flags(ctx).items() if n != "check"}
     untimed = modes.untimed(no_time=o["no_time"], dry_run=o["dry_run"], meta=spec.device == "meta")
-    warn(modes.ignored(typed, check=o["check"] is not None, code=o["code"], untimed=untimed))
+    redundant = modes.ignored(typed, check=o["check"] is not None, code=o["code"], untimed=untimed)
     if o["check"] is not None:
-        from rnnshape.cli.inspect_run import check as check_file
+        from rnnshape.cli.inspect_run import check_checkpoint
 
-        return check_file(spec, o["check"], (ctx.obj or {}).get("prefix"), o["json_out"])
+        warn(redundant)
+        return check_checkpoint(spec, o["check"], (ctx.obj or {}).get("prefix"), o["json_out"])
     modes.refuse_with_code(code=o["code"], json=o["json_out"], extras={
         "--explain": o["explain"], "--diagram": o["diagram"], "--svg": o["svg"], "--html": o["html"]})
     out = Output(json=o["json_out"], svg=o["svg"], html=o["html"])
     out.check(exported="the tables")
     check_bounds(o["min_time"], o["threads"])
+    warn(redundant)  # only once every contradiction has been refused
     if o["code"]:
         from rnnshape.views.code import snippet
 

@@ -86,7 +86,8 @@ JsonOut = Annotated[bool, typer.Option("--json", "-j", help="One JSON document o
 Code = Annotated[bool, typer.Option("--code", help="Print the PyTorch code for this configuration.",
     rich_help_panel=HELP_OUTPUT)]
 Check = Annotated[Optional[str], typer.Option("--check", metavar="<file>",
-    help="Compare with the recurrent module in this checkpoint and say why it would not load.",
+    help="Compare with the recurrent module in this checkpoint and say why it would not load "
+         "(exit 1 if it would not, 0 if it would).",
     rich_help_panel=HELP_OUTPUT)]
 Explain = Annotated[bool, typer.Option("--explain", help="The equations, with every term's shape and rows.",
     rich_help_panel=HELP_OUTPUT)]

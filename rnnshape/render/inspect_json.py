@@ -5,9 +5,10 @@ from __future__ import annotations
 from enum import Enum
 
 from rnnshape import __version__
-from rnnshape.checkpoint.against import Comparison, command_line
+from rnnshape.checkpoint.against import LoadCheck, command_line
 from rnnshape.checkpoint.inspection import Inspection
 from rnnshape.checkpoint.recover import Recovered
+from rnnshape.render.inspect_onnx import onnx_dict
 from rnnshape.render.jsonout import SCHEMA_VERSION
 from rnnshape.views.code import constructor
 
@@ -27,6 +28,9 @@ def module_dict(r: Recovered) -> dict:
             {"kind": c.kind.value, "cell": c.cell, "nonlinearity": c.nonlinearity, "constructor": c.constructor}
             for c in r.candidates
         ],
+        "batch_first": m.batch_first if m else None,
+        "dropout": m.dropout if m else None,
+        "nonlinearity": m.nonlinearity if m else None,
         "reason": r.reason,
         "notes": list(r.notes),
     })
@@ -41,8 +45,15 @@ def inspection_dict(ins: Inspection) -> dict:
         "file": ckpt.file,
         "format": ckpt.format,
         "location": list(ckpt.location),
+        "reader": ckpt.reader,
+        "foreign": list(ckpt.foreign),
+        "module_class": ckpt.module_class,
+        "origin": ckpt.origin,
+        "files": list(ckpt.files),
+        "config": dict(ckpt.config),
         "tensors": len(ckpt.entries),
         "modules": [module_dict(m) for m in ins.modules],
+        "onnx": [onnx_dict(g) for g in ckpt.onnx],
         "notes": list(ins.notes),
     }
 
@@ -51,7 +62,7 @@ def _plain(value):
     return value.value if isinstance(value, Enum) else value
 
 
-def comparison_dict(c: Comparison) -> dict:
+def load_check_dict(c: LoadCheck) -> dict:
     m = c.requested.modules()[0]
     return {
         "schema_version": SCHEMA_VERSION,

@@ -8,7 +8,7 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from rnnshape.checkpoint.against import Comparison, command_line
+from rnnshape.checkpoint.against import LoadCheck, command_line
 from rnnshape.checkpoint.inspection import Inspection
 from rnnshape.checkpoint.recover import Recovered
 from rnnshape.model.report import Report
@@ -26,6 +26,12 @@ def render_inspection(ins: Inspection) -> RenderableType:
         parts += [Text(), _summary(ins.modules)]
     for m in ins.modules:
         parts += [Text(), render_module(m)]
+    if ins.checkpoint.onnx:
+        from rnnshape.render.inspect_onnx import onnx_tables
+
+        for g in ins.checkpoint.onnx:
+            parts += [Text(), Rule(Text(f"{prefix_text(g.prefix)} in the ONNX graph", style="bold"), align="left"),
+                      *onnx_tables(g)]
     return Group(*parts)
 
 
@@ -93,7 +99,7 @@ def _raw_table(m: Recovered) -> Table:
     return table
 
 
-def render_comparison(c: Comparison) -> RenderableType:
+def render_load_check(c: LoadCheck) -> RenderableType:
     where = f"{c.module.prefix!r} in {c.file}" if c.module.prefix else f"the top-level module of {c.file}"
     if c.considered > 1:
         where += (f" (the closest of {c.considered} recurrent modules; pick another with "
@@ -125,7 +131,7 @@ def render_comparison(c: Comparison) -> RenderableType:
     return Group(*parts)
 
 
-def _load_table(c: Comparison) -> Table:
+def _load_table(c: LoadCheck) -> Table:
     table = Table(title="load_state_dict(strict=True) would report", title_justify="left",
                   box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("", no_wrap=True)
