@@ -16,11 +16,13 @@ __version__ = "0.1.0"
 _PUBLIC = {
     "analyze": "rnnshape.api",
     "inspect": "rnnshape.api",
+    "compare": "rnnshape.api",
+    "sweep": "rnnshape.api",
     "predict": "rnnshape.model.predict",
     "Spec": "rnnshape.model.spec",
     "make_spec": "rnnshape.model.spec",
 }
-__all__ = ["Spec", "__version__", "analyze", "inspect", "make_spec", "predict"]
+__all__ = ["Spec", "__version__", "analyze", "compare", "inspect", "make_spec", "predict", "sweep"]
 
 
 def __getattr__(name: str):

@@ -82,3 +82,31 @@ def test_inspect_reads_a_checkpoint(tmp_path):
     assert found.modules[0].constructor == "nn.GRU(input_size=12, hidden_size=24, num_layers=3)"
     assert found.to_dict()["modules"][0]["num_layers"] == 3
     assert "encoder.rnn" in repr(found) and "encoder.rnn" in found._repr_html_()
+
+
+def test_compare_from_python_applies_shared_options_where_they_fit(cli):
+    from rnnshape import compare
+
+    c = compare("rnn", {"kind": "lstm", "num_layers": 2}, hidden_size=16, proj_size=8, dry_run=True)
+    assert [e.label for e in c.entries] == ["rnn", "lstm num_layers=2"]
+    expected = [torch.nn.RNN(100, 16), torch.nn.LSTM(100, 16, num_layers=2, proj_size=8)]
+    for entry, module in zip(c.entries, expected):
+        assert entry.report.totals.parameters == sum(p.numel() for p in module.parameters())
+    as_cli = cli("compare", "rnn", "lstm --layers 2", "--hidden-size", "16", "--proj-size", "8", "--dry-run",
+                 "--json").json()
+    assert [e["totals"] for e in c.to_dict()["entries"]] == [e["totals"] for e in as_cli["entries"]]
+    assert repr(c) == "<Comparison of 2: rnn, lstm num_layers=2>" and "lstm num_layers=2" in c._repr_html_()
+
+
+def test_sweep_from_python_measures_every_point():
+    from rnnshape import sweep
+
+    s = sweep("gru", vary={"seq_len": [2, 4], "batch": [1, 3]}, hidden_size=8, min_time=0.01)
+    assert [p.values for p in s.points] == [(2, 1), (2, 3), (4, 1), (4, 3)]
+    for p in s.points:
+        x = torch.randn(p.values[0], p.values[1], 100)
+        assert p.report.outputs["output"].shape == tuple(torch.nn.GRU(100, 8)(x)[0].shape)
+        assert p.report.timing.forward.median > 0
+    assert s.to_dict()["vary"] and "<Sweep of 4 points" in repr(s)
+    with pytest.raises(ValueError, match="vary keys must be one of"):
+        sweep("gru", vary={"layers": [1, 2]}, dry_run=True)

@@ -137,9 +137,8 @@ def test_timed_rows_come_from_interleaved_rounds_on_the_same_threads():
     spec, built, _, _ = _built("lstm")
     d = deploy(spec, built, threads=1, min_time=0.01, variants=("int8-dynamic",))
     eager, int8 = d.rows
-    assert d.rounds == 3
-    for row in (eager, int8):
-        assert row.forward.threads == 1 and row.forward.runs >= 3
+    for row in (eager, int8):  # sample i of each is round i
+        assert row.forward.threads == 1 and row.forward.runs == d.rounds >= 3
     assert d.ratio(int8) == int8.forward.median / eager.forward.median
     assert d.ratio(eager) == 1
 

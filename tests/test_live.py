@@ -66,8 +66,9 @@ def test_predicted_then_verified_once():
 
     run = _rnnshape(*DEFAULT, "--min-time", "0.05")
     assert run.code == 0, run.stderr
-    # nothing on stderr but, on a busy machine, the timing-noise warning (tested in test_timing_stats)
-    assert all("IQR is" in line or "spread is unknown" in line for line in run.stderr.splitlines()), run.stderr
+    # nothing on stderr but, on a busy machine, the timing warnings (tested in test_timing_stats, _engine)
+    busy = ("IQR is", "spread is unknown", "torch's default of", "not trustworthy")
+    assert all(any(b in line for b in busy) for line in run.stderr.splitlines()), run.stderr
     shown, verified = run.first(b"predicted \xc2\xb7 verifying with torch"), run.first(b"verified by torch")
     assert shown is not None and verified is not None and shown < verified
     assert run.first(b"Parameters") <= shown + 0.05  # the tables came with the marker, not after torch

@@ -67,6 +67,27 @@ def test_compare_ratios_in_view_are_the_reports_ratios():
     assert f"×{c.entries[1].relative.forward:.2f}" in render_text(render_comparison(c))
 
 
+def _rounds(per_round_base, factor, stall=None):
+    """Interleaved samples: round r of every entry saw the same load (per_round_base[r])."""
+    return Stats(tuple(b * factor for b in per_round_base), 1, 1, floor_s=stall, interleaved=True)
+
+
+def test_compare_interleaved_shows_each_ratio_with_its_spread_and_marks_a_stall():
+    load = [2e-3, 2e-3, 2.2e-3, 6e-3, 2e-3, 2.1e-3]  # round 4 was busy for everyone
+    specs = [make_spec(k, hidden_size=512, num_layers=2) for k in ("rnn", "lstm", "gru")]
+    fwd = [_rounds(load, 1.0), _rounds([x * (5 + 0.1 * i) for i, x in enumerate(load)], 1.0),
+           _rounds(load, 3.0, stall=1e-3)]
+    c = comparison(["rnn", "lstm", "gru"], [_report(s, Timing(f)) for s, f in zip(specs, fwd)])
+    lstm = c.entries[1].relative
+    assert lstm.forward == pytest.approx(5.25) and lstm.forward_iqr == pytest.approx(0.25)
+    assert c.entries[2].relative.forward_iqr == pytest.approx(0.0)
+    text = render_text(render_comparison(c), width=80)
+    assert "×5.25 ± 0.25" in text and "6.15 ± 0.52 stalled" in text
+    assert "time ratios: median ± IQR of each round's ratio" in text
+    assert "6 runs in alternating rounds · 1 thread" in text
+    assert_golden("compare_interleaved_80.txt", text)
+
+
 def test_compare_markdown_golden():
     assert_golden("compare_backward.md", compare_markdown(_compare(timed=True, backward=True)))
 

@@ -115,42 +115,45 @@ def test_tiny_real_run_has_times_throughput_and_a_time_fit(cli):
     assert doc["fit"]["time"]["points"] == 2 and "batch" in doc["fit"]["time"]["exponents"]
 
 
-def _fake_analyze(calls_before_interrupt: int):
-    """analyze() that measures (fake, timed) and then meets Ctrl-C. The first call is the discarded warm-up."""
-    calls = []
+def _fake_analyze_many(interrupt_building: int | None = None):
+    """analyze_many() that builds (fake) and then meets Ctrl-C: while building the n-th spec, or after a
+    round of timing (then every spec comes back, with the rounds measured, as the engine does)."""
+    from rnnshape.api import Interrupted
 
-    def analyze(spec, **_):
-        if len(calls) == calls_before_interrupt:
-            raise KeyboardInterrupt
-        calls.append(spec)
-        median = 1e-3 * spec.seq_len
-        timing = Timing(forward=Stats(samples=(median,) * 5, calls_per_run=1, threads=1))
-        return Report(predict(spec), verified=True, torch_version="fake", timing=timing)
+    def analyze_many(specs, step=None, **_):
+        reports = []
+        for i, spec in enumerate(specs):
+            if i == interrupt_building:
+                raise KeyboardInterrupt
+            median = 1e-3 * spec.seq_len
+            timing = Timing(forward=Stats(samples=(median,) * 5, calls_per_run=1, threads=1, interleaved=True))
+            reports.append(Report(predict(spec), verified=True, torch_version="fake", timing=timing))
+        raise Interrupted(reports)
 
-    return analyze
+    return analyze_many
 
 
 @pytest.mark.parametrize("fmt", ["--json", None])
-def test_ctrl_c_mid_sweep_prints_the_partial_result_and_exits_130(cli, monkeypatch, fmt):
-    monkeypatch.setattr("rnnshape.api.analyze", _fake_analyze(1 + 2))
+def test_ctrl_c_mid_sweep_prints_every_point_with_the_rounds_measured_and_exits_130(cli, monkeypatch, fmt):
+    monkeypatch.setattr("rnnshape.api.analyze_many", _fake_analyze_many())
     r = cli("sweep", "lstm", "--vary", "seq-len=2,4,8,16", *([fmt] if fmt else []))
     assert r.code == 130
     assert "Traceback" not in r.stderr
-    assert r.stderr.endswith("rnnshape: interrupted: showing the 2 of 4 measured\n")
+    assert r.stderr.endswith("rnnshape: interrupted: showing all 4, measured for fewer rounds than asked\n")
     if fmt:
         doc = r.json()
         assert doc["interrupted"] is True and doc["planned"] == 4
-        assert [p["values"]["seq_len"] for p in doc["points"]] == [2, 4]
+        assert [p["values"]["seq_len"] for p in doc["points"]] == [2, 4, 8, 16]
         assert doc["fit"]["time"]["exponents"]["seq_len"] == pytest.approx(1.0)
     else:
-        assert "interrupted: 2 of 4 points measured" in r.stdout
+        assert "interrupted: all 4 points measured, for fewer rounds than asked" in r.stdout
 
 
-def test_ctrl_c_mid_compare_keeps_the_measured_entries(cli, monkeypatch):
-    monkeypatch.setattr("rnnshape.api.analyze", _fake_analyze(1 + 1))
+def test_ctrl_c_while_building_shows_nothing(cli, monkeypatch):
+    monkeypatch.setattr("rnnshape.api.analyze_many", _fake_analyze_many(interrupt_building=1))
     r = cli("compare", "rnn", "lstm", "gru", "--csv")
-    assert r.code == 130
-    assert [row["label"] for row in csv.DictReader(io.StringIO(r.stdout))] == ["rnn"]
+    assert r.code == 130 and r.stdout == ""
+    assert r.stderr.endswith("rnnshape: interrupted: nothing to show\n")
 
 
 @pytest.mark.slow
@@ -161,11 +164,13 @@ def test_real_ctrl_c_during_torch_timing_prints_what_was_measured():
     import time
 
     proc = subprocess.Popen([sys.executable, "-m", "rnnshape", "sweep", "rnn", "--vary", "seq-len=4,8,16,32,64,128",
-                             "--min-time", "1", "--csv"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(5)  # torch imported, a point or two measured, the next one under way
+                             "--min-time", "5", "--csv"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(8)  # torch imported, every point built, the timing rounds (about 30 s in all) under way
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "rnnshape: interrupted: " in err
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert 1 <= len(rows) < 6 and all(float(r["forward_median_s"]) > 0 for r in rows)
+    # the points alternate round by round: after one full round every point is there; before it, none
+    assert len(rows) == (0 if "nothing to show" in err else 6), err
+    assert all(float(r["forward_median_s"]) > 0 for r in rows)

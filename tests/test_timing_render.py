@@ -17,8 +17,10 @@ from rnnshape.model.predict import predict
 from rnnshape.model.report import Kernel, Memory, Report, Timing
 from rnnshape.model.spec import make_spec
 from rnnshape.model.stats import Stats
+from rnnshape.model.threads import Probe, ThreadChoice
 from rnnshape.render.jsonout import report_dict
 from rnnshape.render.timing_table import timing_table
+from rnnshape.run.policy import MIN_ROUNDS
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -65,6 +67,38 @@ def test_timing_table_golden_packed_against_padded():
     text = render_text(timing_table(report))
     assert all(len(line) <= 80 for line in text.splitlines())
     check_golden("timing_table_padded.txt", text)
+
+
+BUSY_CHOICE = ThreadChoice(1, 2, None, (Probe(1, (1.9e-3, 2.0e-3, 2.1e-3)), Probe(2, (0.30, 0.336, 0.34))))
+STALLED = Stats(samples=(0.335, 0.336, 0.336, 0.337), calls_per_run=1, threads=1, floor_s=1.9e-3, interleaved=True)
+
+
+def test_timing_table_golden_threads_and_a_stall():
+    report = hand_built(make_spec("rnn", hidden_size=512, num_layers=2), forward=STALLED, threads=BUSY_CHOICE)
+    text = render_text(timing_table(report))
+    assert all(len(line) <= 80 for line in text.splitlines())
+    assert "not trustworthy: 177 × the quickest call just before (1.90 ms)" in text
+    assert "threads  1: fastest in a probe of 1 and 2 threads (2.00 ms, 336 ms per call; 2" in text
+    check_golden("timing_table_threads.txt", text)
+
+
+@pytest.mark.parametrize("samples, shown", [
+    ((161e-6, 150e-6, 20e-3, 21e-3), "10.1 ms ± 20.1 (IQR)"),  # spread in the median's unit, never mixed
+    ((100e-6, 101e-6, 5e-3, 9e-3), "2.55 ms ± 5.90 (IQR)"),
+])
+def test_spread_is_in_the_medians_unit_and_a_spread_over_the_median_is_said(samples, shown):
+    text = render_text(timing_table(hand_built(make_spec("lstm"), forward=Stats(samples, 1, 1))))
+    assert shown in text and "1 thread\n" in text and "1 threads" not in text
+    assert "spread over the median" in text
+
+
+def test_json_threads_has_every_probed_count_with_its_median():
+    t = report_dict(hand_built(make_spec("rnn"), forward=STALLED, threads=BUSY_CHOICE))["timing"]
+    assert t["threads"]["used"] == 1 and t["threads"]["torch_default"] == 2 and t["threads"]["asked"] is None
+    assert t["threads"]["reason"] == "fastest in a probe of 1 and 2 threads"
+    assert [(p["threads"], p["median_s"]) for p in t["threads"]["probes"]] == [(1, 2.0e-3), (2, 0.336)]
+    assert t["threads"]["default_slowdown"] == pytest.approx(168)
+    assert t["forward"]["stalled"] is True and t["forward"]["floor_s"] == 1.9e-3 and t["forward"]["interleaved"]
 
 
 def test_house_format_line():
@@ -141,7 +175,7 @@ def test_analyze_threads_the_clock_through_every_statement(ticking):
     clock = ticking([ms])
     report = analyze("lstm", lengths=(4, 3), min_time=16 * ms, threads=1, clock=clock, backward=True)
     t = report.timing
-    assert set(t.forward.samples) == {ms} and t.forward.runs == 16 and t.forward.threads == 1
+    assert set(t.forward.samples) == {ms} and t.forward.runs == MIN_ROUNDS and t.forward.threads == 1
     assert set(t.backward.samples) == {ms} and set(t.padded.samples) == {ms}
     assert t.loop is None and t.kernel is None
     assert not [w for w in report.warnings if "IQR" in w]

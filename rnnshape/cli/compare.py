@@ -10,7 +10,6 @@ import typer
 from rnnshape.cli import multi, multi_run
 from rnnshape.cli.output import Output, note
 from rnnshape.errors import UsageError
-from rnnshape.model import modes
 from rnnshape.model.enums import Kind
 from rnnshape.model.spec import Spec
 from rnnshape.run.measure import DEFAULT_MIN_TIME
@@ -50,9 +49,7 @@ def compare_configurations(labels: Sequence[str], specs: Sequence[Spec], *, shar
     if run.deploy and (out.csv or out.markdown):
         flag = "--csv" if out.csv else "--markdown"
         raise UsageError(f"--deploy shows in the table and in --json, not in {flag}", hint="drop one of them")
-    if run.deploy:
-        modes.refuse_deploy(dry_run=run.dry_run, device="cpu", dtype="float32")  # each entry's own: in analyze
-    reports, interrupted = multi_run.measure_all(labels, specs, multi_run.analyzer(run), timed=not run.dry_run)
+    reports, interrupted = multi_run.measure_all(labels, specs, run)
     multi_run.warn_all(list(zip(labels, reports)))
     if not reports:
         return multi_run.interrupted(0, len(specs))

@@ -170,7 +170,12 @@ def _live(spec, run: dict) -> bool:
         return False
     predicted = analyze(spec, dry_run=True, cli=True)
     warn(predicted.warnings)
-    report = live.show(predicted, lambda: analyze(spec, **run), console, timed=run["time"] and spec.device != "meta")
+
+    def note(text: str) -> None:  # above the live display, which a bare write to the terminal would tear
+        console.print(f"rnnshape: note: {text}", style="yellow", markup=False, highlight=False)
+
+    report = live.show(predicted, lambda: analyze(spec, note=note, **run), console,
+                       timed=run["time"] and spec.device != "meta")
     warn(w for w in report.warnings if w not in predicted.warnings)
     return True
 

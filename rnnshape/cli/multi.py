@@ -30,7 +30,7 @@ DryRun = Annotated[bool, typer.Option("--dry-run", help="Predict only, without t
                                       rich_help_panel=PANEL)]
 MinTime = Annotated[float, typer.Option("--min-time", metavar="<seconds>", help="Measure each at least this long.",
                                         rich_help_panel=PANEL)]
-Threads = Annotated[Optional[int], typer.Option("--threads", help="torch threads (default: torch's).",
+Threads = Annotated[Optional[int], typer.Option("--threads", help="torch threads (default: fastest in a probe).",
                                                 rich_help_panel=PANEL)]
 Deploy = Annotated[bool, typer.Option("--deploy", help="Also run each deployed (bfloat16, float16, int8, "
                                       "torch.compile, ONNX Runtime) against its eager float32.", rich_help_panel=PANEL)]

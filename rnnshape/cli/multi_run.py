@@ -1,12 +1,12 @@
 """How `rnnshape compare` and `rnnshape sweep` measure their configurations: the shared timing engine,
-one configuration after another behind a progress bar on stderr. Ctrl-C stops the measuring; the command
-prints what was measured (marked interrupted) and exits 130.
+all of them in alternating rounds behind a progress bar on stderr. Ctrl-C stops the measuring; the
+command prints what was measured (marked interrupted) and exits 130.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rnnshape.cli.edge import INTERRUPTED
@@ -24,39 +24,31 @@ class Run:
     deploy: bool = False  # compare only: each entry's deployed variants
 
 
-def analyzer(run: Run) -> Callable[[Spec], Report]:
-    """The shared timing engine, `rnnshape.api.analyze`, with this run's options."""
-    from rnnshape import api
+def measure_all(labels: Sequence[str], specs: Sequence[Spec], run: Run) -> tuple[list[Report], bool]:
+    """Build every spec, then time them together in alternating rounds (rnnshape.api.analyze_many).
 
-    kwargs: dict = dict(dry_run=run.dry_run, min_time=run.min_time, threads=run.threads, cli=True)
-    if run.backward:
-        kwargs["backward"] = True
-    if run.deploy:
-        kwargs["deploy"] = True  # analyze refuses it with --dry-run, naming the flag
-    return lambda spec: api.analyze(spec, **kwargs)
-
-
-def measure_all(labels: Sequence[str], specs: Sequence[Spec], measure: Callable[[Spec], Report], *,
-                timed: bool) -> tuple[list[Report], bool]:
-    """Measure each spec in turn; on Ctrl-C keep what was done and say so (second value True).
-
-    A timed run first measures the first spec once and discards it: the first measurement of a process
-    runs cold (thread pool, allocator, kernel selection) and was up to 300x slow here, and the first entry
-    is everyone's baseline.
+    Rounds alternate the configurations (A, B, C, A, B, C, ...), so a change of load hits all of them
+    alike and each ratio can be taken round by round (issue 12). On Ctrl-C keep what was measured and say
+    so (second value True): after a full round that is every configuration, with fewer runs; before it,
+    nothing.
     """
+    from rnnshape import api
     from rnnshape.render.progress import progress_bar
 
-    reports: list[Report] = []
+    timed = not run.dry_run
+
+    def building(i: int) -> str:
+        return f"building {labels[i]}" if i < len(labels) else "timing, in alternating rounds"
+
     with progress_bar(len(specs) + timed, enabled=timed) as step:
         try:
-            if timed and specs:
-                step("warm-up")
-                measure(specs[0])
-            for label, spec in zip(labels, specs):
-                step(label)
-                reports.append(measure(spec))
+            reports = api.analyze_many(specs, dry_run=run.dry_run, min_time=run.min_time, threads=run.threads,
+                                       backward=run.backward, step=lambda i: step(building(i)), cli=True,
+                                       deploy=run.deploy)
+        except api.Interrupted as stop:
+            return stop.reports, True
         except KeyboardInterrupt:
-            return reports, True
+            return [], True
     return reports, False
 
 
@@ -71,6 +63,9 @@ def warn_all(labelled: Sequence[tuple[str, Report]]) -> None:
 
 
 def interrupted(done: int, total: int) -> int:
+    if done == total:
+        sys.stderr.write(f"rnnshape: interrupted: showing all {total}, measured for fewer rounds than asked\n")
+        return INTERRUPTED
     shown = "nothing to show" if done == 0 else f"showing the {done} of {total} measured"
     sys.stderr.write(f"rnnshape: interrupted: {shown}\n")
     return INTERRUPTED

@@ -65,7 +65,7 @@ DtypeChoice = Annotated[Dtype, typer.Option("--dtype", metavar="<dtype>", help="
 NoTime = Annotated[bool, typer.Option("--no-time", help="Build and run, but do not time.", rich_help_panel=HELP_RUN)]
 MinTime = Annotated[float, typer.Option("--min-time", metavar="<seconds>",
     help="Measure at least this long (more is more precise).", rich_help_panel=HELP_RUN)]
-Threads = Annotated[Optional[int], typer.Option("--threads", help="torch threads (default: torch's).",
+Threads = Annotated[Optional[int], typer.Option("--threads", help="torch threads (default: fastest in a probe).",
     rich_help_panel=HELP_RUN)]
 Backward = Annotated[bool, typer.Option("--backward", help="Also time forward+backward (a training step).",
     rich_help_panel=HELP_RUN)]

@@ -58,7 +58,7 @@ def sweep_configurations(varies, points: Sequence[tuple[int, ...]], specs: Seque
 
     out.check()
     labels = [", ".join(f"{v.option}={x}" for v, x in zip(varies, values)) for values in points]
-    reports, interrupted = multi_run.measure_all(labels, specs, multi_run.analyzer(run), timed=not run.dry_run)
+    reports, interrupted = multi_run.measure_all(labels, specs, run)
     multi_run.warn_all(list(zip(labels, reports)))
     if not reports:
         return multi_run.interrupted(0, len(specs))

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -46,6 +47,10 @@ class Ratios:
     memory_bytes: float | None
     forward: float | None
     backward: float | None
+    # the ratio's spread (an IQR) when the entries were measured in alternating rounds (None otherwise);
+    # see time_ratio
+    forward_iqr: float | None = None
+    backward_iqr: float | None = None
 
 
 @dataclass(frozen=True)
@@ -69,18 +74,42 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return a / b
 
 
-def _median(s: Stats | None) -> float | None:
-    return s.median if s is not None else None
+def time_ratio(s: Stats | None, base: Stats | None) -> tuple[float | None, float | None]:
+    """(ratio, its spread as an IQR). Measured in the same rounds, each round's ratio is taken: a load
+    change that slows a round slows both sides of it and cancels out. Their median is the ratio, their IQR
+    its spread, unless the rounds did not move together (noise within each call, not across rounds): then
+    the per-round ratios are wider than the two measurements' own spreads combined, and the ratio of the
+    medians, with those spreads combined, is the steadier figure. Unpaired: the ratio of the medians.
+
+    >>> a = Stats((2.0, 4.0, 2.0, 2.0), 1, 1, interleaved=True)
+    >>> b = Stats((1.0, 2.0, 1.0, 1.0), 1, 1, interleaved=True)
+    >>> time_ratio(a, b)
+    (2.0, 0.0)
+    """
+    if s is None or base is None:
+        return None, None
+    if not (s.interleaved and base.interleaved and s.runs == base.runs and s.runs > 1):
+        return _ratio(s.median, base.median), None
+    per_round = Stats(tuple(x / y for x, y in zip(s.samples, base.samples)), 1, 1)
+    combined = math.hypot(s.iqr_ratio, base.iqr_ratio)  # relative spreads of independent measurements add so
+    if per_round.iqr_ratio <= combined:
+        return per_round.median, per_round.iqr
+    ratio = _ratio(s.median, base.median)
+    return ratio, None if ratio is None else ratio * combined
 
 
 def ratios(report: Report, base: Report) -> Ratios:
     t, b = report.prediction.totals, base.prediction.totals
+    fwd, fwd_iqr = time_ratio(forward(report), forward(base))
+    bwd, bwd_iqr = time_ratio(backward(report), backward(base))
     return Ratios(
         parameters=_ratio(t.parameters, b.parameters),
         macs=_ratio(t.macs, b.macs),
         memory_bytes=_ratio(memory_bytes(report), memory_bytes(base)),
-        forward=_ratio(_median(forward(report)), _median(forward(base))),
-        backward=_ratio(_median(backward(report)), _median(backward(base))),
+        forward=fwd,
+        backward=bwd,
+        forward_iqr=fwd_iqr,
+        backward_iqr=bwd_iqr,
     )
 
 

@@ -8,6 +8,7 @@ from math import prod
 from rnnshape.model.deploy import Deployment
 from rnnshape.model.spec import Spec
 from rnnshape.model.stats import Stats
+from rnnshape.model.threads import ThreadChoice
 
 
 class Named(tuple):
@@ -129,6 +130,7 @@ class Timing:
     padded: Stats | None = None
     kernel: Kernel | None = None
     memory: Memory | None = None
+    threads: ThreadChoice | None = None  # the count timed on, why, and the probe (issue 12)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 NOISY_IQR_RATIO = 0.10
+STALL_FACTOR = 3.0  # a median this many times the quickest call seen just before is a stall, not the statement
 
 
 def percentile(sorted_values: tuple[float, ...] | list[float], q: float) -> float:
@@ -29,6 +30,12 @@ class Stats:
     samples: tuple[float, ...]
     calls_per_run: int
     threads: int
+    # The quickest single call of the same statement seen just before (warm-up and thread probe): what this
+    # configuration can do on this machine. A median far above it is a stall, even with a small IQR.
+    floor_s: float | None = None
+    # samples[i] was taken in round i, alternating with the other statements measured with it, so
+    # per-round ratios between them are fair (issue 12)
+    interleaved: bool = False
 
     @property
     def _sorted(self) -> list[float]:
@@ -64,6 +71,27 @@ class Stats:
     def iqr_ratio(self) -> float:
         return self.iqr / self.median if self.median > 0 else 0.0
 
+    @property
+    def q1(self) -> float:
+        return percentile(self._sorted, 0.25)
+
+    @property
+    def q3(self) -> float:
+        return percentile(self._sorted, 0.75)
+
+    @property
+    def stall_factor(self) -> float | None:
+        """The median over the quickest call seen just before (None when there is no such call)."""
+        if not self.floor_s:
+            return None
+        return self.median / self.floor_s
+
+    @property
+    def stalled(self) -> bool:
+        """Every run alike can stall (threads waiting on busy cores): the IQR stays small, the median does not."""
+        f = self.stall_factor
+        return f is not None and f > STALL_FACTOR
+
 
 MIN_RUNS = 3  # fewer runs than this and the IQR says nothing about the spread
 
@@ -76,6 +104,8 @@ def noise_warning(label: str, s: Stats, min_time: float) -> str | None:
     >>> noise_warning("forward", Stats((0.3,), 1, 2), 0.1)
     'forward: only 1 run fit in --min-time 0.1 (one block took 0.3 s), so its spread is unknown; use --min-time 2'
     """
+    if s.stalled:
+        return stall_warning(label, s)
     if s.runs < MIN_RUNS:
         block = max(s.samples) * s.calls_per_run
         need = _round_up(max(MIN_RUNS * block * 1.2, 10 * min_time))
@@ -93,6 +123,21 @@ def noise_warning(label: str, s: Stats, min_time: float) -> str | None:
             f"the machine was busy; use {', '.join(fixes[:-1])} or {fixes[-1]}"
         )
     return None
+
+
+def stall_warning(label: str, s: Stats) -> str:
+    """The median cannot be trusted: say so, with what the same statement did moments before.
+
+    >>> stall_warning("forward", Stats((0.3, 0.31, 0.3), 1, 2, floor_s=0.002))[:80]
+    'forward: not trustworthy: the median 0.3 s is 150 × the quickest call measured j'
+    """
+    return (f"{label}: not trustworthy: the median {s.median:.2g} s is {_times(s.stall_factor or 0)} the quickest "
+            f"call measured just before ({s.floor_s:.2g} s), so every run stalled alike (a small IQR does not "
+            f"mean a quiet machine); use --threads 1, or a quieter machine")
+
+
+def _times(x: float) -> str:
+    return f"{x:.1f} ×" if x < 10 else f"{x:,.0f} ×"
 
 
 def _round_up(seconds: float) -> float:

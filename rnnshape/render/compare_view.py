@@ -11,7 +11,16 @@ from rnnshape.model.comparison import Comparison, Entry, backward, forward, memo
 from rnnshape.model.stats import Stats
 from rnnshape.render import fmt
 from rnnshape.render.layout import AtWidth
-from rnnshape.render.multi_fmt import output_tensor, ratio, runs_range, states_text, table_unit, time_cell
+from rnnshape.render.multi_fmt import (
+    interrupted_text,
+    output_tensor,
+    runs_range,
+    states_text,
+    table_unit,
+    time_cell,
+    time_marks,
+    time_ratio,
+)
 
 RATIO_STYLE = "cyan"
 
@@ -29,7 +38,7 @@ def _comparison(c: Comparison, width: int) -> Group:
         parts += [_legend(c), Text()]
     parts += [table, *notes(stats), Text(), shapes_table(c)]
     if c.interrupted:
-        parts += [Text(), Text(f"interrupted: {len(c.entries)} of {c.planned} configurations measured",
+        parts += [Text(), Text(interrupted_text(len(c.entries), c.planned, "configurations"),
                                style="yellow")]
     return Group(*parts)
 
@@ -57,8 +66,8 @@ def _header(c: Comparison) -> Text:
     return Text.assemble(head, "\n", status)
 
 
-def _cell(value: str, rel: float | None, style: str | None = None) -> Text:
-    return Text.assemble((value, style or ""), "\n", (ratio(rel), RATIO_STYLE))
+def _cell(value: str, rel: float | None, style: str | None = None, rel_iqr: float | None = None) -> Text:
+    return Text.assemble((value, style or ""), "\n", (time_ratio(rel, rel_iqr), RATIO_STYLE))
 
 
 def _time_column(stats: list[Stats | None]) -> tuple[tuple[str, float], bool]:
@@ -100,9 +109,11 @@ def _cost_row(i: int, e: Entry, f_unit, b_unit) -> list:
         str(i), e.label, _cell(fmt.count(t.parameters), r.parameters), _cell(fmt.count(t.macs), r.macs),
         _cell(fmt.nbytes(memory_bytes(e.report)), r.memory_bytes),
     ]
-    for unit, stats, rel in ((f_unit, forward(e.report), r.forward), (b_unit, backward(e.report), r.backward)):
+    for unit, stats, rel, iqr in ((f_unit, forward(e.report), r.forward, r.forward_iqr),
+                                  (b_unit, backward(e.report), r.backward, r.backward_iqr)):
         if unit is not None:
-            cells.append(_cell(time_cell(stats, unit), rel, "yellow" if stats is not None and stats.noisy else None))
+            style = "yellow" if stats is not None and (stats.noisy or stats.stalled) else None
+            cells.append(_cell(time_cell(stats, unit), rel, style, iqr if i > 1 else None))
     return cells
 
 
@@ -111,8 +122,9 @@ def notes(stats: list[Stats | None]) -> list[Text]:
     lines = ["× relative to #1 · memory: parameters + input, output and state tensors"]
     if any(s is not None for s in stats):
         lines.append(f"times: median ± IQR of {runs_range(stats)}")
-    if any(s is not None and s.noisy for s in stats):
-        lines.append("yellow: noisy (IQR over 10 % of the median); raise --min-time")
+        if all(s.interleaved for s in stats if s is not None):
+            lines.append("time ratios: median ± IQR of each round's ratio (medians' ratio if steadier)")
+    lines += time_marks(stats)
     return [Text(line, style="dim") for line in lines]
 
 

@@ -41,9 +41,13 @@ def seconds(value: float, unit: tuple[str, float] | None = None) -> str:
 
 
 def stats_line(s: Stats) -> str:
-    """`1.84 ms ± 0.06 (IQR) · 1.79 … 2.10 ms · 120 runs × 10 calls · 2 threads`: never a time alone."""
+    """`1.84 ms ± 0.06 (IQR) · 1.79 … 2.10 ms · 120 runs × 10 calls · 2 threads`: never a time alone.
+
+    The spread is in the median's unit, however large (`161 µs ± 20,040 (IQR)`): a spread in another
+    unit reads as a small one (:func:`caveat` says when it exceeds the median).
+    """
     unit = time_unit(s.median)
-    bare = lambda v: seconds(v, unit).rsplit(" ", 1)[0]  # noqa: E731
+    bare = lambda v: number(v, unit)  # noqa: E731
     calls = f" × {s.calls_per_run} calls" if s.calls_per_run > 1 else ""
     threads = f"{s.threads} thread" + ("s" if s.threads != 1 else "")
     # a max that needs a larger unit (a stall) gets its own: "241 µs … 36.8 ms", not "241 … 36770 µs"
@@ -52,8 +56,23 @@ def stats_line(s: Stats) -> str:
     runs = f"{s.runs:,} run" + ("s" if s.runs != 1 else "")
     if s.runs < MIN_RUNS:
         spread = "(spread unknown)"  # an IQR of one or two samples says nothing
-    elif s.iqr < 1000 * unit[1]:
-        spread = f"± {bare(s.iqr)} (IQR)"
     else:
-        spread = f"± {seconds(s.iqr)} (IQR)"  # an IQR a unit larger than the median gets its own
+        spread = f"± {bare(s.iqr)} (IQR)"
     return f"{seconds(s.median, unit)} {spread} · {span} · {runs}{calls} · {threads}"
+
+
+def number(v: float, unit: tuple[str, float]) -> str:
+    """A time in a stated unit, without the unit: `1.84`, `18.4`, `1,840`."""
+    x = v / unit[1]
+    digits = 0 if x >= 100 else (1 if x >= 10 else 2)
+    return f"{x:,.{digits}f}"
+
+
+def caveat(s: Stats) -> str | None:
+    """Under a median that is not a fact: why (None when it is one)."""
+    if s.stalled and s.floor_s is not None:
+        return (f"not trustworthy: {s.stall_factor:,.0f} × the quickest call just before "
+                f"({seconds(s.floor_s)}): every run stalled alike")
+    if s.runs >= MIN_RUNS and s.iqr > s.median:
+        return "spread over the median: the runs disagree too much for one figure"
+    return None

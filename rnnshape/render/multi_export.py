@@ -18,12 +18,14 @@ from rnnshape.render import fmt
 from rnnshape.render.jsonout import SCHEMA_VERSION, dumps, report_dict
 from rnnshape.render.multi_fmt import (
     growth_verdicts,
+    interrupted_text,
     output_tensor,
     power_law,
     ratio,
     state_tensors,
     states_text,
     time_cell,
+    time_ratio,
 )
 
 # JSON
@@ -137,9 +139,10 @@ def _entry_md(i: int, e: Entry, timed: bool, timed_backward: bool) -> list[str]:
     out = output_tensor(e.report)
     cells = [str(i), e.label, f"{fmt.count(t.parameters)} {ratio(r.parameters)}",
              f"{fmt.count(t.macs)} {ratio(r.macs)}", f"{fmt.nbytes(memory_bytes(e.report))} {ratio(r.memory_bytes)}"]
-    for on, stats, rel in ((timed, forward(e.report), r.forward), (timed_backward, backward(e.report), r.backward)):
+    for on, stats, rel, iqr in ((timed, forward(e.report), r.forward, r.forward_iqr),
+                                (timed_backward, backward(e.report), r.backward, r.backward_iqr)):
         if on:
-            cells.append(f"{time_cell(stats)} {ratio(rel)}")
+            cells.append(f"{time_cell(stats)} {time_ratio(rel, iqr if i > 1 else None)}")
     return cells + [fmt.shape(out.shape) if out else "–", states_text(e.report)]
 
 
@@ -152,7 +155,7 @@ def compare_markdown(c: Comparison) -> str:
     note = f"\nShared options: `{c.shared}`. " if c.shared else "\n"
     note += "Ratios (×) are relative to entry 1; memory is parameters plus input, output and state tensors.\n"
     if c.interrupted:
-        note += f"Interrupted: {len(c.entries)} of {c.planned} measured.\n"
+        note += interrupted_text(len(c.entries), c.planned, "configurations").capitalize() + ".\n"
     return _md(head, rows, set(range(len(head) - 2)) - {1}) + note
 
 
@@ -170,6 +173,6 @@ def sweep_markdown(s: Sweep) -> str:
     lines = [x for x in (power_law("time", s.growth.time), power_law("MACs", s.growth.macs)) if x]
     lines += growth_verdicts(s)
     if s.interrupted:
-        lines.append(f"Interrupted: {len(s.points)} of {s.planned} points measured.")
+        lines.append(interrupted_text(len(s.points), s.planned, "points").capitalize() + ".")
     return text + "".join(f"\n{line}\n" for line in lines)
 

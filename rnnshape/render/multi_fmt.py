@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from rnnshape.model.fit import PowerFit
 from rnnshape.model.report import Report, TensorInfo
-from rnnshape.model.stats import Stats
+from rnnshape.model.stats import STALL_FACTOR, Stats
 from rnnshape.model.sweep import Sweep
 from rnnshape.render import fmt
 
@@ -23,11 +23,7 @@ def ratio(x: float | None) -> str:
     return f"×{x:,.{digits}f}"
 
 
-def number(v: float, unit: tuple[str, float]) -> str:
-    """A time in a stated unit, without the unit: `1.84`, `18.4`, `1,840`."""
-    x = v / unit[1]
-    digits = 0 if x >= 100 else (1 if x >= 10 else 2)
-    return f"{x:,.{digits}f}"
+number = fmt.number
 
 
 def table_unit(stats: list[Stats | None]) -> tuple[str, float]:
@@ -37,12 +33,38 @@ def table_unit(stats: list[Stats | None]) -> tuple[str, float]:
 
 
 def time_cell(s: Stats | None, unit: tuple[str, float] | None = None) -> str:
-    """`1.84 ± 0.06 ms (120 runs)` with a unit; `1.84 ± 0.06` without (the header states it)."""
+    """`1.84 ± 0.06 ms (120 runs)` with a unit; `1.84 ± 0.06` without (the header states it).
+
+    A stalled median is marked `stalled`, a spread larger than the median `±>` (see :func:`time_marks`).
+    """
     if s is None:
         return "–"
     u = unit or fmt.time_unit(s.median)
-    text = f"{number(s.median, u)} ± {number(s.iqr, u)}"
+    text = f"{number(s.median, u)} ± {number(s.iqr, u)}" + ("!" if s.iqr > s.median else "")
+    if s.stalled:
+        text += " stalled"
     return text if unit else f"{text} {u[0]} ({s.runs} runs)"
+
+
+def time_marks(stats: list[Stats | None]) -> list[str]:
+    """The notes a table of times needs for what :func:`time_cell` marks."""
+    present = [s for s in stats if s is not None]
+    out = []
+    if any(s.noisy for s in present):
+        out.append("yellow: noisy (IQR over 10 % of the median, or under 3 runs); raise --min-time")
+    if any(s.iqr > s.median for s in present):
+        out.append("!: the spread is larger than the median itself")
+    if any(s.stalled for s in present):
+        out.append(f"stalled: median over {STALL_FACTOR:g} × the quickest call just before: not trustworthy")
+    return out
+
+
+def time_ratio(value: float | None, iqr: float | None) -> str:
+    """`×4.48 ± 0.12` when the ratio was taken round by round, else `×4.48`."""
+    if value is None or iqr is None:
+        return ratio(value)
+    digits = 2 if value < 10 else (1 if value < 100 else 0)
+    return f"{ratio(value)} ± {iqr:,.{digits}f}"
 
 
 def runs_range(stats: list[Stats | None]) -> str:
@@ -53,7 +75,16 @@ def runs_range(stats: list[Stats | None]) -> str:
     lo, hi = min(s.runs for s in present), max(s.runs for s in present)
     threads = sorted({s.threads for s in present})
     t = "/".join(str(n) for n in threads)
-    return (f"{lo}" if lo == hi else f"{lo}–{hi}") + f" runs · {t} thread" + ("s" if threads != [1] else "")
+    rounds = " in alternating rounds" if all(s.interleaved for s in present) else ""
+    return ((f"{lo}" if lo == hi else f"{lo}–{hi}") + f" runs{rounds} · {t} thread" + ("s" if threads != [1] else "")
+            + (" (each configuration on its fastest)" if len(threads) > 1 else ""))
+
+
+def interrupted_text(done: int, planned: int, what: str) -> str:
+    """`interrupted: 2 of 4 points measured`; after a full round every entry is there, with fewer runs."""
+    if done == planned:
+        return f"interrupted: all {planned} {what} measured, for fewer rounds than asked"
+    return f"interrupted: {done} of {planned} {what} measured"
 
 
 def output_tensor(report: Report) -> TensorInfo | None:

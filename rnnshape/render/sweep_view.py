@@ -13,7 +13,15 @@ from rnnshape.model.sweep import Point, Sweep
 from rnnshape.render import fmt
 from rnnshape.render.chart import LineChart, Series
 from rnnshape.render.layout import AtWidth, keep_columns
-from rnnshape.render.multi_fmt import growth_verdicts, power_law, runs_range, table_unit, time_cell
+from rnnshape.render.multi_fmt import (
+    growth_verdicts,
+    interrupted_text,
+    power_law,
+    runs_range,
+    table_unit,
+    time_cell,
+    time_marks,
+)
 
 
 def render_sweep(s: Sweep) -> RenderableType:
@@ -29,7 +37,7 @@ def _sweep(s: Sweep, width: int) -> Group:
     if lines:
         parts += [Text(), *lines]
     if s.interrupted:
-        parts += [Text(), Text(f"interrupted: {len(s.points)} of {s.planned} points measured", style="yellow")]
+        parts += [Text(), Text(interrupted_text(len(s.points), s.planned, "points"), style="yellow")]
     return Group(*parts)
 
 
@@ -72,7 +80,7 @@ def _point_row(p: Point, unit) -> list:
     cells: list = [str(x) for x in p.values]
     if unit is not None:
         st = forward(p.report)
-        cells.append(Text(time_cell(st, unit), style="yellow" if st is not None and st.noisy else ""))
+        cells.append(Text(time_cell(st, unit), style="yellow" if st is not None and (st.noisy or st.stalled) else ""))
         cells.append(fmt.count(round(p.steps_per_s)) if p.steps_per_s else "–")
     return cells + [fmt.count(t.parameters), fmt.count(t.macs), fmt.nbytes(memory_bytes(p.report))]
 
@@ -82,8 +90,7 @@ def notes(s: Sweep) -> list[Text]:
     if not _timed(s):
         return []
     lines = [f"times: median ± IQR of {runs_range(stats)}", "steps/s: (sample, time step) pairs per second"]
-    if any(st is not None and st.noisy for st in stats):
-        lines.append("yellow: noisy (IQR over 10 % of the median, or under 3 runs); raise --min-time")
+    lines += time_marks(stats)
     return [Text(line, style="dim") for line in lines]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rnnshape.model.rates import timed
 from rnnshape.model.report import Kernel, Memory, Report
 from rnnshape.model.stats import Stats
+from rnnshape.model.threads import ThreadChoice
 
 
 def stats_dict(s: Stats) -> dict:
@@ -28,13 +29,29 @@ def timing_dict(report: Report) -> dict | None:
     doc: dict = {"forward": None, "backward": None, "loop": None, "padded": None}
     for key, s, r, relative in timed(report):
         entry = {**stats_dict(s), "steps": r.steps, "flops": r.flops, "per_step_s": r.per_step_s,
-                 "steps_per_s": r.steps_per_s, "gflops": r.gflops}
+                 "steps_per_s": r.steps_per_s, "gflops": r.gflops, "floor_s": s.floor_s, "stalled": s.stalled,
+                 "interleaved": s.interleaved, "samples_s": list(s.samples)}
         if relative is not None:
             entry["relative"] = relative  # this median / the forward's
         doc[key] = entry
     doc["kernel"] = kernel_dict(timing.kernel, report.prediction.totals.flops) if timing.kernel else None
     doc["memory"] = memory_dict(timing.memory) if timing.memory else None
+    doc["threads"] = threads_dict(timing.threads) if timing.threads else None
     return doc
+
+
+def threads_dict(c: ThreadChoice) -> dict:
+    """The count timed on, why, and every count probed with its per-call samples and median (seconds)."""
+    return {
+        "used": c.threads,
+        "reason": c.reason,
+        "torch_default": c.default,
+        "asked": c.asked,
+        "fallback": c.fallback,
+        "default_slowdown": c.default_slowdown,
+        "probes": [{"threads": p.threads, "median_s": p.median, "samples_s": list(p.samples)}
+                   for p in c.probes if p.samples],
+    }
 
 
 def kernel_dict(k: Kernel, flops: int) -> dict:

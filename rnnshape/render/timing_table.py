@@ -10,6 +10,7 @@ from rich.text import Text
 
 from rnnshape.model.rates import Rates, timed
 from rnnshape.model.report import Kernel, Memory, Report
+from rnnshape.model.threads import SLOW_FACTOR, ThreadChoice
 from rnnshape.render import fmt
 
 LABELS = {"forward": "forward", "backward": "fwd+bwd", "loop": "loop", "padded": "padded"}
@@ -30,16 +31,35 @@ def timing_table(report: Report) -> Table:
     table.add_column(no_wrap=True)
     table.add_column(ratio=1)
     for key, s, r, relative in timed(report):
-        table.add_row(LABELS[key], Text(fmt.stats_line(s), style="yellow" if s.noisy else ""))
+        table.add_row(LABELS[key], Text(fmt.stats_line(s), style="yellow" if s.noisy or s.stalled else ""))
+        caveat = fmt.caveat(s)
+        if caveat:
+            table.add_row("", Text(caveat, style="yellow"))
         table.add_row("", f"{fmt.seconds(r.per_step_s)}/step · {fmt.count(round(r.steps_per_s))} steps/s · "
                           f"{r.gflops:.3g} GFLOP/s")
         if relative is not None:
             table.add_row("", _comparison(report, key, r, relative))
+    c = timing.threads
+    if c and (c.probes or c.skipped or c.fallback):  # not for a plain --threads 1: the line above says it
+        table.add_row("threads", threads_text(c))
     if timing.kernel:
         table.add_row("kernel", _kernel_text(timing.kernel, report.prediction.totals.flops))
     if timing.memory:
         table.add_row("memory", _memory_text(timing.memory))
     return table
+
+
+def threads_text(c: ThreadChoice) -> str:
+    """`1: fastest in a probe of 1 and 2 threads (2.10 ms, 6.31 ms; torch's default 2 is 3.0 × slower)`."""
+    text = f"{c.threads}: {c.reason}"
+    probed = [p for p in c.probes if p.samples]
+    if probed:
+        text += f" ({', '.join(fmt.seconds(p.median) for p in probed)} per call"
+        slow = c.asked_slowdown if c.asked else c.default_slowdown
+        if slow is not None and slow >= SLOW_FACTOR:
+            text += f"; {c.asked or c.default} threads {_times(slow)} slower than 1"
+        text += ")"
+    return text
 
 
 def _comparison(report: Report, key: str, r: Rates, relative: float) -> str:

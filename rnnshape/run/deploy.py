@@ -2,8 +2,8 @@
 
 Variants: eager (the baseline), bfloat16, float16, int8-dynamic (torch.ao.quantization.quantize_dynamic),
 torch.compile, onnxruntime (rnnshape.run.onnx_export). A variant that cannot run here becomes a row with a
-one-sentence reason, never a traceback. Timing goes through rnnshape.run.measure.measure in ROUNDS rounds,
-each timing every variant once in turn, so a busy spell of the machine falls on all of them alike.
+one-sentence reason, never a traceback. Timing goes through the engine (rnnshape.run.measure.time_statements):
+rounds that time every variant once in turn, so a busy spell of the machine falls on all of them alike.
 torch is imported inside functions only.
 """
 
@@ -18,10 +18,8 @@ from rnnshape.model.deploy import VARIANTS, Deployment, OnnxView, VariantResult
 from rnnshape.model.enums import Kind
 from rnnshape.model.spec import Spec
 from rnnshape.model.stats import Stats
-from rnnshape.run.measure import DEFAULT_MIN_TIME, measure
+from rnnshape.run.measure import DEFAULT_MIN_TIME, time_statements
 from rnnshape.run.onnx_export import Unsupported, _first_line
-
-ROUNDS = 3
 
 
 @dataclass(frozen=True)
@@ -66,25 +64,17 @@ def deploy(spec: Spec, built, *, threads: int | None = None, min_time: float = D
         stats = interleaved({n: c.timed for n, c in candidates.items()}, threads=threads, min_time=min_time,
                             clock=clock)
         rows = [VariantResult(**{**r.__dict__, "forward": stats.get(r.variant)}) for r in rows]
-    return Deployment(rows=tuple(rows), onnx=view, rounds=ROUNDS if timed else 0)
+    rounds = rows[0].forward.runs if timed and rows[0].forward is not None else 0
+    return Deployment(rows=tuple(rows), onnx=view, rounds=rounds)
 
 
 def interleaved(fns: dict[str, Callable[[], object]], *, threads: int, min_time: float,
-                clock: Callable[[], float] | None = None, rounds: int = ROUNDS) -> dict[str, Stats]:
-    """Each statement measured once per round, in turn; a statement's runs pooled over the rounds.
-
-    Every sample is a per-call time, so pooling is exact; calls_per_run is the smallest block of any round.
-    """
-    pooled: dict[str, Stats] = {}
-    for _ in range(rounds):
-        for name, fn in fns.items():
-            s = measure(fn, threads=threads, min_time=min_time, clock=clock)
-            if name in pooled:
-                p = pooled[name]
-                s = Stats(samples=p.samples + s.samples, calls_per_run=min(p.calls_per_run, s.calls_per_run),
-                          threads=threads)
-            pooled[name] = s
-    return pooled
+                clock: Callable[[], float] | None = None) -> dict[str, Stats]:
+    """Every statement timed by the engine (rnnshape.run.measure.time_statements) in alternating rounds on
+    ``threads`` threads: sample i of each is round i, so a change of load falls on all of them alike."""
+    timings = time_statements([{"forward": fn} for fn in fns.values()], threads=threads, min_time=min_time,
+                              clock=clock)
+    return {name: t.stats["forward"] for name, t in zip(fns, timings)}
 
 
 def _mods(built) -> list:

@@ -1,28 +1,26 @@
-"""Measure a statement with torch.utils.benchmark; the clock is a parameter so tests can fake it."""
+"""Timing options and their bounds, and the engine's entry on this process's torch (rnnshape.run.rounds).
+
+The clock is a parameter so tests can fake it.
+"""
 
 from __future__ import annotations
 
-import functools
 import timeit
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from rnnshape.errors import UsageError
 from rnnshape.model import modes
-from rnnshape.model.stats import MIN_RUNS, Stats
+from rnnshape.model.stats import Stats
 
-DEFAULT_MIN_TIME = 0.05  # seconds; short, so the default command stays near `import torch` wall time
-MIN_BLOCKS = 20  # blocks per measurement the block size aims for, so the IQR means something
-MAX_OVERHEAD = 1e-3  # timer overhead allowed per block, relative to the block
-WARMUP_CALLS = 2  # the first forward of a process is several times slower than steady state
-RETRY_MAX_SECONDS = 1.0  # measure again after too few runs when a block is this quick...
-STALL_FACTOR = 20  # ...or when it took this many times the quickest warm-up call (a stall, not the statement)
-MAX_RETRIES = 2
+DEFAULT_MIN_TIME = 0.05  # seconds per statement; with MIN_ROUNDS runs at least (rnnshape.run.rounds)
 
 
 @dataclass(frozen=True)
 class TimingOptions:
-    """What to time beyond the forward, and how long. ``threads=None`` means torch's own count.
+    """What to time beyond the forward, and how long. ``threads=None``: the fastest count of a probe.
+
+    ``note`` receives what a long timing will cost before it is spent (default: stderr).
 
     >>> TimingOptions(backward=True).min_time
     0.05
@@ -33,6 +31,7 @@ class TimingOptions:
     backward: bool = False
     vs_loop: bool = False
     clock: Callable[[], float] | None = None
+    note: Callable[[str], None] | None = None
 
     def check(self, spec, *, untimed: str | None) -> None:
         """The combinations that cannot be timed, as usage errors naming the flag (rnnshape.model.modes).
@@ -69,100 +68,81 @@ def check_bounds(min_time: float, threads: int | None) -> None:
 def measure(
     fn: Callable[[], object],
     *,
-    threads: int,
+    threads: int | None = None,
     min_time: float = DEFAULT_MIN_TIME,
     clock: Callable[[], float] | None = None,
 ) -> Stats:
-    """Warm up, then time ``fn`` with Timer.blocked_autorange on ``threads`` threads (Timer's default is 1).
+    """Time one statement with the engine of :mod:`rnnshape.run.rounds` (warm-up, thread probe, rounds).
 
-    On an accelerator the clock synchronises at the start and end of each block. When a block outlasts
-    ``min_time`` (a stall, or a slow statement), blocked_autorange returns a single sample with IQR 0;
-    then measure again (at most MAX_RETRIES times) when that is cheap or when the block was a stall
-    (STALL_FACTOR times the quickest warm-up call: busy OpenMP threads can stall a 0.5 ms forward for a
-    second), pooling blocks of the same size. Fewer than MIN_RUNS runs left is flagged by
-    :func:`rnnshape.model.stats.noise_warning`.
+    ``threads=None`` times on the fastest count of a probe; a number is honoured.
     """
-    _lazy_cpp_extension()
-    from torch.utils.benchmark.utils.common import set_torch_threads
-
-    clock = clock or _default_clock()
-    warmups = []
-    with set_torch_threads(threads):  # warm up on the threads that will be timed
-        for _ in range(WARMUP_CALLS):
-            start = clock()
-            fn()
-            warmups.append(clock() - start)
-    timer = _timer_class()(stmt="fn()", globals={"fn": fn}, num_threads=threads, timer=clock)
-    m = timer.blocked_autorange(min_run_time=min_time)
-    times, number = list(m.times), m.number_per_run
-    for _ in range(MAX_RETRIES):
-        block = max(times) * number
-        stalled = max(times) > STALL_FACTOR * min(warmups)
-        if len(times) >= MIN_RUNS or not (block <= RETRY_MAX_SECONDS or stalled):
-            break
-        again = timer.blocked_autorange(min_run_time=min_time)
-        if again.number_per_run == number:
-            times += again.times
-        elif len(again.times) > len(times):
-            times, number = list(again.times), again.number_per_run
-    return Stats(samples=tuple(times), calls_per_run=number, threads=threads)
+    return time_statements([{"forward": fn}], threads=threads, min_time=min_time, clock=clock)[0].stats["forward"]
 
 
-def _lazy_cpp_extension() -> None:
-    """Defer torch.utils.cpp_extension until something uses it.
+def time_statements(groups, *, threads: int | None, min_time: float, clock: Callable[[], float] | None = None,
+                    note: Callable[[str], None] | None = None):
+    """:func:`rnnshape.run.rounds.time_groups` on this process's torch: its thread setter, default count, clock."""
+    import torch
 
-    torch.utils.benchmark imports it (and setuptools with it: about 0.1 s, a tenth of the default
-    command's budget) for C++ statements, which rnnshape never times. LazyLoader runs the module on
-    its first attribute access, so nothing changes for a program that does use it.
+    from rnnshape.run.rounds import time_groups
+
+    default = torch.get_num_threads()
+
+    def set_threads(n: int) -> None:
+        if torch.get_num_threads() != n:  # setting even the same count costs more than reading it
+            torch.set_num_threads(n)
+
+    try:
+        return time_groups(groups, asked=threads, min_time=min_time, clock=clock or _default_clock(),
+                           default=default, cores=usable_cores(), set_threads=set_threads, note=note,
+                           health=None if clock else _matmul_health(set_threads))
+    finally:
+        torch.set_num_threads(default)
+
+
+def _matmul_health(set_threads: Callable[[int], None]) -> Callable[[int], float]:
+    """A small parallel op (a 256 × 256 matmul, about a millisecond on one core) timed on n threads."""
+    import torch
+
+    a = torch.randn(256, 256)
+
+    def health(n: int) -> float:
+        set_threads(n)
+        start = timeit.default_timer()
+        torch.mm(a, a)
+        return timeit.default_timer() - start
+
+    return health
+
+
+def usable_cores() -> int | None:
+    """Physical cores this process may run on: affinity, cgroup CPU quota (containers) and SMT siblings.
+
+    None when it cannot be told (then only one thread and torch's default count are probed).
     """
-    import importlib.util
-    import sys
+    import math
+    import os
+    from pathlib import Path
 
-    name = "torch.utils.cpp_extension"
-    if name in sys.modules:
-        return
-    spec = importlib.util.find_spec(name)
-    if spec is None or spec.loader is None:
-        return
-    spec.loader = importlib.util.LazyLoader(spec.loader)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    # `from torch.utils import cpp_extension` must find it as an attribute: going through the import
-    # system would touch the module's __spec__ and load it at once.
-    import torch.utils
-
-    torch.utils.cpp_extension = module
-
-
-@functools.cache
-def _timer_class():
-    _lazy_cpp_extension()
-    import torch.utils.benchmark as benchmark
-    from torch.utils.benchmark.utils.common import set_torch_threads
-
-    class BlockCappedTimer(benchmark.Timer):
-        """Timer whose blocked_autorange keeps at least about MIN_BLOCKS blocks in ``min_run_time``.
-
-        Timer's own probe grows the block until timer overhead is under 0.01 % of it: for a 0.5 ms forward
-        that is 100-call blocks, so a 0.1 s measurement holds 2 runs and no spread, after a 55 ms probe.
-        This probe stops at 0.1 % overhead (the figure blocked_autorange's docstring gives) or before a
-        block would exceed min_run_time / MIN_BLOCKS; measuring, statistics and threads stay Timer's.
-        """
-
-        def _estimate_block_size(self, min_run_time: float) -> int:
-            with set_torch_threads(self._task_spec.num_threads):
-                overhead = min(self._timeit(0) for _ in range(5))
-                number = 1
-                while True:
-                    block = self._timeit(number)
-                    if overhead <= MAX_OVERHEAD * block or 10 * block > min_run_time / MIN_BLOCKS:
-                        return number
-                    if number * 10 > 2**31 - 1:  # Timer's own bound (its C++ interface takes an int)
-                        return number
-                    number *= 10
-
-    return BlockCappedTimer
+    try:
+        cpus = sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return None
+    cores = set()
+    for cpu in cpus:
+        try:
+            topo = Path(f"/sys/devices/system/cpu/cpu{cpu}/topology")
+            cores.add(((topo / "physical_package_id").read_text().strip(), (topo / "core_id").read_text().strip()))
+        except OSError:
+            cores.add(("", str(cpu)))
+    count = len(cores)
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            count = min(count, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return count or None
 
 
 def _default_clock() -> Callable[[], float]:

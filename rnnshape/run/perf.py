@@ -1,49 +1,63 @@
 """Time everything asked of a built configuration: forward, forward+backward, the cell loop, padded.
 
-Each statement is timed by :func:`rnnshape.run.measure.measure` with the same threads, --min-time and clock.
+All statements (of one configuration, or of several for compare and sweep) are timed together by
+:func:`rnnshape.run.rounds.time_groups`, alternating round by round, with the same --min-time and clock.
 torch is imported inside functions only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from rnnshape.model.memory import estimate
 from rnnshape.model.report import Memory, Prediction, Timing
 from rnnshape.model.spec import Spec
 from rnnshape.model.stats import noise_warning
-from rnnshape.run.measure import TimingOptions, measure
+from rnnshape.model.threads import thread_findings
+from rnnshape.run.measure import TimingOptions, time_statements
+from rnnshape.run.rounds import RoundsInterrupted, Statement
 
 LABELS = {"forward": "forward", "backward": "forward+backward", "loop": "cell loop", "padded": "padded"}
 
 
 def time_report(spec: Spec, prediction: Prediction, built, opts: TimingOptions) -> tuple[Timing, list[str]]:
-    """The Timing of ``built``, and a noise warning (with its fix) for each statement that needs one."""
-    import torch
+    """The Timing of ``built``, and a warning (with its fix) for each statement that needs one."""
+    return time_reports([(spec, prediction, built)], opts)[0]
 
+
+def time_reports(runs: Sequence[tuple[Spec, Prediction, object]], opts: TimingOptions
+                 ) -> list[tuple[Timing, list[str]]]:
+    """Time several built configurations together: their statements alternate, round by round."""
     from rnnshape.run.kernel import observe_kernel
 
-    threads = opts.threads or torch.get_num_threads()
+    groups = [_statements(spec, built, opts) for spec, _, built in runs]
+    timed = time_statements(groups, threads=opts.threads, min_time=opts.min_time, clock=opts.clock, note=opts.note)
+    out = []
+    for (spec, prediction, built), result in zip(runs, timed):
+        stats = result.stats
+        memory = _memory(spec, prediction, built, backward=opts.backward)
+        warnings = thread_findings(result.choice)
+        warnings += [w for key, s in stats.items() if (w := noise_warning(LABELS[key], s, opts.min_time))]
+        # The first dispatch mode of a process imports torch._dynamo (about 1.2 s): only --vs-loop pays for it.
+        kernel = observe_kernel(built.forward) if opts.vs_loop else None
+        out.append((Timing(**stats, kernel=kernel, memory=memory, threads=result.choice), warnings))
+    if any(r.interrupted for r in timed):
+        raise RoundsInterrupted(out)
+    return out
 
-    def timed(fn: Callable[[], object]):
-        return measure(fn, threads=threads, min_time=opts.min_time, clock=opts.clock)
 
-    stats = {"forward": timed(_no_grad(built.forward))}
+def _statements(spec: Spec, built, opts: TimingOptions) -> dict:
+    """Each statement to time; a training step runs in train mode (dropout acts), switched outside the clock."""
+    group = {"forward": Statement(_no_grad(built.forward))}
     if opts.backward:
-        step = train_step(built)
-        with _train_mode(built.module):
-            stats["backward"] = timed(step)
+        group["backward"] = Statement(train_step(built), mode=lambda: _train_mode(built.module))
     if opts.vs_loop:
         from rnnshape.run.loop import loop_forward
 
-        stats["loop"] = timed(_no_grad(loop_forward(spec, built)))
+        group["loop"] = Statement(_no_grad(loop_forward(spec, built)))
     if spec.packed:
-        stats["padded"] = timed(_no_grad(padded_forward(spec, built)))
-    memory = _memory(spec, prediction, built, backward=opts.backward)
-    warnings = [w for key, s in stats.items() if (w := noise_warning(LABELS[key], s, opts.min_time))]
-    # The first dispatch mode of a process imports torch._dynamo (about 1.2 s): only --vs-loop pays for it.
-    kernel = observe_kernel(built.forward) if opts.vs_loop else None
-    return Timing(**stats, kernel=kernel, memory=memory), warnings
+        group["padded"] = Statement(_no_grad(padded_forward(spec, built)))
+    return group
 
 
 def train_step(built) -> Callable[[], None]:

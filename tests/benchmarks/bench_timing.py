@@ -1,90 +1,165 @@
-"""Benchmark (not a test): is rnnshape's timing trustworthy, and is the default command cheap?
+"""Benchmark (not a test): is rnnshape's timing right at its defaults, idle and beside a CPU-bound process?
 
-Prints two ratios, each measured side by side in one run:
-1. rnnshape's reported forward median / torch.utils.benchmark run directly on the same configuration,
-   in the same process, alternating (should be close to 1);
-2. whole-process wall time of `rnnshape lstm --layers 4 --bidirectional` / `python -c "import torch"`,
-   interleaved, several repetitions, median of the per-pair ratios (the goal: about 1.3 or less).
+Issue 12's check, on the machine it runs on:
+1. torch.utils.benchmark medians of nn.RNN/LSTM/GRU(100, 512, 2), seq 10, batch 3, on 1 thread, on torch's
+   default count and on the physical core count (the issue's table, one row for this machine state);
+2. `rnnshape compare rnn lstm gru --hidden-size 512 --layers 2 --json` at its defaults, REPS times: each
+   forward median against the fastest median torch.utils.benchmark reached for that module at any thread
+   count (goal: within 1.5 × idle, 2 × busy), and each ratio against the true one (goal: within 2 ×);
+3. the wall time of `rnnshape lstm` on a configuration whose forward takes about 0.3 s, against
+   4 forwards + 3 s (and its --no-time wall time, for the startup it shares).
 
-Run:  PYTHONPATH=$PWD python tests/benchmarks/bench_timing.py [--reps 9] [--threads N]
-
-Read ratio 1 with the load average: on a busy machine torch's own block-size probe picks 100-call blocks
-(about 50 ms each) that average in the CPU time other processes take, while rnnshape's capped blocks
-(one call each here) let the median skip them; then rnnshape's median is the lower, uncontended one.
+Run:  python tests/benchmarks/bench_timing.py [--busy] [--reps 3]
+--busy starts one CPU-bound process (`while True: pass`) for the whole run and stops it at the end.
+The reference medians are taken before and after the rnnshape runs; the faster of the two counts.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import statistics
+import shutil
 import subprocess
 import sys
 import time
 
+KINDS = ("RNN", "LSTM", "GRU")
+IDLE_LIMIT, BUSY_LIMIT, RATIO_LIMIT = 1.5, 2.0, 2.0
 
-def in_process(reps: int, threads: int, min_time: float, device: str = "cpu") -> list[tuple[float, float]]:
+
+def rnnshape() -> list[str]:
+    exe = shutil.which("rnnshape")
+    return [exe] if exe else [sys.executable, "-m", "rnnshape"]
+
+
+def reference(min_time: float, device: str = "cpu") -> dict[str, dict[int, float]]:
+    """torch.utils.benchmark medians per kind and thread count (seconds)."""
     import torch
     import torch.utils.benchmark as benchmark
 
-    from rnnshape import analyze, run
-    from rnnshape.model.spec import make_spec
+    from rnnshape.run.measure import usable_cores
 
-    spec = make_spec("lstm", num_layers=4, bidirectional=True, device=device)
-    built = run.build(spec)
-    x = built.inputs["input"]
-    pairs = []
-    for _ in range(reps):
-        ours = analyze(spec, min_time=min_time, threads=threads).timing.forward.median
-        timer = benchmark.Timer(stmt="with torch.no_grad(): m(x)", globals={"m": built.module, "x": x, "torch": torch},
-                                num_threads=threads)
-        direct = timer.blocked_autorange(min_run_time=min_time).median
-        pairs.append((ours, direct))
-    return pairs
+    counts = sorted({1, torch.get_num_threads(), usable_cores() or 1})
+    torch.manual_seed(0)
+    out: dict[str, dict[int, float]] = {}
+    for kind in KINDS:
+        m = getattr(torch.nn, kind)(100, 512, 2).eval().to(device)
+        x = torch.randn(10, 3, 100, device=device)
+        out[kind] = {}
+        for n in counts:
+            timer = benchmark.Timer(stmt="with torch.no_grad(): m(x)", globals={"m": m, "x": x, "torch": torch},
+                                    num_threads=n)
+            out[kind][n] = timer.blocked_autorange(min_run_time=min_time).median
+    return out
+
+
+def compare_run(device: str = "cpu") -> tuple[dict[str, float], dict[str, float], float, list[str]]:
+    """rnnshape compare at its defaults: medians, ratios (× rnn), wall seconds, warnings."""
+    cmd = rnnshape() + ["compare", "rnn", "lstm", "gru", "--hidden-size", "512", "--layers", "2", "--json"]
+    cmd += ["--device", device] if device != "cpu" else []
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - start
+    doc = json.loads(proc.stdout)
+    medians = {e["label"].upper(): e["timing"]["forward"]["median_s"] for e in doc["entries"]}
+    ratios = {e["label"].upper(): e["relative"]["forward"] for e in doc["entries"]}
+    return medians, ratios, wall, [w for w in proc.stderr.splitlines() if w]
+
+
+def long_forward(target: float = 0.3) -> tuple[list[str], float]:
+    """An LSTM configuration whose forward takes about ``target`` seconds here, and that forward's time."""
+    import torch
+
+    m = torch.nn.LSTM(512, 512, 2).eval()
+    seq = 25
+    with torch.no_grad():
+        x = torch.randn(seq, 32, 512)
+        m(x)
+        best = min(_once(m, x) for _ in range(2))
+        seq = max(2, round(seq * target / best))
+        x = torch.randn(seq, 32, 512)
+        forward = min(_once(m, x) for _ in range(2))
+    args = ["lstm", "-i", "512", "-H", "512", "-l", "2", "-L", str(seq), "-N", "32", "--no-live"]
+    return args, forward
+
+
+def _once(m, x) -> float:
+    start = time.perf_counter()
+    m(x)
+    return time.perf_counter() - start
 
 
 def wall(cmd: list[str]) -> float:
     start = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
     return time.perf_counter() - start
-
-
-def processes(reps: int) -> list[tuple[float, float]]:
-    py = sys.executable
-    ours = [py, "-m", "rnnshape", "lstm", "--layers", "4", "--bidirectional"]
-    base = [py, "-c", "import torch"]
-    wall(base), wall(ours)  # page cache warm-up, not counted
-    return [(wall(ours), wall(base)) for _ in range(reps)]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--reps", type=int, default=9)
-    ap.add_argument("--threads", type=int, default=None, help="default: torch's thread count")
-    ap.add_argument("--min-time", type=float, default=0.5, help="for ratio 1, both sides")
-    ap.add_argument("--device", default="cpu", help="cpu or cuda (Timer synchronises CUDA itself)")
+    ap.add_argument("--busy", action="store_true", help="run one CPU-bound process beside everything")
+    ap.add_argument("--reps", type=int, default=3, help="rnnshape compare runs")
+    ap.add_argument("--min-time", type=float, default=0.5, help="torch.utils.benchmark min_run_time per count")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (Timer synchronises CUDA itself; part 3 is CPU only)")
     args = ap.parse_args()
     import torch
 
-    threads = args.threads or torch.get_num_threads()
-    print(f"torch {torch.__version__}, {args.device}, {threads} threads, load average {os.getloadavg()[0]:.2f}")
-
-    pairs = in_process(args.reps, threads, args.min_time, args.device)
-    ratios = [a / b for a, b in pairs]
-    print(f"1. forward median, rnnshape / torch.utils.benchmark direct (min_time {args.min_time} s each, "
-          f"{args.reps} alternating pairs):")
-    for a, b in pairs:
-        print(f"     {a * 1e6:8.1f} µs / {b * 1e6:8.1f} µs = {a / b:.3f}")
-    print(f"   median ratio {statistics.median(ratios):.3f}")
-
-    pairs = processes(args.reps)
-    ratios = [a / b for a, b in pairs]
-    print(f"2. wall time, `rnnshape lstm --layers 4 --bidirectional` / `python -c 'import torch'` "
-          f"({args.reps} interleaved pairs):")
-    print(f"     rnnshape median {statistics.median(a for a, _ in pairs):.3f} s, "
-          f"import torch median {statistics.median(b for _, b in pairs):.3f} s")
-    print(f"   median ratio {statistics.median(ratios):.3f}  (goal: <= 1.3)")
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if args.busy else None
+    try:
+        if hog:
+            time.sleep(1.0)
+        state = "busy (one CPU-bound process beside it)" if hog else "idle"
+        print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, torch default {torch.get_num_threads()} threads, "
+              f"{state}, load average {os.getloadavg()[0]:.2f}")
+        before = reference(args.min_time, args.device)
+        runs = [compare_run(args.device) for _ in range(args.reps)]
+        after = reference(args.min_time, args.device)
+        cfg, fwd, long_wall, no_time = [], 0.0, 0.0, 0.0
+        if args.device == "cpu":
+            cfg, fwd = long_forward()
+            long_wall = wall(rnnshape() + cfg)
+            no_time = wall(rnnshape() + cfg + ["--no-time"])
+    finally:
+        if hog:
+            hog.terminate()
+            hog.wait()
+    report(before, after, runs, cfg, fwd, long_wall, no_time, BUSY_LIMIT if args.busy else IDLE_LIMIT)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
+
+
+def report(before, after, runs, cfg, fwd, long_wall, no_time, limit) -> None:
+    counts = sorted(before["RNN"])
+    print("\n1. torch.utils.benchmark medians (ms), before / after the rnnshape runs")
+    for kind in KINDS:
+        cells = " · ".join(f"{n} thread{'s' if n > 1 else ''} {before[kind][n] * 1e3:.2f} / {after[kind][n] * 1e3:.2f}"
+                           for n in counts)
+        print(f"   {kind:<5} {cells}")
+    best = {k: min(min(before[k].values()), min(after[k].values())) for k in KINDS}
+    true = {k: best[k] / best["RNN"] for k in KINDS}
+    print("   fastest at any count: " + ", ".join(f"{k} {best[k] * 1e3:.2f} ms" for k in KINDS)
+          + "; true ratios " + ", ".join(f"{k} ×{true[k]:.2f}" for k in KINDS[1:]))
+    print(f"\n2. rnnshape compare rnn lstm gru --hidden-size 512 --layers 2 (defaults), {len(runs)} runs")
+    ok = True
+    for i, (medians, ratios, wall_s, warnings) in enumerate(runs, 1):
+        over = {k: medians[k] / best[k] for k in KINDS}
+        off = {k: max(ratios[k] / true[k], true[k] / ratios[k]) for k in KINDS[1:]}
+        good = all(v <= limit for v in over.values()) and all(v <= RATIO_LIMIT for v in off.values())
+        ok &= good
+        print(f"   run {i} ({wall_s:.1f} s): " + ", ".join(
+            f"{k} {medians[k] * 1e3:.2f} ms = {over[k]:.2f} × best" for k in KINDS)
+            + "; ratios " + ", ".join(f"{k} ×{ratios[k]:.2f} ({off[k]:.2f} × off)" for k in KINDS[1:])
+            + ("  OK" if good else "  MISSED"))
+        for w in warnings:
+            print(f"      {w}")
+    print(f"   goal: every median within {limit} × best, every ratio within {RATIO_LIMIT} × the true one: "
+          f"{'met' if ok else 'NOT met'}")
+    if not cfg:
+        return
+    budget = 4 * fwd + 3
+    print(f"\n3. rnnshape {' '.join(cfg)}: one forward {fwd:.3f} s here")
+    print(f"   whole command {long_wall:.2f} s (--no-time {no_time:.2f} s); budget 4 forwards + 3 s = {budget:.2f} s: "
+          f"{'met' if long_wall < budget else 'NOT met'}")
 
 
 if __name__ == "__main__":

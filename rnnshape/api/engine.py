@@ -1,0 +1,172 @@
+"""The real run behind the API: build with torch, hold it equal to the predictor, time one configuration
+or several together in alternating rounds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from rnnshape.api import results
+from rnnshape.api.names import python_terms
+from rnnshape.errors import WitnessMismatch
+from rnnshape.model import modes
+from rnnshape.model.guard import available_bytes, check_memory, check_meta
+from rnnshape.model.predict import predict
+from rnnshape.model.report import Prediction, Report
+from rnnshape.model.rules import validate
+from rnnshape.model.spec import Spec, with_device
+from rnnshape.run.measure import DEFAULT_MIN_TIME, TimingOptions
+
+
+def run_report(spec: Spec, timing_options: TimingOptions | None, *, check_flops: bool = False,
+               deploy: bool = False) -> Report:
+    """The real run: build with torch, hold it equal to the predictor, time it unless options are None;
+    with ``deploy``, also each deployed variant against eager (rnnshape.run.deploy)."""
+    prepared = [_verified(spec, timing_options, check_flops)]
+    reports = _timed(prepared, timing_options)
+    return _deployed(reports, prepared, timing_options)[0] if deploy else reports[0]
+
+
+def analyze_many(specs: Sequence[Spec], *, dry_run: bool = False, min_time: float = DEFAULT_MIN_TIME,
+                 threads: int | None = None, backward: bool = False, clock: Callable[[], float] | None = None,
+                 step: Callable[[int], None] | None = None, cli: bool = False,
+                 deploy: bool = False) -> list[Report]:
+    """Several configurations, timed together: their forwards alternate round by round, so a change of load
+    hits all of them alike and their ratios stay fair (what ``rnnshape compare`` and ``sweep`` use).
+
+    ``step(i)`` is called before building the i-th, and with ``len(specs)`` before timing. Ctrl-C while
+    measuring raises :class:`Interrupted` carrying every configuration with the rounds measured so far
+    (when at least one round was). Mistakes are raised as by :func:`analyze`.
+    """
+    opts = TimingOptions(min_time=min_time, threads=threads, backward=backward, clock=clock)
+    with python_terms(cli):
+        specs = [validate(spec) for spec in specs]
+        for spec in specs:
+            opts.check(spec, untimed=modes.untimed(dry_run=dry_run))
+            if deploy:
+                modes.refuse_deploy(dry_run=dry_run, device=spec.device, dtype=spec.dtype.value)
+    if dry_run:
+        return [results.of(Report(predict(spec), verified=False, torch_version=None, timing=None,
+                                  warnings=spec.warnings)) for spec in specs]
+    prepared = []
+    for i, spec in enumerate(specs):
+        if step:
+            step(i)
+        prepared.append(_verified(spec, opts, False))
+    if step:
+        step(len(specs))
+    try:
+        reports = _timed(prepared, opts)
+        return [results.of(r) for r in (_deployed(reports, prepared, opts) if deploy else reports)]
+    except Interrupted as stop:
+        raise Interrupted([results.of(r) for r in stop.reports]) from None
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during the timing rounds: ``reports`` holds every configuration with the rounds done so far."""
+
+    def __init__(self, reports: list[Report]) -> None:
+        super().__init__()
+        self.reports = reports
+
+
+def _verified(spec: Spec, timing_options: TimingOptions | None, check_flops: bool):
+    """Build, observe and hold equal to the predictor; (spec, prediction, built, warnings, flops_counted)."""
+    from rnnshape.run import build as run
+
+    spec = with_device(spec, run.resolve_device(spec.device))
+    run.check_dtype(spec)
+    prediction = predict(spec)
+    warnings = list(spec.warnings)
+    if spec.device == "meta":
+        slow = check_meta(spec)
+        if slow:
+            warnings.append(slow)
+    else:
+        backward = timing_options is not None and timing_options.backward
+        check_memory(prediction, available_bytes(spec.device), spec.device, backward=backward)
+    built = run.build(spec)
+    observed = run.observe(spec, built)
+    hold_equal(prediction, observed)
+    warnings += [w for w in observed.warnings if w not in warnings]
+    flops_counted = None
+    if check_flops:
+        check_meta(spec)
+        flops_counted = run.count_flops(spec)
+        if flops_counted != prediction.totals.flops:
+            raise WitnessMismatch(
+                f"FlopCounterMode counted {flops_counted:,} FLOPs on meta, the analytic count is "
+                f"{prediction.totals.flops:,}",
+                hint="this is a bug in rnnshape; please report it with the command line you ran",
+            )
+    return spec, prediction, built, observed.torch_version, warnings, flops_counted
+
+
+def _timed(prepared: list, timing_options: TimingOptions | None) -> list[Report]:
+    """Time the prepared runs together (none on meta, none without options) and make their Reports."""
+    runs = [(spec, prediction, built) for spec, prediction, built, *_ in prepared if spec.device != "meta"]
+    timings = iter([])
+    if timing_options is not None and runs:
+        from rnnshape.run.perf import time_reports
+        from rnnshape.run.rounds import RoundsInterrupted
+
+        try:
+            timings = iter(time_reports(runs, timing_options))
+        except RoundsInterrupted as stop:
+            raise Interrupted(_reports(prepared, iter(stop.partial), timed=True)) from None
+    return _reports(prepared, timings, timed=timing_options is not None)
+
+
+def _reports(prepared: list, timings, *, timed: bool) -> list[Report]:
+    out = []
+    for spec, prediction, _, version, warnings, flops_counted in prepared:
+        timing = None
+        if timed and spec.device != "meta":
+            timing, noisy = next(timings)
+            warnings = warnings + noisy
+        out.append(Report(prediction, verified=True, torch_version=version, timing=timing,
+                          warnings=tuple(warnings), flops_counted=flops_counted))
+    return out
+
+
+def _deployed(reports: list[Report], prepared: list, timing_options: TimingOptions | None) -> list[Report]:
+    """Each report with its Deployment, timed on the threads its forward was timed on."""
+    from dataclasses import replace
+
+    from rnnshape.model.deploy import noise_warning
+    from rnnshape.run.deploy import deploy
+
+    opts = timing_options or TimingOptions()
+    out = []
+    for report, (spec, _, built, *_) in zip(reports, prepared):
+        threads = report.timing.forward.threads if report.timing else opts.threads
+        d = deploy(spec, built, threads=threads, min_time=opts.min_time, clock=opts.clock,
+                   timed=timing_options is not None)
+        noisy = noise_warning(d, opts.min_time)
+        out.append(replace(report, deploy=d, warnings=report.warnings + ((noisy,) if noisy else ())))
+    return out
+
+
+def hold_equal(prediction: Prediction, observed) -> None:
+    """Hold the two witnesses equal; any difference is a bug, shown with both values."""
+    pairs = [
+        ("module", prediction.module_repr, observed.module_repr),
+        ("parameters", [(p.name, p.shape) for p in prediction.parameters], list(observed.parameters)),
+        ("inputs", [(t.name, t.shape) for t in prediction.inputs], list(observed.inputs)),
+        ("outputs", [(t.name, t.shape) for t in prediction.outputs], list(observed.outputs)),
+    ]
+    for what, predicted, produced in pairs:
+        if predicted != produced:
+            raise WitnessMismatch(
+                f"the predictor and torch disagree on {what}: predicted {_diff(predicted, produced)}",
+                hint="this is a bug in rnnshape; please report it with the command line you ran",
+            )
+
+
+def _diff(predicted, produced) -> str:
+    if isinstance(predicted, list):
+        for i, (a, b) in enumerate(zip(predicted, produced)):
+            if a != b:
+                return f"{a[0]} {a[1]}, torch produced {b[0]} {b[1]} (entry {i})"
+        return f"{len(predicted)} entries, torch produced {len(produced)}"
+    return f"{predicted!r}, torch produced {produced!r}"
