@@ -133,14 +133,15 @@ def test_a_compile_failure_is_a_reason_not_a_traceback(monkeypatch):
     assert not row.ok and row.error == "torch.compile found no working C++ compiler (install gcc or clang)"
 
 
-def test_timed_rows_come_from_interleaved_rounds_on_the_same_threads():
+def test_each_variant_is_timed_in_rounds_alternating_with_eager_on_the_same_threads():
     spec, built, _, _ = _built("lstm")
-    d = deploy(spec, built, threads=1, min_time=0.01, variants=("int8-dynamic",))
-    eager, int8 = d.rows
-    for row in (eager, int8):  # sample i of each is round i
-        assert row.forward.threads == 1 and row.forward.runs == d.rounds >= 3
-    assert d.ratio(int8) == int8.forward.median / eager.forward.median
-    assert d.ratio(eager) == 1
+    d = deploy(spec, built, threads=1, min_time=0.01, variants=("int8-dynamic", "bfloat16"))
+    eager, int8, bf16 = d.rows
+    for row in (int8, bf16):  # sample i of both is round i
+        assert row.forward.threads == row.baseline.threads == 1 and row.forward.runs == row.baseline.runs >= 3
+        assert d.ratio(row) == row.forward.median / row.baseline.median
+    assert sorted(eager.forward.samples) == sorted(int8.baseline.samples + bf16.baseline.samples)
+    assert eager.baseline is None and d.ratio(eager) == 1
 
 
 @pytest.mark.slow

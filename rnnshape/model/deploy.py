@@ -108,6 +108,7 @@ class VariantResult:
     diffs: tuple[tuple[str, float], ...] = ()  # max |difference| per output tensor against eager float32
     bytes: int | None = None  # the serialized weights (torch.save of the state_dict, or the ONNX model)
     forward: Stats | None = None
+    baseline: Stats | None = None  # eager's forward, timed in the same alternating rounds as this variant
     note: str | None = None  # what was run, when it is not obvious from the name
 
     @property
@@ -126,19 +127,19 @@ class VariantResult:
 
 @dataclass(frozen=True)
 class Deployment:
-    """Every variant of one configuration, eager first, each timed in rounds interleaved with eager."""
+    """Every variant of one configuration, eager first; each variant timed in rounds alternating with eager
+    alone (a slow variant, float16 on a CPU, slows whatever runs next to it), eager's row pooling those."""
 
     rows: tuple[VariantResult, ...]
     onnx: OnnxView | None = None
-    rounds: int = 0  # interleaved timing rounds; 0 when not timed
 
     @property
     def eager(self) -> VariantResult:
         return self.rows[0]
 
     def ratio(self, row: VariantResult) -> float | None:
-        """This variant's forward median over eager's (below 1 is faster)."""
-        base = self.eager.forward
+        """This variant's forward median over eager's from the same rounds (below 1 is faster)."""
+        base = row.baseline or self.eager.forward
         if row.forward is None or base is None or base.median <= 0:
             return None
         return row.forward.median / base.median
@@ -154,7 +155,7 @@ def noise_warning(d: Deployment, min_time: float) -> str | None:
 
     >>> from rnnshape.model.stats import Stats
     >>> rows = (VariantResult("eager", True, forward=Stats((1.0, 1.0, 1.5, 1.0), 1, 1)),)
-    >>> noise_warning(Deployment(rows=rows, rounds=3), 0.05)  # doctest: +ELLIPSIS
+    >>> noise_warning(Deployment(rows=rows), 0.05)  # doctest: +ELLIPSIS
     'deploy: the forward of eager is noisy (IQR over 10 % of the median, ...; use --min-time 0.5 or a quieter machine'
     """
     noisy = [r.variant for r in d.rows if r.forward is not None and r.forward.noisy]

@@ -32,7 +32,7 @@ def deploy_view(d: Deployment) -> RenderableType:
 
 def variants_table(d: Deployment) -> RenderableType:
     threads = next((r.forward.threads for r in d.rows if r.forward is not None), None)
-    timing = (f" · {d.rounds} interleaved rounds, {threads} thread" + ("s" if threads != 1 else "")
+    timing = (f" · timed alternating with eager, {threads} thread" + ("s" if threads != 1 else "")
               if threads else "")
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     table.add_column("variant", no_wrap=True)

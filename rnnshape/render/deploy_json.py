@@ -20,8 +20,8 @@ def deploy_list(d: Deployment) -> list[dict]:
             "bytes": r.bytes,
             "bytes_ratio": d.bytes_ratio(r),
             "forward": stats_dict(r.forward) if r.forward is not None else None,
-            "ratio": d.ratio(r),  # forward median / eager's, both from the same interleaved rounds
-            "rounds": d.rounds if r.forward is not None else None,
+            "ratio": d.ratio(r),  # forward median / eager's, both from the same alternating rounds
+            "eager_median_s": r.baseline.median if r.baseline is not None else None,  # eager in those rounds
             "note": r.note,
         }
         for r in d.rows

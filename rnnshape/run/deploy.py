@@ -3,7 +3,8 @@
 Variants: eager (the baseline), bfloat16, float16, int8-dynamic (torch.ao.quantization.quantize_dynamic),
 torch.compile, onnxruntime (rnnshape.run.onnx_export). A variant that cannot run here becomes a row with a
 one-sentence reason, never a traceback. Timing goes through the engine (rnnshape.run.measure.time_statements):
-rounds that time every variant once in turn, so a busy spell of the machine falls on all of them alike.
+each variant in rounds alternating with eager alone, so a busy spell falls on both alike and a slow variant
+(float16 on a CPU) does not slow the others.
 torch is imported inside functions only.
 """
 
@@ -61,20 +62,38 @@ def deploy(spec: Spec, built, *, threads: int | None = None, min_time: float = D
         candidates[name] = candidate
         rows.append(VariantResult(variant=name, ok=True, diffs=diffs, bytes=candidate.bytes, note=candidate.note))
     if timed and "eager" in candidates:
-        stats = interleaved({n: c.timed for n, c in candidates.items()}, threads=threads, min_time=min_time,
-                            clock=clock)
-        rows = [VariantResult(**{**r.__dict__, "forward": stats.get(r.variant)}) for r in rows]
-    rounds = rows[0].forward.runs if timed and rows[0].forward is not None else 0
-    return Deployment(rows=tuple(rows), onnx=view, rounds=rounds)
-
-
-def interleaved(fns: dict[str, Callable[[], object]], *, threads: int, min_time: float,
-                clock: Callable[[], float] | None = None) -> dict[str, Stats]:
-    """Every statement timed by the engine (rnnshape.run.measure.time_statements) in alternating rounds on
-    ``threads`` threads: sample i of each is round i, so a change of load falls on all of them alike."""
-    timings = time_statements([{"forward": fn} for fn in fns.values()], threads=threads, min_time=min_time,
+        stats = against_eager({n: c.timed for n, c in candidates.items()}, threads=threads, min_time=min_time,
                               clock=clock)
-    return {name: t.stats["forward"] for name, t in zip(fns, timings)}
+        rows = [VariantResult(**{**r.__dict__, "forward": stats[r.variant][0], "baseline": stats[r.variant][1]})
+                if r.variant in stats else r for r in rows]
+    return Deployment(rows=tuple(rows), onnx=view)
+
+
+def against_eager(fns: dict[str, Callable[[], object]], *, threads: int, min_time: float,
+                  clock: Callable[[], float] | None = None) -> dict[str, tuple[Stats, Stats | None]]:
+    """{variant: (its forward, eager's from the same rounds)}; ``fns`` starts with "eager".
+
+    Each variant is timed by the engine (rnnshape.run.measure.time_statements) in rounds alternating with
+    eager alone on ``threads`` threads: sample i of both is round i. Eager's own row pools its samples of
+    every pair (they are all per-call times of the same statement).
+    """
+    eager = fns["eager"]
+    out: dict[str, tuple[Stats, Stats | None]] = {}
+    pooled: list[Stats] = []
+    for name, fn in fns.items():
+        if name == "eager":
+            continue
+        base, timing = time_statements([{"forward": eager}, {"forward": fn}], threads=threads,
+                                       min_time=min_time, clock=clock)
+        out[name] = (timing.stats["forward"], base.stats["forward"])
+        pooled.append(base.stats["forward"])
+    if not pooled:
+        pooled = [time_statements([{"forward": eager}], threads=threads, min_time=min_time, clock=clock)[0]
+                  .stats["forward"]]
+    samples = tuple(x for s in pooled for x in s.samples)
+    out["eager"] = (Stats(samples=samples, calls_per_run=min(s.calls_per_run for s in pooled),
+                          threads=pooled[0].threads), None)
+    return out
 
 
 def _mods(built) -> list:
