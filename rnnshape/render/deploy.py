@@ -32,7 +32,7 @@ def deploy_view(d: Deployment) -> RenderableType:
 
 def variants_table(d: Deployment) -> RenderableType:
     threads = next((r.forward.threads for r in d.rows if r.forward is not None), None)
-    timing = (f" · timed alternating with eager, {threads} thread" + ("s" if threads != 1 else "")
+    timing = (f", rounds alternating with it · {threads} thread" + ("s" if threads != 1 else "")
               if threads else "")
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     table.add_column("variant", no_wrap=True)
@@ -50,7 +50,7 @@ def variants_table(d: Deployment) -> RenderableType:
         cells = [r.variant, _diff(r), fmt.nbytes(r.bytes) if r.bytes is not None else "—",
                  "" if ratio is None or r.variant == "eager" else f"{ratio:.2f}"]
         table.add_row(*cells, *([_forward(r), _ratio(d.ratio(r))] if threads else []))
-    return Group(Text(f"Deploy · against eager float32, same input{timing}", style="bold"), table)
+    return Group(Text(f"Deploy · vs eager float32: same input{timing}", style="bold"), table)
 
 
 def _diff(r: VariantResult) -> Text:
