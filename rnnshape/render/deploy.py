@@ -24,7 +24,7 @@ def deploy_view(d: Deployment) -> RenderableType:
         parts.append(Text("\n".join(f"{r.variant}: {r.error}" for r in reasons), style="yellow"))
     notes = [f"{r.variant}: {r.note}" for r in d.rows if r.ok and r.note]
     if any(r.baseline is not None for r in d.rows):
-        notes.insert(0, "× eager: over eager's median in that variant's own rounds (eager's row pools them all)")
+        notes.insert(0, "× eager: over eager's median in the same rounds; eager's row pools them all")
     if notes:
         parts.append(Text("\n".join(notes), style="dim"))
     if d.onnx is not None:
