@@ -21,8 +21,9 @@ _PUBLIC = {
     "predict": "rnnshape.model.predict",
     "Spec": "rnnshape.model.spec",
     "make_spec": "rnnshape.model.spec",
+    "watch": "rnnshape.api.trace",
 }
-__all__ = ["Spec", "__version__", "analyze", "compare", "inspect", "make_spec", "predict", "sweep"]
+__all__ = ["Spec", "__version__", "analyze", "compare", "inspect", "make_spec", "predict", "sweep", "watch"]
 
 
 def __getattr__(name: str):

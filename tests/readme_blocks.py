@@ -1,5 +1,6 @@
 """Keep the README's examples real: each block marked `<!-- rnnshape: ARGS [| section NAME] -->` is the
-output of that command. `python tests/readme_blocks.py` rewrites them from the current code;
+output of that command. `python tests/readme_blocks.py [TEXT]` rewrites them (those whose command contains
+TEXT) from the current code;
 tests/test_readme.py checks the deterministic (--dry-run) ones on every test run.
 """
 
@@ -47,9 +48,12 @@ def blocks(text: str):
     return list(BLOCK.finditer(text))
 
 
-def main() -> None:
+def main(match: str | None = None) -> None:
+    """Rewrite every block, or with ``match`` only those whose command contains it (e.g. --dry-run)."""
     text = README.read_text(encoding="utf-8")
     for m in reversed(blocks(text)):
+        if match and match not in m["args"]:
+            continue
         new = expected(m["args"], m["section"], m["mode"])
         text = text[: m.start("body")] + new + text[m.end("body"):]
     README.write_text(text, encoding="utf-8")
@@ -57,4 +61,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1] if len(sys.argv) > 1 else None)

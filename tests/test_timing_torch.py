@@ -155,7 +155,7 @@ def test_kernel_path_and_what_flop_counter_mode_reads():
 
 def test_memory_estimate_parts_against_torch_tensors():
     from rnnshape.model.guard import estimate_bytes
-    from rnnshape.model.memory import estimate
+    from rnnshape.model.memory import estimate, with_margin
     from rnnshape.model.predict import predict
     from rnnshape.run import build as run
 
@@ -163,17 +163,12 @@ def test_memory_estimate_parts_against_torch_tensors():
     prediction = predict(spec)
     built = run.build(spec)
     param_bytes = sum(p.numel() * p.element_size() for p in built.module.parameters())
-    with torch.no_grad():
-        outputs = built.forward()
-    state_bytes = sum(t.numel() * t.element_size() for d in (built.inputs, outputs) for n, t in d.items()
-                      if n.startswith(("h_", "c_")))
+    input_bytes = sum(t.numel() * t.element_size() for t in built.inputs.values())  # input, h_0, c_0
     fwd, total = estimate(prediction, backward=False)
-    assert total == estimate_bytes(prediction)
-    assert dict(fwd)["parameters"] == param_bytes and dict(fwd)["states"] == state_bytes
-    assert dict(fwd)["inputs"] == built.inputs["input"].numel() * 4
-    assert dict(fwd)["outputs"] == outputs["output"].numel() * 4
+    assert total == estimate_bytes(prediction) == with_margin(sum(b for _, b in fwd))
+    assert dict(fwd)["parameters"] == param_bytes and dict(fwd)["inputs"] == input_bytes
     bwd, total_bwd = estimate(prediction, backward=True)
-    assert dict(bwd)["gradients"] == param_bytes and total_bwd > total
+    assert dict(bwd)["kept for backward"] > 0 and total_bwd > total
 
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

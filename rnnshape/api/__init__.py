@@ -1,4 +1,5 @@
-"""The Python API: analyze one configuration, compare several, sweep one over a grid, inspect a checkpoint.
+"""The Python API: analyze one configuration, compare several, sweep one over a grid, inspect a checkpoint,
+trace your own model (rnnshape.api.trace: ``watch``).
 
 Each returns the same results the CLI renders, able to show themselves (rnnshape.api.results). Errors are
 ValueError/TypeError subclasses naming the keyword argument.

@@ -10,7 +10,7 @@ from rnnshape.api import results
 from rnnshape.api.names import python_terms
 from rnnshape.errors import WitnessMismatch
 from rnnshape.model import modes
-from rnnshape.model.guard import available_bytes, check_memory, check_meta
+from rnnshape.model.guard import check_memory, check_meta
 from rnnshape.model.predict import predict
 from rnnshape.model.report import Prediction, Report
 from rnnshape.model.rules import validate
@@ -84,6 +84,8 @@ def _verified(spec: Spec, timing_options: TimingOptions | None, check_flops: boo
             warnings.append(slow)
     else:
         backward = timing_options is not None and timing_options.backward
+        from rnnshape.run.device import available_bytes
+
         check_memory(prediction, available_bytes(spec.device), spec.device, backward=backward)
     built = run.build(spec)
     observed = run.observe(spec, built)

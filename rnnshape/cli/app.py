@@ -1,6 +1,6 @@
 """The application: the Typer app, its commands and the console-script entry point.
 
-The commands live one per module (kind: rnn, lstm, gru; compare; sweep; inspect) and never import this
+The commands live one per module (kind: rnn, lstm, gru; compare; sweep; inspect; trace) and never import this
 one; every failure goes through rnnshape.cli.edge. Nothing here imports torch at module level: --help,
 --version and shell completion (which re-imports this module on every Tab) must stay fast.
 """
@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from rnnshape import __version__
-from rnnshape.cli import compare, inspect, kind, sweep
+from rnnshape.cli import compare, inspect, kind, sweep, trace
 from rnnshape.cli.edge import Group
 
 app = typer.Typer(
@@ -45,6 +45,7 @@ kind.register(app)
 compare.register(app)
 sweep.register(app)
 inspect.register(app)
+trace.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,6 +25,13 @@ class Group(TyperGroup):
     def get_command(self, ctx, cmd_name: str):
         return super().get_command(ctx, cmd_name) or super().get_command(ctx, cmd_name.lower())
 
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:  # Typer turns it into a silent exit 130: say why first
+            sys.stderr.write("rnnshape: interrupted\n")
+            raise
+
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         argv = list(sys.argv[1:] if args is None else args)
         code = guarded(

@@ -16,8 +16,9 @@ from rnnshape.cli.parse import given_flags, int_list
 from rnnshape.errors import UsageError
 from rnnshape.model import modes
 from rnnshape.model.enums import Dtype, InitState, Kind
+from rnnshape.model.rules import check_run_bounds
 from rnnshape.model.spec import make_spec
-from rnnshape.run.measure import DEFAULT_MIN_TIME, check_bounds
+from rnnshape.run.measure import DEFAULT_MIN_TIME
 
 
 def command_for(kind: Kind):
@@ -85,7 +86,7 @@ def run_kind(kind: Kind, ctx: typer.Context, o: dict) -> int:
         "--explain": o["explain"], "--diagram": o["diagram"], "--svg": o["svg"], "--html": o["html"]})
     out = Output(json=o["json_out"], svg=o["svg"], html=o["html"])
     out.check(exported="the tables")
-    check_bounds(o["min_time"], o["threads"])
+    check_run_bounds(o["min_time"], o["threads"])
     warn(redundant)  # only once every contradiction has been refused
     if o["code"]:
         from rnnshape.views.code import snippet

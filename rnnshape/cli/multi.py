@@ -19,7 +19,7 @@ from rnnshape.cli.parse import given_flags
 from rnnshape.errors import UsageError
 from rnnshape.model import modes
 from rnnshape.model.enums import Kind
-from rnnshape.run.measure import check_bounds
+from rnnshape.model.rules import check_run_bounds
 
 KINDS = tuple(k.value for k in Kind)
 PANEL = "Measure and print"
@@ -58,7 +58,7 @@ class KindsFirst(TyperCommand):
 
 def run_options(ctx: typer.Context, dry_run: bool, min_time: float, threads: int | None, backward: bool,
                 deploy: bool = False) -> Run:
-    check_bounds(min_time, threads)
+    check_run_bounds(min_time, threads)
     warn(modes.ignored(given_flags(ctx), untimed=modes.untimed(dry_run=dry_run)))
     return Run(dry_run, min_time, threads, backward, deploy)
 

@@ -1,59 +1,50 @@
-"""Memory estimates by part, torch-free: what one forward (and a backward) holds at its peak.
+"""The memory a run needs at its peak, by part, torch-free: what --dry-run shows and the guard refuses on.
+
+The working set is replayed allocation by allocation as torch 2.13 makes them on the kernel path it takes
+(rnnshape.model.memory_paths); tests/test_memory_torch.py holds the estimate between 1.0x and 1.5x of the
+peak the profiler measures over generated configurations, forward and forward+backward.
 
 >>> from rnnshape.model.predict import predict
 >>> from rnnshape.model.spec import make_spec
 >>> parts, total = estimate(predict(make_spec("lstm", num_layers=4, bidirectional=True)), backward=False)
->>> [name for name, _ in parts], total
-(['parameters', 'inputs', 'outputs', 'states', 'working set'], 332200)
+>>> [name for name, _ in parts]
+['parameters', 'inputs', 'working set']
 """
 
 from __future__ import annotations
 
+from rnnshape.model import memory_paths
 from rnnshape.model.report import Prediction
-from rnnshape.model.spec import Kind, Spec
 
-SAFETY = 1.25  # allocator slack and the estimate's approximations
+# The estimate is the modelled peak plus this share: the model's own error (tests hold it under it) and the
+# allocator's rounding. The guard refuses a run whose estimate exceeds the free memory.
+MARGIN = 0.10
+MARGIN_BYTES = 16 * 1024  # small runs: per-allocation alignment and small tensors the model leaves out
 
 
 def estimate(prediction: Prediction, *, backward: bool) -> tuple[tuple[tuple[str, int], ...], int]:
-    """The parts in bytes, and their total with the safety margin (what rnnshape.model.guard refuses on)."""
-    t = prediction.totals
-    size = prediction.spec.dtype.itemsize
-    parts = [
-        ("parameters", t.parameter_bytes),
-        ("inputs", _numel(prediction.inputs, states=False) * size),
-        ("outputs", _numel(prediction.outputs, states=False) * size),
-        ("states", _numel(prediction.inputs + prediction.outputs, states=True) * size),
-        ("working set", 2 * working_bytes(prediction)),
-    ]
-    if backward:
-        parts += [("gradients", t.parameter_bytes), ("kept for backward", kept_for_backward(prediction.spec))]
-    return tuple(parts), int(SAFETY * sum(b for _, b in parts))
+    """The parts of the peak in bytes, and the estimate: their sum with the margin.
 
-
-def working_bytes(prediction: Prediction) -> int:
-    """The largest per-module transient of one forward (the estimate counts it twice)."""
+    The parts sum to the modelled peak: the parameters and inputs (resident before the run), for
+    ``backward`` what autograd keeps for the backward, and the working set (outputs, temporaries, and for
+    ``backward`` the gradients) at the peak.
+    """
     spec = prediction.spec
-    return max(
-        # gates precomputed for every step, plus one layer's output sequence, per direction
-        spec.steps() * m.directions * (m.kind.gates * m.hidden_size + m.h_out) * spec.dtype.itemsize
-        for m in spec.modules()
-    )
+    size = spec.dtype.itemsize
+    resident = [("parameters", prediction.totals.parameter_bytes), ("inputs", input_bytes(prediction))]
+    if backward:
+        fwd = memory_paths.forward(spec, training=True)
+        peak = max(fwd.peak, memory_paths.backward(spec, fwd))
+        parts = [*resident, ("kept for backward", fwd.kept * size), ("working set", (peak - fwd.kept) * size)]
+    else:
+        parts = [*resident, ("working set", memory_paths.forward(spec, training=False).peak * size)]
+    return tuple(parts), with_margin(sum(b for _, b in parts))
 
 
-def _numel(tensors, *, states: bool) -> int:
-    """Elements of the h_*/c_* tensors (states=True) or of the others."""
-    return sum(x.numel for x in tensors if x.name.startswith(("h_", "c_")) is states)
+def with_margin(peak: int) -> int:
+    return int(peak * (1 + MARGIN)) + MARGIN_BYTES
 
 
-def kept_for_backward(spec: Spec) -> int:
-    """Activations autograd keeps for a backward, estimated: per (layer, direction, step) the gates,
-    the cell state (LSTM) and h; per step each layer's input after the first (for weight_ih's gradient)."""
-    steps = spec.steps()
-    total = 0
-    for i, m in enumerate(spec.modules()):
-        cell_state = m.hidden_size if m.kind is Kind.LSTM else 0
-        per_direction = m.kind.gates * m.hidden_size + cell_state + m.h_out
-        total += steps * m.num_layers * m.directions * per_direction
-        total += steps * ((m.num_layers - 1) * m.output_size + (m.input_size if i > 0 else 0))
-    return total * spec.dtype.itemsize
+def input_bytes(prediction: Prediction) -> int:
+    """The input, its packed data and any initial states: allocated before the forward starts."""
+    return sum(t.numel for t in prediction.inputs) * prediction.spec.dtype.itemsize

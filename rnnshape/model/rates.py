@@ -45,8 +45,18 @@ def work(report: Report, which: str) -> tuple[int, int]:
     return t.steps, t.flops
 
 
-def timed(report: Report) -> list[tuple[str, Stats, Rates, float | None]]:
-    """Each timed statement: its key, stats, rates, and its median relative to the forward's (× forward)."""
+@dataclass(frozen=True)
+class Timed:
+    """One timed statement of a report, with its rates."""
+
+    key: str  # "forward", "backward", "loop" or "padded"
+    stats: Stats
+    rates: Rates
+    relative: float | None  # its median / the forward's; None for the forward itself
+
+
+def timed(report: Report) -> list[Timed]:
+    """Each timed statement, in the order the report shows them."""
     timing = report.timing
     if timing is None:
         return []
@@ -57,5 +67,5 @@ def timed(report: Report) -> list[tuple[str, Stats, Rates, float | None]]:
             continue
         steps, flops = work(report, key)
         relative = None if key == "forward" else s.median / timing.forward.median
-        rows.append((key, s, rates(s, steps=steps, flops=flops), relative))
+        rows.append(Timed(key, s, rates(s, steps=steps, flops=flops), relative))
     return rows

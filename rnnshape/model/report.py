@@ -108,11 +108,11 @@ class Kernel:
 
 @dataclass(frozen=True)
 class Memory:
-    """Bytes: the estimate by part (what rnnshape refuses by), and on CUDA the measured peak."""
+    """Bytes: the estimate by part (what rnnshape refuses by), and the peak measured over one more call."""
 
     parts: tuple[tuple[str, int], ...]  # ("parameters", n), ("inputs", n), ... raw, before the safety margin
     estimate_bytes: int  # guard's estimate: the parts with the allocator safety margin
-    peak_bytes: int | None = None  # torch.cuda.max_memory_allocated over the timed statement; None on CPU
+    peak_bytes: int | None = None  # CUDA: max_memory_allocated; CPU: profiler allocation events (run/peak.py)
     peak_of: str = "forward"  # the statement the peak and the estimate cover: "forward" or "forward+backward"
 
 

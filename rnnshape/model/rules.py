@@ -7,6 +7,7 @@ Typer only parses types and choices; every rule about values lives here (combina
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import replace
 
@@ -191,3 +192,16 @@ def resolve_input_shape(shape, input_size, batch_first, cell, seq_len, batch, un
     if unbatched and not read.unbatched:
         raise UsageError(f"--unbatched disagrees with {flag}, a 3-D batched tensor", hint="drop --unbatched")
     return read.seq_len, read.batch, read.unbatched
+
+
+MAX_MIN_TIME = 600.0
+
+
+def check_run_bounds(min_time: float, threads: int | None) -> None:
+    """--min-time and --threads, for the CLI and the Python API alike (a huge thread count crashes OpenMP)."""
+    if not 0 < min_time <= MAX_MIN_TIME:
+        raise UsageError(f"--min-time must be in (0, {MAX_MIN_TIME:.0f}] seconds (got {min_time})")
+    cores = os.cpu_count() or 1
+    if threads is not None and not 1 <= threads <= 4 * cores:
+        raise UsageError(f"--threads must be between 1 and {4 * cores} on this machine (got {threads})",
+                         hint=f"this machine has {cores} cores")

@@ -13,7 +13,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
 from rnnshape.render import fmt
-from rnnshape.views.diagram import Diagram, Level, shown_steps
+from rnnshape.views.diagram import Diagram, Level, sequence_ends, shown_steps
 
 FORWARD_STYLE, REVERSE_STYLE, SHAPE_STYLE, FRAME_STYLE = "cyan", "magenta", "green", "bright_black"
 MAX_COLUMNS = 12
@@ -57,17 +57,21 @@ class DiagramView:
         yield from _legend(self.dg, layout)
 
 
-def _rec_label(lv: Level, verbose: bool) -> str:
+def _rows(shape: tuple[int, ...], rows: int | None) -> tuple[int, ...]:
+    return shape if rows is None or len(shape) < 2 else (rows, *shape[1:])
+
+
+def _rec_label(lv: Level, verbose: bool, rows: int | None = None) -> str:
     if lv.c_shape is None:
-        return f"h {fmt.shape(lv.h_shape)}" if verbose else "h"
+        return f"h {fmt.shape(_rows(lv.h_shape, rows))}" if verbose else "h"
     if not verbose:
         return "h,c"
     if lv.c_shape == lv.h_shape:
-        return f"h,c {fmt.shape(lv.h_shape)}"
-    return f"h {fmt.shape(lv.h_shape)} c {fmt.shape(lv.c_shape)}"
+        return f"h,c {fmt.shape(_rows(lv.h_shape, rows))}"
+    return f"h {fmt.shape(_rows(lv.h_shape, rows))} c {fmt.shape(_rows(lv.c_shape, rows))}"
 
 
-def _up_labels(dg: Diagram, verbose: bool) -> list[str]:
+def _up_labels(dg: Diagram, verbose: bool, t: int = 0) -> list[str]:
     """The labels of the vertical edges in every column, top (output) first, then each level's input.
 
     The column's header names t, so the labels do not repeat it: x_t is input[t], output is output[t].
@@ -76,7 +80,7 @@ def _up_labels(dg: Diagram, verbose: bool) -> list[str]:
     labels += [lv.input_tensor for lv in reversed(dg.levels)]
     if not verbose:
         return labels
-    shapes = [dg.output_shape] + [lv.input_shape for lv in reversed(dg.levels)]
+    shapes = [dg.output_shape] + [_rows(lv.input_shape, dg.rows(t)) for lv in reversed(dg.levels)]
     return [f"{a} {fmt.shape(s)}" for a, s in zip(labels, shapes)]
 
 
@@ -143,16 +147,20 @@ class _Canvas:
 def _draw(dg: Diagram, layout: _Layout) -> list[Text]:
     c = _Canvas()
     steps = layout.steps
+    ends = sequence_ends(dg.lengths) if dg.lengths else {}
+    top = 2 if ends else 1  # packed: a row naming the sequences whose last step each column is
     for j, t in enumerate(steps):
         c.put(0, layout.center(j) - 1, f"t={t}", "bold")
-        c.put(1, layout.center(j), "▲ ", FRAME_STYLE)
-        c.put(1, layout.center(j) + 2, _up_labels(dg, layout.verbose)[0], SHAPE_STYLE)
-    y = 2
+        if t in ends:
+            c.put(1, layout.center(j) - 1, ("last of b=" + ",".join(map(str, ends[t])))[:layout.pitch - 2], "dim")
+        c.put(top, layout.center(j), "▲ ", FRAME_STYLE)
+        c.put(top, layout.center(j) + 2, _up_labels(dg, layout.verbose)[0], SHAPE_STYLE)
+    y = top + 1
     for n in range(len(dg.levels) - 1, -1, -1):
         y = _draw_level(c, dg, layout, n, y)
         for j, t in enumerate(steps):
             c.put(y, layout.center(j), "▲ ", FRAME_STYLE)
-            c.put(y, layout.center(j) + 2, _up_labels(dg, layout.verbose)[len(dg.levels) - n], SHAPE_STYLE)
+            c.put(y, layout.center(j) + 2, _up_labels(dg, layout.verbose, t)[len(dg.levels) - n], SHAPE_STYLE)
         y += 1
     return c.lines()
 
@@ -175,11 +183,11 @@ def _draw_level(c: _Canvas, dg: Diagram, layout: _Layout, n: int, y: int) -> int
             c.put(y + 1 + i, x + 1, _box_text(lv, d).center(inner), style)
             c.put(y + 1 + i, x + layout.box - 1, "│", FRAME_STYLE)
     for i, d in enumerate(rows):
-        _draw_direction(c, lv, layout, d, y + 1 + i, label_row=(y if d or lv.directions == 1 else bottom))
+        _draw_direction(c, dg, lv, layout, d, y + 1 + i, label_row=(y if d or lv.directions == 1 else bottom))
     return bottom + 1
 
 
-def _draw_direction(c: _Canvas, lv: Level, layout: _Layout, d: int, row: int, label_row: int) -> None:
+def _draw_direction(c: _Canvas, dg: Diagram, lv: Level, layout: _Layout, d: int, row: int, label_row: int) -> None:
     style = REVERSE_STYLE if d else FORWARD_STYLE
     steps = layout.steps
     for j in range(len(steps) - 1):
@@ -191,7 +199,7 @@ def _draw_direction(c: _Canvas, lv: Level, layout: _Layout, d: int, row: int, la
             line[layout.gap // 2 - 1: layout.gap // 2 + 2] = [" ", "⋯", " "]
         c.put(row, start, "".join(line), style)
         if not elided:
-            label = _rec_label(lv, layout.verbose)
+            label = _rec_label(lv, layout.verbose, dg.rows(steps[j + 1]))  # the later step's rows carry on
             c.put(label_row, start + (layout.gap - len(label)) // 2, label, SHAPE_STYLE)
     first, last = layout.x(0), layout.x(len(steps) - 1) + layout.box
     left, right = (lv.finals[d], lv.initials[d]) if d else (lv.initials[d], lv.finals[d])
@@ -208,9 +216,10 @@ def _subtitle(dg: Diagram, layout: _Layout) -> str:
     text = f"unrolled over L = {dg.seq_len} step" + ("s" if dg.seq_len != 1 else "")
     if skipped:
         text += f" ({skipped[0]} … {skipped[-1]} elided as ⋯)"
-    text += f" · → t = 0 … {last}"
+    end = "lengths[b]-1" if dg.lengths else str(last)
+    text += f" · → t = 0 … {end}"
     if max(lv.directions for lv in dg.levels) > 1:
-        text += f" · ← t = {last} … 0"
+        text += f" · ← t = {end} … 0"
     return text
 
 
@@ -228,6 +237,11 @@ def _legend(dg: Diagram, layout: _Layout):
         lines.append("states between steps: " + " · ".join(shapes))
         ups = _up_labels(dg, True)
         lines.append("up the columns: " + " · ".join(reversed(ups)))
+    if dg.lengths:
+        lines.append(f"packed input (lengths {', '.join(map(str, dg.lengths))}): step t runs batch_sizes[t] = "
+                     f"{', '.join(map(str, dg.batch_sizes))} rows; sequence b's h_n slice is its state after "
+                     "t = lengths[b] - 1 (its last step, marked in its column), where the reverse direction "
+                     "also starts it from its initial state; output[t] is zeros past it")
     if dg.states:
         parts = [f"{name} {fmt.shape(shape)}" for name, shape in dg.states]
         lines.append("final states: " + " · ".join(parts))

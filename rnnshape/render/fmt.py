@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from rnnshape.model.stats import MIN_RUNS, Stats
+from rnnshape.model.units import nbytes
+
+__all__ = ["nbytes"]  # re-exported: renderers format bytes through fmt
 
 
 def count(n: int) -> str:
@@ -15,15 +18,6 @@ def shape(s: tuple[int, ...]) -> str:
 
 def dims(d: tuple[str, ...], sep: str = ", ") -> str:
     return "(" + sep.join(d) + ")"
-
-
-def nbytes(n: int) -> str:
-    for unit, size in (("EiB", 2**60), ("PiB", 2**50), ("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20),
-                       ("KiB", 2**10)):
-        if n >= size:
-            value = n / size
-            return f"{value:,.1f} {unit}" if value < 1e6 else f"{value:.3g} {unit}"
-    return f"{n} B"
 
 
 def time_unit(seconds: float) -> tuple[str, float]:

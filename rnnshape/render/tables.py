@@ -7,6 +7,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from rnnshape.model.memory import estimate
 from rnnshape.model.report import ParamInfo, Report
 from rnnshape.render import fmt
 from rnnshape.render.layout import AtWidth, keep_columns
@@ -140,6 +141,9 @@ def totals_table(report: Report) -> Table:
     table.add_row("FLOPs / forward", fmt.count(t.flops), flops_note)
     table.add_row("input memory", fmt.nbytes(t.input_bytes), ", ".join(x.name for x in p.inputs))
     table.add_row("output memory", fmt.nbytes(t.output_bytes), ", ".join(x.name for x in p.outputs))
+    # the same with --dry-run as after torch ran: a timed run measures it under Timing
+    table.add_row("peak memory", fmt.nbytes(estimate(p, backward=False)[1]),
+                  "forward at its peak, estimated without torch")
     return table
 
 

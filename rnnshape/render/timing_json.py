@@ -27,7 +27,8 @@ def timing_dict(report: Report) -> dict | None:
     if timing is None:
         return None
     doc: dict = {"forward": None, "backward": None, "loop": None, "padded": None}
-    for key, s, r, relative in timed(report):
+    for row in timed(report):
+        key, s, r, relative = row.key, row.stats, row.rates, row.relative
         entry = {**stats_dict(s), "steps": r.steps, "flops": r.flops, "per_step_s": r.per_step_s,
                  "steps_per_s": r.steps_per_s, "gflops": r.gflops, "floor_s": s.floor_s, "stalled": s.stalled,
                  "interleaved": s.interleaved, "samples_s": list(s.samples)}

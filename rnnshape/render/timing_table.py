@@ -8,6 +8,7 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
+from rnnshape.model.memory import MARGIN, MARGIN_BYTES
 from rnnshape.model.rates import Rates, timed
 from rnnshape.model.report import Kernel, Memory, Report
 from rnnshape.model.threads import SLOW_FACTOR, ThreadChoice
@@ -30,7 +31,8 @@ def timing_table(report: Report) -> Table:
     table = Table(title="Timing", title_justify="left", box=None, show_header=False, pad_edge=False)
     table.add_column(no_wrap=True)
     table.add_column(ratio=1)
-    for key, s, r, relative in timed(report):
+    for row in timed(report):
+        key, s, r, relative = row.key, row.stats, row.rates, row.relative
         table.add_row(LABELS[key], Text(fmt.stats_line(s), style="yellow" if s.noisy or s.stalled else ""))
         caveat = fmt.caveat(s)
         if caveat:
@@ -45,7 +47,7 @@ def timing_table(report: Report) -> Table:
     if timing.kernel:
         table.add_row("kernel", _kernel_text(timing.kernel, report.prediction.totals.flops))
     if timing.memory:
-        table.add_row("memory", _memory_text(timing.memory))
+        table.add_row("memory", _memory_text(timing.memory, report.spec.device))
     return table
 
 
@@ -101,11 +103,14 @@ def _kernel_text(k: Kernel, flops: int) -> str:
     return line + f"FlopCounterMode counts {fmt.count(counted)} FLOPs (rnnshape counts {fmt.count(flops)})"
 
 
-def _memory_text(m: Memory) -> str:
+def _memory_text(m: Memory, device: str) -> str:
     parts = "\n".join(_joined([f"{name} {fmt.nbytes(b)}" for name, b in m.parts], width=TEXT_WIDTH))
-    line = f"estimate {fmt.nbytes(m.estimate_bytes)} for {m.peak_of} (the parts + 25 % slack)\n{parts}"
+    margin = f"{MARGIN:.0%}".replace("%", " %")
+    line = (f"estimate {fmt.nbytes(m.estimate_bytes)} for {m.peak_of} "
+            f"(peak model + {margin} + {fmt.nbytes(MARGIN_BYTES)})\n{parts}")
     if m.peak_bytes is not None:
-        line += f"\nmeasured peak {fmt.nbytes(m.peak_bytes)} (torch.cuda.max_memory_allocated)"
+        how = "torch.cuda.max_memory_allocated" if device.startswith("cuda") else "profiler allocation events"
+        line += f"\nmeasured {fmt.nbytes(m.peak_bytes)} ({how}): estimate {m.estimate_bytes / m.peak_bytes:.2f} ×"
     return line
 
 

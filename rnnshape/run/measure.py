@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from rnnshape.errors import UsageError
 from rnnshape.model import modes
+from rnnshape.model.rules import check_run_bounds
 from rnnshape.model.stats import Stats
 
 DEFAULT_MIN_TIME = 0.05  # seconds per statement; with MIN_ROUNDS runs at least (rnnshape.run.rounds)
@@ -38,7 +39,7 @@ class TimingOptions:
 
         ``untimed`` is the flag that turned timing off (--no-time, --dry-run), or None.
         """
-        check_bounds(self.min_time, self.threads)
+        check_run_bounds(self.min_time, self.threads)
         asked = {name: flag for name, flag, on in (("backward", "--backward", self.backward),
                                                    ("vs_loop", "--vs-loop", self.vs_loop)) if on}
         modes.ignored(asked, untimed=untimed or modes.untimed(meta=spec.device == "meta"))  # both contradict
@@ -48,21 +49,6 @@ class TimingOptions:
         if self.vs_loop and spec.packed:
             raise UsageError("--vs-loop runs the tutorial loop, which takes no PackedSequence (got --lengths)",
                              hint="drop --lengths; --lengths alone times packed against padded")
-
-
-MAX_MIN_TIME = 600.0
-
-
-def check_bounds(min_time: float, threads: int | None) -> None:
-    """--min-time and --threads, for the CLI and the Python API alike (a huge thread count crashes OpenMP)."""
-    import os
-
-    if not 0 < min_time <= MAX_MIN_TIME:
-        raise UsageError(f"--min-time must be in (0, {MAX_MIN_TIME:.0f}] seconds (got {min_time})")
-    cores = os.cpu_count() or 1
-    if threads is not None and not 1 <= threads <= 4 * cores:
-        raise UsageError(f"--threads must be between 1 and {4 * cores} on this machine (got {threads})",
-                         hint=f"this machine has {cores} cores")
 
 
 def measure(

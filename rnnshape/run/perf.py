@@ -35,7 +35,8 @@ def time_reports(runs: Sequence[tuple[Spec, Prediction, object]], opts: TimingOp
     out = []
     for (spec, prediction, built), result in zip(runs, timed):
         stats = result.stats
-        memory = _memory(spec, prediction, built, backward=opts.backward)
+        # one more call, measured: not after a Ctrl-C, which wants out now
+        memory = None if result.interrupted else _memory(spec, prediction, built, backward=opts.backward)
         warnings = thread_findings(result.choice)
         warnings += [w for key, s in stats.items() if (w := noise_warning(LABELS[key], s, opts.min_time))]
         # The first dispatch mode of a process imports torch._dynamo (about 1.2 s): only --vs-loop pays for it.
@@ -121,25 +122,17 @@ class _train_mode:  # noqa: N801 - used as a context manager, named like one
 
 
 def _memory(spec: Spec, prediction: Prediction, built, *, backward: bool) -> Memory:
+    """The estimate, and the peak of one more call measured (rnnshape.run.peak): the training step with --backward."""
+    from rnnshape.run.peak import peak_bytes
+
     parts, total = estimate(prediction, backward=backward)
-    peak = None
-    if spec.device.startswith("cuda"):
-        if backward:
-            with _train_mode(built.module):
-                peak = _cuda_peak(spec.device, train_step(built))
-        else:
-            peak = _cuda_peak(spec.device, _no_grad(built.forward))
+    resident = [*built.module.parameters(), *built.module.buffers(), *built.inputs.values()]
+    if backward:
+        for p in built.module.parameters():
+            p.grad = None  # freed before the window, so the peak starts from the resident tensors
+        with _train_mode(built.module):
+            peak = peak_bytes(spec.device, train_step(built), resident)
+    else:
+        peak = peak_bytes(spec.device, _no_grad(built.forward), resident)
     return Memory(parts=parts, estimate_bytes=total, peak_bytes=peak,
                   peak_of="forward+backward" if backward else "forward")
-
-
-def _cuda_peak(device: str, fn: Callable[[], object]) -> int:
-    """torch.cuda.max_memory_allocated over one call, after resetting the peak: everything resident counts."""
-    import torch
-
-    torch.cuda.synchronize(device)
-    torch.cuda.reset_peak_memory_stats(device)
-    fn()
-    torch.cuda.synchronize(device)
-    return int(torch.cuda.max_memory_allocated(device))
-

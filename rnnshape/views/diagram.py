@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rnnshape.model.naming import module_repr
+from rnnshape.model.naming import module_repr, state_name
 from rnnshape.model.report import Prediction
-from rnnshape.model.spec import Kind, Module, Spec
+from rnnshape.model.spec import Module, Spec
 from rnnshape.views.explain import group_label
 
 DEFAULT_STEPS = 3  # t = 0, 1, …, L-1
@@ -76,6 +76,24 @@ class Diagram:
     states: tuple[tuple[str, tuple[int, ...]], ...]  # the final-state tensors whole: ("h_n", (8, 3, 20)), ...
     nodes: tuple[Node, ...]
     edges: tuple[Edge, ...]
+    # packed input: the sequences' lengths, and the rows each step runs (torch's batch_sizes). Step t carries
+    # only the sequences longer than t; sequence b leaves the forward direction (its h_n slice) after
+    # t = lengths[b] - 1 and enters the reverse direction there with its initial state.
+    lengths: tuple[int, ...] | None = None
+    batch_sizes: tuple[int, ...] | None = None
+
+    def rows(self, t: int) -> int | None:
+        """Rows step t runs with packed input (None: every step runs the whole batch)."""
+        return None if self.batch_sizes is None else self.batch_sizes[t]
+
+
+def batch_sizes(lengths: tuple[int, ...], seq_len: int) -> tuple[int, ...]:
+    """torch's PackedSequence.batch_sizes, padded with zeros to seq_len: the sequences longer than t.
+
+    >>> batch_sizes((5, 2, 3), 6)
+    (3, 3, 2, 1, 1, 0)
+    """
+    return tuple(sum(n > t for n in lengths) for t in range(seq_len))
 
 
 def shown_steps(seq_len: int, columns: int) -> tuple[int, ...]:
@@ -95,10 +113,13 @@ def diagram(prediction: Prediction, columns: int = DEFAULT_STEPS) -> Diagram:
     mods = spec.modules()
     levels = tuple(_levels(spec, mods))
     steps = shown_steps(spec.seq_len, columns)
-    bf = spec.batch_first and not spec.unbatched
+    bf = spec.batch_major
     title = prediction.module_repr if len(mods) == 1 else " → ".join(module_repr((m,)) for m in mods)
     out_name = "h_t" if spec.cell else ("output[:, t]" if bf else "output[t]")
     nodes, edges = _graph(levels, steps, spec.seq_len, spec, out_name)
+    sizes = batch_sizes(spec.lengths, spec.seq_len) if spec.packed and not spec.cell else None
+    if sizes:
+        edges = tuple(_at_step(e, nodes, sizes) for e in edges) + _sequence_ends(levels, steps, spec.lengths)
     return Diagram(
         title=title,
         seq_len=spec.seq_len,
@@ -111,7 +132,56 @@ def diagram(prediction: Prediction, columns: int = DEFAULT_STEPS) -> Diagram:
         states=tuple((t.name, t.shape) for t in prediction.outputs if t.name.startswith(("h_n", "c_n"))),
         nodes=nodes,
         edges=edges,
+        lengths=spec.lengths if sizes else None,
+        batch_sizes=sizes,
     )
+
+
+def sequence_ends(lengths: tuple[int, ...]) -> dict[int, tuple[int, ...]]:
+    """The sequences b whose last step is t, by t.
+
+    >>> sequence_ends((5, 2, 3, 2))
+    {4: (0,), 1: (1, 3), 2: (2,)}
+    """
+    ends: dict[int, tuple[int, ...]] = {}
+    for b, n in enumerate(lengths):
+        ends[n - 1] = (*ends.get(n - 1, ()), b)
+    return ends
+
+
+def _sequence_ends(levels, steps, lengths) -> tuple[Edge, ...]:
+    """With packed input, each sequence leaves the forward direction after its own last step, and enters the
+    reverse direction there: the h_n (c_n) slice of the sequences ending at a shown step t other than L-1 is
+    an edge out of that step's cell, and their initial state an edge into the reverse cell of that step."""
+    out = []
+    last = steps[-1]
+    for n, lv in enumerate(levels):
+        states = [("h", lv.h_shape)] + ([("c", lv.c_shape)] if lv.c_shape else [])
+        short = lv.short.replace(" ", "")
+        for t, bs in sorted(sequence_ends(lengths).items()):
+            if t not in steps or t == last:
+                continue  # the edges of t = L-1 exist already; elided steps are in the legend
+            for s, shape in states:
+                rows = (len(bs), *shape[1:])
+                out.append(Edge(f"{short}.d0.t{t}", f"{s}_n.{n}.d0", f"{s}_n", rows))
+                if lv.directions > 1:
+                    out.append(Edge(f"{s}_0.{n}.d1", f"{short}.d1.t{t}", f"{s}_0", rows))
+    return tuple(out)
+
+
+def _at_step(e: Edge, nodes: tuple[Node, ...], sizes: tuple[int, ...]) -> Edge:
+    """An edge into or out of a cell with packed input carries only the rows of that step: the h_n edge out
+    of the forward direction's last step carries the sequences of length L (the others left earlier), the
+    initial state into the reverse direction's first step those that start there."""
+    from dataclasses import replace
+
+    step = {n.id: n.t for n in nodes if n.kind == "cell"}
+    t = None if e.tensor == "output" else step.get(e.target, step.get(e.source))
+    if t is None:
+        return e  # output[t] is padded: all N rows, zeros past each length
+    if e.tensor in ("h_t", "c_t") and e.source in step and e.target in step:
+        t = max(step[e.source], step[e.target])  # the state carried between steps: the later step's rows
+    return replace(e, shape=(sizes[t], *e.shape[1:]))
 
 
 def _rows(spec: Spec, width: int) -> tuple[int, ...]:
@@ -120,7 +190,7 @@ def _rows(spec: Spec, width: int) -> tuple[int, ...]:
 
 def _levels(spec: Spec, mods: tuple[Module, ...]):
     stacked = len(mods) > 1
-    explicit = spec.init_state.value != "none"
+    explicit = spec.explicit_state
     in_tensor, in_width = "x_t", spec.input_size
     for i, mod in enumerate(mods):
         index = i if stacked else None
@@ -131,10 +201,10 @@ def _levels(spec: Spec, mods: tuple[Module, ...]):
                 short = label
             else:
                 short = f"l{k}" if index is None else f"{index}.l{k}"
-            sfx = "" if index is None else f".{index}"
             idx = [] if mod.cell else [f"[{k * mod.directions + d}]" for d in range(mod.directions)]
-            finals = tuple(f"h_n{sfx}{j}" for j in idx) if idx else (f"h_n{sfx}",)
-            initials = tuple(f"h_0{sfx}{j}" for j in idx) if idx else (f"h_0{sfx}",)
+            h_n, h_0 = (state_name("h", initial=initial, index=index) for initial in (False, True))
+            finals = tuple(f"{h_n}{j}" for j in idx) if idx else (h_n,)
+            initials = tuple(f"{h_0}{j}" for j in idx) if idx else (h_0,)
             h_width = mod.hidden_size if mod.cell else mod.h_out
             out_width = mod.hidden_size if mod.cell else mod.output_size
             yield Level(
@@ -146,7 +216,7 @@ def _levels(spec: Spec, mods: tuple[Module, ...]):
                 input_tensor=in_tensor,
                 input_shape=_rows(spec, in_width),
                 h_shape=_rows(spec, h_width),
-                c_shape=_rows(spec, mod.hidden_size) if mod.kind is Kind.LSTM else None,
+                c_shape=_rows(spec, mod.hidden_size) if mod.kind.has_cell_state else None,
                 out_tensor="cat" if mod.bidirectional else "h_t",
                 out_shape=_rows(spec, out_width),
                 finals=finals,
@@ -158,7 +228,7 @@ def _levels(spec: Spec, mods: tuple[Module, ...]):
 def _graph(levels, steps, seq_len, spec, out_name):
     nodes: list[Node] = []
     edges: list[Edge] = []
-    bf = spec.batch_first and not spec.unbatched
+    bf = spec.batch_major
     for t in steps:
         name = f"input[:, {t}]" if bf else f"input[{t}]"
         nodes.append(Node(f"x.t{t}", "input", name, t=t, shape=_rows(spec, spec.input_size)))

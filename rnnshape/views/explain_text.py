@@ -14,6 +14,7 @@ its final state h_n[-1] is output[0, :, 20:]
 from __future__ import annotations
 
 from rnnshape.model.spec import Kind, Module, Spec
+from rnnshape.views.explain_packed import packed_traps
 
 
 def _shape(spec: Spec, width: int) -> str:
@@ -27,8 +28,9 @@ def notes(spec: Spec, mods: tuple[Module, ...]) -> tuple[str, ...]:
         out += _cell_notes(spec, mods)
     else:
         if first.bidirectional:
+            steps = "t = lengths[b] - 1 … 0 for sequence b" if spec.packed else f"t = {spec.seq_len - 1} … 0"
             out.append("the reverse direction runs the same equations with its own *_reverse weights over "
-                       f"t = {spec.seq_len - 1} … 0, so its previous state is h_{{t+1}}")
+                       f"{steps}, so its previous state is h_{{t+1}}")
         if first.num_layers > 1:
             out.append(f"layer k ≥ 1 reads as x_t the output of layer k-1 at step t: {_joined(first)}, "
                        f"{_shape(spec, first.output_size)}")
@@ -43,9 +45,9 @@ def notes(spec: Spec, mods: tuple[Module, ...]) -> tuple[str, ...]:
                        "sequence, and keeps its own final states h_n.0, h_n.1, …")
         last = mods[-1]
         out.append(f"output[t] is the last layer's {_joined(last)}, {_shape(spec, last.output_size)}")
-        out.append(_state_note(mods))
-    if spec.batch_first and not spec.unbatched:
-        states = "h_n and c_n stay" if spec.kind is Kind.LSTM else "h_n stays"
+        out.append(_state_note(mods, spec.unbatched))
+    if spec.batch_major:
+        states = "h_n and c_n stay" if spec.kind.has_cell_state else "h_n stays"
         out.append(f"batch_first=True: x_t is input[:, t] and output[:, t]; {states} (D·num_layers, N, ·)")
     if spec.packed:
         out.append("packed input: step t runs only the sequences longer than t (batch_sizes[t] rows), and "
@@ -68,10 +70,10 @@ def _joined(mod: Module) -> str:
     return "h_t"
 
 
-def _state_note(mods: tuple[Module, ...]) -> str:
+def _state_note(mods: tuple[Module, ...], unbatched: bool) -> str:
     first = mods[0]
     D, K = first.directions, first.num_layers
-    c = " (c_n likewise)" if first.kind is Kind.LSTM else ""
+    c = " (c_n likewise)" if first.kind.has_cell_state else ""
     if len(mods) > 1:
         where = "h_n.i[d] is module i's final state in direction d (d = 0 →, 1 ←)" if D > 1 else (
             "h_n.i[0] is module i's final state")
@@ -80,14 +82,14 @@ def _state_note(mods: tuple[Module, ...]) -> str:
         return f"h_n[0] is the final state{c}: there is one layer and one direction"
     where = "h_n[k·D + d] is layer k's final state in direction d (d = 0 →, 1 ←)" if D > 1 else (
         "h_n[k] is layer k's final state")
-    view = f"h_n.view({K}, {D}, N, H_out)[k, d]" if D > 1 else ""
+    view = f"h_n.view({K}, {D}, {'' if unbatched else 'N, '}H_out)[k, d]" if D > 1 else ""
     return where + c + (f"; the same as {view}" if view else "")
 
 
 def _cell_notes(spec: Spec, mods: tuple[Module, ...]) -> list[str]:
-    lstm = spec.kind is Kind.LSTM
+    lstm = spec.kind.has_cell_state
     call = "(h, c) = cell(x[t], (h, c))" if lstm else "h = cell(x[t], h)"
-    x_t = "input[:, t]" if spec.batch_first and not spec.unbatched else "input[t]"
+    x_t = "input[:, t]" if spec.batch_major else "input[t]"
     out = [f"the loop calls the cell once per step: for t in range({spec.seq_len}): {call}, with x[t] = {x_t}"]
     if len(mods) > 1:
         out.append("at each step, cell i+1 reads cell i's new h_t as its x_t: "
@@ -102,33 +104,34 @@ def _cell_notes(spec: Spec, mods: tuple[Module, ...]) -> list[str]:
 def traps(spec: Spec, mods: tuple[Module, ...]) -> tuple[str, ...]:
     out = []
     last = mods[-1]
-    if not spec.cell and last.bidirectional and spec.seq_len > 1:  # with one step, output[-1] is output[0]
+    packed = spec.packed and not spec.cell
+    if not spec.cell and last.bidirectional and spec.seq_len > 1 and not packed:  # one step: output[-1] is [0]
         rev = output_slice(spec, last, 1)
-        wrong = rev.replace("[0", "[-1") if not (spec.batch_first and not spec.unbatched) else rev.replace(
+        wrong = rev.replace("[0", "[-1") if not spec.batch_major else rev.replace(
             ":, 0", ":, -1")
         first_step = f"x_{spec.seq_len - 1}"
         name = "h_n" + (f".{len(mods) - 1}" if len(mods) > 1 else "")
-        last_step = "output[:, -1]" if spec.batch_first and not spec.unbatched else "output[-1]"
+        last_step = "output[:, -1]" if spec.batch_major else "output[-1]"
         out.append(f"{last_step} is not the reverse direction's final state: {wrong} is the reverse direction "
                    f"after its first step (it has seen only {first_step}); its final state {name}[-1] is {rev}")
+    if not spec.cell and last.bidirectional and spec.seq_len > 1:
+        name = "h_n" + (f".{len(mods) - 1}" if len(mods) > 1 else "")
         out.append(f"{name}[-1] is only the last layer's reverse direction; both directions of the last layer "
                    f"are {name}[-2:]")
     if spec.kind is Kind.GRU:
         out.append("torch's GRU multiplies r_t into (W_hn h + b_hn), not into h before W_hn as in Cho et al. "
                    "(2014): weights from Keras's reset_after=False GRU do not carry over")
-    if spec.kind is Kind.LSTM:
+    if spec.kind.has_cell_state:
         out.append("the gate rows are in torch's order i, f, g, o (ONNX stores i, o, f, c): reorder when porting")
     if mods[0].proj_size:
         c, h = ("c_n", "h_n") if len(mods) == 1 else ("each c_n.k", "h_n.k")
         widths = ", ".join(str(m.hidden_size) for m in mods)
         out.append(f"{c} keeps hidden_size ({widths}) while {h} and output use proj_size ({mods[0].proj_size})")
-    if spec.batch_first and not spec.unbatched and not spec.cell:
-        states = "h_n and c_n are" if spec.kind is Kind.LSTM else "h_n is"
+    if spec.batch_major and not spec.cell:
+        states = "h_n and c_n are" if spec.kind.has_cell_state else "h_n is"
         out.append(f"{states} never batch-first, even with batch_first=True")
-    if spec.packed and not spec.cell:
-        at = "output[b, lengths[b] - 1]" if spec.batch_first else "output[lengths[b] - 1, b]"
-        out.append("with packed input, output[-1] holds zeros for sequences shorter than L; the forward final "
-                   f"state of sequence b is {at} (or h_n)")
+    if packed:
+        out += packed_traps(spec, mods)
     return tuple(out)
 
 

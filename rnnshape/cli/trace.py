@@ -1,0 +1,67 @@
+"""`rnnshape trace TARGET`: run the user's own model and show every recurrent call inside it.
+
+Thin: options go to rnnshape.api.trace.trace, a renderer prints the Trace. torch is imported only when it runs.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from rnnshape.errors import RnnshapeError
+
+
+class ForwardFailed(RnnshapeError):
+    """The user's forward raised (exit 1); the message explains it."""
+
+
+def trace_command(
+    target: Annotated[str, typer.Argument(metavar="TARGET",
+                                          help="path/to/file.py:NAME or package.module:NAME. NAME is an nn.Module "
+                                               "class built with no arguments, or a function returning a module "
+                                               "or (module, example_args).")],
+    inputs: Annotated[Optional[list[str]], typer.Option(
+        "--input", metavar="SHAPE[:DTYPE]",
+        help="One positional argument of the forward: 32,50:long is zeros of that shape (integer dtypes), "
+             "7,4,16 is randn (float dtypes, default float32). Repeat for several arguments.")] = None,
+    calls: Annotated[int, typer.Option("--calls", metavar="N", help="Run the forward N times, to expose state carried "
+                                                        "between calls.")] = 1,
+    train: Annotated[bool, typer.Option("--train", help="Run in training mode (default: model.eval()).")] = False,
+    batch: Annotated[Optional[int], typer.Option(
+        "--batch", help="Your input's batch size, so a module that reads it as time is flagged (default: "
+                        "dimension 0 of a first input of token ids, (N, L); otherwise not checked).")] = None,
+    device: Annotated[str, typer.Option("--device", metavar="cpu|cuda|cuda:N",
+                                        help="Move the model and the inputs here first.")] = "cpu",
+    json_out: Annotated[bool, typer.Option("--json", "-j", help="One JSON document on stdout.")] = False,
+) -> int:
+    """Trace your own model: import TARGET, run its forward, and show every recurrent call inside it
+    (shapes as torch saw them, the rnnshape command that rebuilds each module, silent pitfalls).
+
+    This imports and runs your own code, as `python` would: trace only code you trust.
+    """
+    from rnnshape.api.trace import trace
+
+    result = trace(target, inputs or (), calls=calls, train=train, batch=batch, device=device)
+    for w in result.warnings:
+        sys.stderr.write(f"rnnshape: warning: {w}\n")
+    if json_out:
+        from rnnshape.render.jsonout import dumps
+        from rnnshape.render.trace import trace_dict
+
+        sys.stdout.write(dumps(trace_dict(result)) + "\n")
+    else:
+        from rich.console import Console
+
+        from rnnshape.render.trace import render_trace
+
+        Console().print(render_trace(result))
+    sys.stdout.flush()
+    if result.error is not None:
+        raise ForwardFailed(result.error.message, hint=result.error.hint)
+    return 0
+
+
+def register(app: typer.Typer) -> None:
+    app.command("trace")(trace_command)
