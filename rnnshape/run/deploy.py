@@ -19,7 +19,7 @@ from rnnshape.model.deploy import VARIANTS, Deployment, OnnxView, VariantResult
 from rnnshape.model.enums import Kind
 from rnnshape.model.spec import Spec
 from rnnshape.model.stats import Stats
-from rnnshape.run.measure import DEFAULT_MIN_TIME, time_statements
+from rnnshape.run.measure import DEFAULT_MIN_TIME, no_grad, time_statements
 from rnnshape.run.onnx_export import Unsupported, _first_line
 
 
@@ -110,18 +110,8 @@ def _serialized(module) -> int:
     return len(buffer.getvalue())
 
 
-def _no_grad(fn: Callable[[], object]) -> Callable[[], object]:
-    import torch
-
-    def call():
-        with torch.no_grad():
-            return fn()
-
-    return call
-
-
 def _eager(spec: Spec, built, threads: int) -> _Candidate:
-    forward = _no_grad(built.forward)
+    forward = no_grad(built.forward)
     return _Candidate(call=forward, timed=forward, bytes=_serialized(built.module))
 
 
@@ -131,7 +121,7 @@ def _variant_of(spec: Spec, built, mods: list, inputs: dict | None = None) -> _C
     from rnnshape.run.build import forward_fn
 
     inputs = dict(inputs if inputs is not None else built.inputs)
-    forward = _no_grad(forward_fn(spec, mods, inputs))
+    forward = no_grad(forward_fn(spec, mods, inputs))
     module = mods[0] if len(mods) == 1 else nn.ModuleList(mods)  # eager's state_dict keys, so bytes compare
     return _Candidate(call=forward, timed=forward, bytes=_serialized(module))
 
@@ -189,7 +179,7 @@ def _compiled(spec: Spec, built, threads: int) -> _Candidate:
         compiled = torch.compile(built.forward)
     except Exception as err:
         raise Unsupported(f"torch.compile is not available here: {_first_line(err)}") from None
-    call = _no_grad(compiled)
+    call = no_grad(compiled)
     try:
         with pywarnings.catch_warnings():
             pywarnings.simplefilter("ignore")
