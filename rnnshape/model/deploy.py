@@ -30,12 +30,12 @@ TOLERANCE = {
 
 EXTRA_HINT = "pip install 'rnnshape[deploy]'"  # brings onnx, onnxscript and onnxruntime
 
-# Row blocks of weight_ih / weight_hh / biases, in each framework's order.
-TORCH_GATES = {Kind.LSTM: ("i", "f", "g", "o"), Kind.GRU: ("r", "z", "n"), Kind.RNN: ("h",)}
-ONNX_GATES = {Kind.LSTM: ("i", "o", "f", "c"), Kind.GRU: ("z", "r", "h"), Kind.RNN: ("i",)}
-# ONNX's block k holds torch's block ONNX_FROM_TORCH[kind][k]: ONNX's c is torch's g, GRU's h is torch's n.
-ONNX_FROM_TORCH = {Kind.LSTM: (0, 3, 1, 2), Kind.GRU: (1, 0, 2), Kind.RNN: (0,)}
-ONNX_OP = {Kind.LSTM: "LSTM", Kind.GRU: "GRU", Kind.RNN: "RNN"}
+# Row blocks of weight_ih / weight_hh / biases in each framework's order come from the kind table
+# (rnnshape.model.kinds): ONNX's c is torch's g, GRU's h is torch's n; RNN's one block is called h here.
+TORCH_GATES = {k: k.info.gates or ("h",) for k in Kind}
+ONNX_GATES = {k: k.info.onnx_gates for k in Kind}
+ONNX_FROM_TORCH = {k: k.info.onnx_from_torch for k in Kind}
+ONNX_OP = {k: k.torch_name for k in Kind}  # the operator's name is torch's class name
 
 
 def onnx_row_order(kind: Kind, hidden: int) -> list[int]:
