@@ -35,6 +35,7 @@ def analyze(
     check_flops: bool = False,
     backward: bool = False,
     vs_loop: bool = False,
+    deploy: bool = False,
     cli: bool = False,
     note: Callable[[str], None] | None = None,
     **options,
@@ -42,7 +43,8 @@ def analyze(
     """Build and run a configuration with torch (or only predict it with ``dry_run=True``).
 
     ``options`` are :func:`rnnshape.model.spec.make_spec`'s keyword arguments (PyTorch's constructor names).
-    ``backward`` also times forward+backward, ``vs_loop`` the same weights as a per-step cell loop.
+    ``backward`` also times forward+backward, ``vs_loop`` the same weights as a per-step cell loop,
+    ``deploy`` runs the deployed variants (bfloat16, int8, torch.compile, ONNX Runtime) against eager.
     ``note(text)`` hears what timing a long forward will cost before it is spent (default: stderr).
     A mistake raises :class:`rnnshape.errors.UsageError` (a ``ValueError``; a ``TypeError`` for a value
     of the wrong type) naming the keyword argument; ``cli=True`` names the command line's flags instead.
@@ -59,10 +61,12 @@ def analyze(
         opts.check(spec, untimed=modes.untimed(no_time=not time, dry_run=dry_run))
         if dry_run and check_flops:
             raise UsageError("--check-flops runs torch (on meta), so it cannot be combined with --dry-run")
+        if deploy:
+            modes.refuse_deploy(dry_run=dry_run, device=spec.device, dtype=spec.dtype.value)
     if dry_run:
         return results.of(Report(predict(spec), verified=False, torch_version=None, timing=None,
                                  warnings=spec.warnings))
-    return results.of(run_report(spec, opts if time else None, check_flops=check_flops))
+    return results.of(run_report(spec, opts if time else None, check_flops=check_flops, deploy=deploy))
 
 
 def inspect(path: str | os.PathLike, prefix: str | None = None) -> results.Inspection:

@@ -18,14 +18,19 @@ from rnnshape.model.spec import Spec, with_device
 from rnnshape.run.measure import DEFAULT_MIN_TIME, TimingOptions
 
 
-def run_report(spec: Spec, timing_options: TimingOptions | None, *, check_flops: bool = False) -> Report:
-    """The real run: build with torch, hold it equal to the predictor, time it unless options are None."""
-    return _timed([_verified(spec, timing_options, check_flops)], timing_options)[0]
+def run_report(spec: Spec, timing_options: TimingOptions | None, *, check_flops: bool = False,
+               deploy: bool = False) -> Report:
+    """The real run: build with torch, hold it equal to the predictor, time it unless options are None;
+    with ``deploy``, also each deployed variant against eager (rnnshape.run.deploy)."""
+    prepared = [_verified(spec, timing_options, check_flops)]
+    reports = _timed(prepared, timing_options)
+    return _deployed(reports, prepared, timing_options)[0] if deploy else reports[0]
 
 
 def analyze_many(specs: Sequence[Spec], *, dry_run: bool = False, min_time: float = DEFAULT_MIN_TIME,
                  threads: int | None = None, backward: bool = False, clock: Callable[[], float] | None = None,
-                 step: Callable[[int], None] | None = None, cli: bool = False) -> list[Report]:
+                 step: Callable[[int], None] | None = None, cli: bool = False,
+                 deploy: bool = False) -> list[Report]:
     """Several configurations, timed together: their forwards alternate round by round, so a change of load
     hits all of them alike and their ratios stay fair (what ``rnnshape compare`` and ``sweep`` use).
 
@@ -38,6 +43,8 @@ def analyze_many(specs: Sequence[Spec], *, dry_run: bool = False, min_time: floa
         specs = [validate(spec) for spec in specs]
         for spec in specs:
             opts.check(spec, untimed=modes.untimed(dry_run=dry_run))
+            if deploy:
+                modes.refuse_deploy(dry_run=dry_run, device=spec.device, dtype=spec.dtype.value)
     if dry_run:
         return [results.of(Report(predict(spec), verified=False, torch_version=None, timing=None,
                                   warnings=spec.warnings)) for spec in specs]
@@ -49,7 +56,8 @@ def analyze_many(specs: Sequence[Spec], *, dry_run: bool = False, min_time: floa
     if step:
         step(len(specs))
     try:
-        return [results.of(r) for r in _timed(prepared, opts)]
+        reports = _timed(prepared, opts)
+        return [results.of(r) for r in (_deployed(reports, prepared, opts) if deploy else reports)]
     except Interrupted as stop:
         raise Interrupted([results.of(r) for r in stop.reports]) from None
 
@@ -120,6 +128,24 @@ def _reports(prepared: list, timings, *, timed: bool) -> list[Report]:
             warnings = warnings + noisy
         out.append(Report(prediction, verified=True, torch_version=version, timing=timing,
                           warnings=tuple(warnings), flops_counted=flops_counted))
+    return out
+
+
+def _deployed(reports: list[Report], prepared: list, timing_options: TimingOptions | None) -> list[Report]:
+    """Each report with its Deployment, timed on the threads its forward was timed on."""
+    from dataclasses import replace
+
+    from rnnshape.model.deploy import noise_warning
+    from rnnshape.run.deploy import deploy
+
+    opts = timing_options or TimingOptions()
+    out = []
+    for report, (spec, _, built, *_) in zip(reports, prepared):
+        threads = report.timing.forward.threads if report.timing else opts.threads
+        d = deploy(spec, built, threads=threads, min_time=opts.min_time, clock=opts.clock,
+                   timed=timing_options is not None)
+        noisy = noise_warning(d, opts.min_time)
+        out.append(replace(report, deploy=d, warnings=report.warnings + ((noisy,) if noisy else ())))
     return out
 
 

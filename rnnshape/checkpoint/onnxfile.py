@@ -13,8 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rnnshape.errors import EnvironmentUnfit, UsageError
+from rnnshape.model.enums import Kind
 
-GATES = {"LSTM": ("iofc", "ifgo", (0, 2, 3, 1)), "GRU": ("zrh", "rzn", (1, 0, 2)), "RNN": ("i", "i", (0,))}
+# Per ONNX operator: its gate order, torch's, and for each torch block the ONNX block holding it (kind table).
+GATES = {k.torch_name: ("".join(k.info.onnx_gates), "".join(k.info.gates or k.info.onnx_gates),
+                        k.info.torch_from_onnx) for k in Kind}
 _PASS = {"Squeeze", "Unsqueeze", "Transpose", "Reshape", "Identity", "Dropout", "Cast"}
 _DEFAULT_ACTIVATIONS = {"LSTM": ("Sigmoid", "Tanh", "Tanh"), "GRU": ("Sigmoid", "Tanh"), "RNN": ("Tanh",)}
 

@@ -19,6 +19,7 @@ def compare_command(
     ctx: typer.Context, backward: multi.Backward = False, dry_run: multi.DryRun = False,
     min_time: multi.MinTime = DEFAULT_MIN_TIME, threads: multi.Threads = None, json_out: multi.Json = False,
     csv_out: multi.Csv = False, markdown: multi.Markdown = False, svg: multi.Svg = None, html: multi.Html = None,
+    deploy: multi.Deploy = False,
 ) -> int:
     """Compare configurations side by side: parameters, MACs, memory, time, shapes, each × the first.
 
@@ -33,7 +34,7 @@ def compare_command(
       rnnshape compare "lstm --hidden-size 256" "gru --hidden-size 320 --layers 2"
     """
     labels, specs, shared = compare_specs(list(ctx.args))
-    run = multi.run_options(ctx, dry_run, min_time, threads, backward)
+    run = multi.run_options(ctx, dry_run, min_time, threads, backward, deploy)
     out = Output(json_out, csv_out, markdown, svg, html)
     return compare_configurations(labels, specs, shared=shared, run=run, out=out)
 
@@ -45,6 +46,9 @@ def compare_configurations(labels: Sequence[str], specs: Sequence[Spec], *, shar
     from rnnshape.render import multi_export
 
     out.check()
+    if run.deploy and (out.csv or out.markdown):
+        flag = "--csv" if out.csv else "--markdown"
+        raise UsageError(f"--deploy shows in the table and in --json, not in {flag}", hint="drop one of them")
     reports, interrupted = multi_run.measure_all(labels, specs, run)
     multi_run.warn_all(list(zip(labels, reports)))
     if not reports:
@@ -58,6 +62,14 @@ def compare_configurations(labels: Sequence[str], specs: Sequence[Spec], *, shar
 def _view(result):
     from rnnshape.render.compare_view import render_comparison
 
+    if any(e.report.deploy for e in result.entries):
+        from rich.console import Group
+        from rich.text import Text
+
+        from rnnshape.render.deploy import deploy_columns
+
+        return Group(render_comparison(result), Text(),
+                     deploy_columns([(e.label, e.report.deploy) for e in result.entries]))
     return render_comparison(result)
 
 

@@ -51,6 +51,7 @@ def command_for(kind: Kind):
         vs_loop: options.VsLoop = False,
         dry_run: options.DryRun = False,
         check_flops: options.CheckFlops = False,
+        deploy: options.Deploy = False,
         json_out: options.JsonOut = False,
         code: options.Code = False,
         check: options.Check = None,
@@ -99,9 +100,10 @@ def run_kind(kind: Kind, ctx: typer.Context, o: dict) -> int:
     from rnnshape.api import analyze
 
     run = dict(time=not o["no_time"], min_time=o["min_time"], threads=o["threads"], check_flops=o["check_flops"],
-               backward=o["backward"], vs_loop=o["vs_loop"], cli=True)
+               backward=o["backward"], vs_loop=o["vs_loop"], deploy=o["deploy"], cli=True)
     views = dict(explain=o["explain"], diagram=o["diagram"], explain_focus=explain_focus)
-    plain = o["dry_run"] or o["json_out"] or o["no_live"] or o["explain"] or o["diagram"] or o["svg"] or o["html"]
+    plain = (o["dry_run"] or o["json_out"] or o["no_live"] or o["explain"] or o["diagram"] or o["svg"] or o["html"]
+             or o["deploy"])
     if not plain and _live(spec, run):
         return 0
     report = analyze(spec, dry_run=o["dry_run"], **run)

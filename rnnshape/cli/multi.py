@@ -32,6 +32,8 @@ MinTime = Annotated[float, typer.Option("--min-time", metavar="<seconds>", help=
                                         rich_help_panel=PANEL)]
 Threads = Annotated[Optional[int], typer.Option("--threads", help="torch threads (default: fastest in a probe).",
                                                 rich_help_panel=PANEL)]
+Deploy = Annotated[bool, typer.Option("--deploy", help="Also run each deployed (bfloat16, float16, int8, "
+                                      "torch.compile, ONNX Runtime) against its eager float32.", rich_help_panel=PANEL)]
 Json = Annotated[bool, typer.Option("--json", "-j", help="One JSON document on stdout (times in seconds).",
                                     rich_help_panel=PANEL)]
 Csv = Annotated[bool, typer.Option("--csv", help="CSV on stdout, one row each, raw numbers.", rich_help_panel=PANEL)]
@@ -54,10 +56,11 @@ class KindsFirst(TyperCommand):
         return [CompletionItem(k) for k in KINDS if k.startswith(incomplete.lower())] + found
 
 
-def run_options(ctx: typer.Context, dry_run: bool, min_time: float, threads: int | None, backward: bool) -> Run:
+def run_options(ctx: typer.Context, dry_run: bool, min_time: float, threads: int | None, backward: bool,
+                deploy: bool = False) -> Run:
     check_run_bounds(min_time, threads)
     warn(modes.ignored(given_flags(ctx), untimed=modes.untimed(dry_run=dry_run)))
-    return Run(dry_run, min_time, threads, backward)
+    return Run(dry_run, min_time, threads, backward, deploy)
 
 
 def _spec_params() -> set[str]:

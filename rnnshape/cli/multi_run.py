@@ -21,6 +21,7 @@ class Run:
     min_time: float
     threads: int | None
     backward: bool = False
+    deploy: bool = False  # compare only: each entry's deployed variants
 
 
 def measure_all(labels: Sequence[str], specs: Sequence[Spec], run: Run) -> tuple[list[Report], bool]:
@@ -42,7 +43,8 @@ def measure_all(labels: Sequence[str], specs: Sequence[Spec], run: Run) -> tuple
     with progress_bar(len(specs) + timed, enabled=timed) as step:
         try:
             reports = api.analyze_many(specs, dry_run=run.dry_run, min_time=run.min_time, threads=run.threads,
-                                       backward=run.backward, step=lambda i: step(building(i)), cli=True)
+                                       backward=run.backward, step=lambda i: step(building(i)), cli=True,
+                                       deploy=run.deploy)
         except api.Interrupted as stop:
             return stop.reports, True
         except KeyboardInterrupt:

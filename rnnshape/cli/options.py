@@ -71,6 +71,9 @@ Backward = Annotated[bool, typer.Option("--backward", help="Also time forward+ba
     rich_help_panel=HELP_RUN)]
 VsLoop = Annotated[bool, typer.Option("--vs-loop", help="Also time the same weights as a per-step cell loop.",
     rich_help_panel=HELP_RUN)]
+Deploy = Annotated[bool, typer.Option("--deploy",
+    help="Also run it deployed: bfloat16, float16, int8 (quantize_dynamic), torch.compile, ONNX Runtime; each "
+         "against eager float32: difference, weight bytes, forward time.", rich_help_panel=HELP_RUN)]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Answer from the predictor, without torch.",
     rich_help_panel=HELP_RUN)]
 CheckFlops = Annotated[bool, typer.Option("--check-flops",

@@ -3,8 +3,8 @@
 Adding a kind is a row here, its equations (rnnshape.views.explain_math), its loop cell (rnnshape.run.loop)
 and the enum member in rnnshape.model.enums.
 
->>> KINDS["lstm"].gates, KINDS["lstm"].states
-(('i', 'f', 'g', 'o'), ('h', 'c'))
+>>> KINDS["lstm"].gates, KINDS["lstm"].states, KINDS["lstm"].onnx_gates, KINDS["lstm"].torch_from_onnx
+(('i', 'f', 'g', 'o'), ('h', 'c'), ('i', 'o', 'f', 'c'), (0, 2, 3, 1))
 """
 
 from __future__ import annotations
@@ -23,6 +23,13 @@ class KindInfo:
     keras_bias_vectors: int  # Keras keeps one bias vector where torch keeps two, except its GRU (reset_after)
     meta_seconds_per_step: float  # measured cost of one (layer, direction, step) on the meta device
     gate_summary: str  # "4 gates (i, f, g, o)", for the explanations
+    onnx_gates: tuple[str, ...]  # the ONNX operator's row blocks, in ONNX's order (LSTM i, o, f, c)
+    onnx_from_torch: tuple[int, ...]  # ONNX's block k holds torch's block onnx_from_torch[k]
+
+    @property
+    def torch_from_onnx(self) -> tuple[int, ...]:
+        """For each of torch's blocks, the ONNX block that holds it (the inverse of onnx_from_torch)."""
+        return tuple(self.onnx_from_torch.index(t) for t in range(len(self.onnx_from_torch)))
 
     @property
     def blocks(self) -> int:
@@ -31,9 +38,10 @@ class KindInfo:
 
 
 KINDS: dict[str, KindInfo] = {
-    "rnn": KindInfo("RNN", "an Elman RNN (nn.RNN)", (), ("h",), True, False, 1, 0.0007, "one block"),
+    "rnn": KindInfo("RNN", "an Elman RNN (nn.RNN)", (), ("h",), True, False, 1, 0.0007, "one block",
+                    ("i",), (0,)),
     "lstm": KindInfo("LSTM", "an LSTM (nn.LSTM)", ("i", "f", "g", "o"), ("h", "c"), False, True, 1, 0.002,
-                     "4 gates (i, f, g, o)"),
+                     "4 gates (i, f, g, o)", ("i", "o", "f", "c"), (0, 3, 1, 2)),
     "gru": KindInfo("GRU", "a GRU (nn.GRU)", ("r", "z", "n"), ("h",), False, False, 2, 0.0015,
-                    "3 gates (r, z, n)"),
+                    "3 gates (r, z, n)", ("z", "r", "h"), (1, 0, 2)),
 }

@@ -27,7 +27,7 @@ from rnnshape.errors import UsageError
 TIMING = frozenset({"min_time", "threads", "backward", "vs_loop"})
 # Everything a shape comparison (--check FILE) ignores: it runs nothing and prints its own answer.
 OUTPUT = TIMING | {"code", "dry_run", "explain", "diagram", "svg", "html", "no_time", "check_flops", "no_live",
-                   "layer", "reverse", "gate"}
+                   "deploy", "layer", "reverse", "gate"}
 # Options that only tune what would not happen: ignoring them loses nothing.
 REDUNDANT = frozenset({"min_time", "threads", "no_time", "dry_run", "no_live"})
 
@@ -46,7 +46,7 @@ def ignored(given: Mapping[str, str], *, check: bool = False, code: bool = False
         why = None
         if check and name in OUTPUT:
             why = f"{flag} has no effect with --check, which compares shapes and runs nothing"
-        elif code and name in TIMING | {"check_flops", "no_live", "dry_run", "no_time"}:
+        elif code and name in TIMING | {"check_flops", "no_live", "dry_run", "no_time", "deploy"}:
             why = f"{flag} has no effect with --code, which prints code and runs nothing"
         elif untimed and name in TIMING:
             why = f"{flag} has no effect with {untimed}: nothing is timed"
@@ -64,3 +64,16 @@ def refuse_with_code(*, code: bool, json: bool, extras: Mapping[str, bool]) -> N
     given = [flag for flag, on in extras.items() if on]
     if code and given:
         raise UsageError(f"--code cannot be combined with {given[0]}: --code prints only the code")
+
+
+def refuse_deploy(*, dry_run: bool, device: str, dtype: str) -> None:
+    """--deploy runs every deployed form from eager float32 on a real device."""
+    if dry_run:
+        raise UsageError("--deploy runs every deployed form with torch, so it cannot be combined with --dry-run",
+                         hint="drop --dry-run")
+    if device == "meta":
+        raise UsageError("--deploy needs a real device: meta runs compute nothing to compare (got --device meta)",
+                         hint="use --device cpu or cuda")
+    if dtype != "float32":
+        raise UsageError(f"--deploy starts from eager float32 and adds the bfloat16 and float16 rows itself "
+                         f"(got --dtype {dtype})", hint="drop --dtype")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import prod
 
+from rnnshape.model.deploy import Deployment
 from rnnshape.model.spec import Spec
 from rnnshape.model.stats import Stats
 from rnnshape.model.threads import ThreadChoice
@@ -142,6 +143,7 @@ class Report:
     timing: Timing | None
     warnings: tuple[str, ...] = ()
     flops_counted: int | None = None  # FlopCounterMode on a meta copy (--check-flops), equal to totals.flops
+    deploy: Deployment | None = None  # --deploy: each deployed variant against eager
 
     @property
     def spec(self) -> Spec:

@@ -7,6 +7,7 @@ import json
 from rnnshape import __version__
 from rnnshape.model.report import Report, TensorInfo
 from rnnshape.model.spec import Spec
+from rnnshape.render.deploy_json import deploy_keys
 from rnnshape.render.timing_json import timing_dict
 
 SCHEMA_VERSION = 1
@@ -80,6 +81,7 @@ def report_dict(report: Report) -> dict:
         "input_shape": None if p.spec.input_shape is None else {
             "shape": list(p.spec.input_shape), "reading": list(p.reading)},
         "timing": timing_dict(report),
+        **deploy_keys(report.deploy),  # "deploy" and "onnx", only with --deploy
         "warnings": list(report.warnings),
     }
 

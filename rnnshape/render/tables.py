@@ -28,7 +28,14 @@ def render(report: Report, *, with_header: bool = True) -> RenderableType:
         Text(),
         totals_table(report),
         *([Text(), timing_table(report)] if report.timing else []),
+        *([Text(), _deploy(report)] if report.deploy else []),
     ))
+
+
+def _deploy(report: Report) -> RenderableType:
+    from rnnshape.render.deploy import deploy_view
+
+    return deploy_view(report.deploy)
 
 
 def header(report: Report) -> RenderableType:

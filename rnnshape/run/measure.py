@@ -142,3 +142,14 @@ def _default_clock() -> Callable[[], float]:
 
         return clock
     return timeit.default_timer
+
+
+def no_grad(fn: Callable[[], object]) -> Callable[[], object]:
+    """``fn`` called under torch.no_grad(): a timed forward builds no autograd graph."""
+    import torch
+
+    def call():
+        with torch.no_grad():
+            return fn()
+
+    return call

@@ -14,7 +14,7 @@ from rnnshape.model.report import Memory, Prediction, Timing
 from rnnshape.model.spec import Spec
 from rnnshape.model.stats import noise_warning
 from rnnshape.model.threads import thread_findings
-from rnnshape.run.measure import TimingOptions, time_statements
+from rnnshape.run.measure import TimingOptions, no_grad, time_statements
 from rnnshape.run.rounds import RoundsInterrupted, Statement
 
 LABELS = {"forward": "forward", "backward": "forward+backward", "loop": "cell loop", "padded": "padded"}
@@ -49,15 +49,15 @@ def time_reports(runs: Sequence[tuple[Spec, Prediction, object]], opts: TimingOp
 
 def _statements(spec: Spec, built, opts: TimingOptions) -> dict:
     """Each statement to time; a training step runs in train mode (dropout acts), switched outside the clock."""
-    group = {"forward": Statement(_no_grad(built.forward))}
+    group = {"forward": Statement(no_grad(built.forward))}
     if opts.backward:
         group["backward"] = Statement(train_step(built), mode=lambda: _train_mode(built.module))
     if opts.vs_loop:
         from rnnshape.run.loop import loop_forward
 
-        group["loop"] = Statement(_no_grad(loop_forward(spec, built)))
+        group["loop"] = Statement(no_grad(loop_forward(spec, built)))
     if spec.packed:
-        group["padded"] = Statement(_no_grad(padded_forward(spec, built)))
+        group["padded"] = Statement(no_grad(padded_forward(spec, built)))
     return group
 
 
@@ -98,16 +98,6 @@ def _output_names(built) -> list[str]:
         return list(built.forward())
 
 
-def _no_grad(fn: Callable[[], object]) -> Callable[[], object]:
-    import torch
-
-    def call():
-        with torch.no_grad():
-            return fn()
-
-    return call
-
-
 class _train_mode:  # noqa: N801 - used as a context manager, named like one
     """Train mode while timing a training step (dropout acts), eval mode again after."""
 
@@ -133,6 +123,6 @@ def _memory(spec: Spec, prediction: Prediction, built, *, backward: bool) -> Mem
         with _train_mode(built.module):
             peak = peak_bytes(spec.device, train_step(built), resident)
     else:
-        peak = peak_bytes(spec.device, _no_grad(built.forward), resident)
+        peak = peak_bytes(spec.device, no_grad(built.forward), resident)
     return Memory(parts=parts, estimate_bytes=total, peak_bytes=peak,
                   peak_of="forward+backward" if backward else "forward")
