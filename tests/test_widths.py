@@ -8,6 +8,7 @@ Goldens come from hand-built Reports (no wall clock); RNNSHAPE_UPDATE_GOLDEN=1 r
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from golden_util import assert_golden, render_text
@@ -147,7 +148,8 @@ def test_cli_output_is_never_cut(width):
     for args in (["lstm", "-i", "256", "-H", "512", "-l", "2", "-b", "--proj-size", "128", "--dry-run", "--explain",
                   "--diagram", "--input-shape", "3,10,256"],
                  ["compare", "lstm", "gru", "lstm -H 512 --bidirectional", "--dry-run"],
-                 ["sweep", "gru", "--vary", "seq-len=8,16", "--vary", "layers=1,2", "--dry-run"]):
+                 ["sweep", "gru", "--vary", "seq-len=8,16", "--vary", "layers=1,2", "--dry-run"],
+                 ["trace", Path(__file__).parent / "examples" / "seq2seq.py:Seq2Seq", "--input", "8,15:long"]):
         check_never_cut(_run(width, *args), width)
 
 
