@@ -15,14 +15,3 @@ class AtWidth:
 
     def __rich_console__(self, console, options):
         yield self.build(options.max_width)
-
-
-def keep_columns(columns: list[tuple[str, list[str]]], optional: list[str], width: int) -> set[str]:
-    """Drop optional columns (least useful first) until the rest fit; never truncate a shape or a count."""
-    need = {name: max([len(name)] + [len(c) for c in cells]) + 3 for name, cells in columns}
-    kept = set(need)
-    for name in optional:
-        if sum(need[k] for k in kept) + 1 <= width:
-            break
-        kept.discard(name)
-    return kept
