@@ -34,3 +34,17 @@ class WitnessMismatch(RnnshapeError):
     """The predictor and torch disagree: a bug in one of them, never resolved silently (exit 1)."""
 
     exit_code = 1
+
+
+def one_line(err: BaseException) -> str:
+    r"""A foreign exception as one line for a reason or a note: its type, its first line, colour codes gone.
+
+    >>> one_line(RuntimeError("\x1b[31mboom\x1b[0m\n  at line 3"))
+    'RuntimeError: boom'
+    """
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(err)).strip().splitlines()
+    line = text[0] if text else ""
+    line = f"{type(err).__name__}: {line}" if line else type(err).__name__
+    return line if len(line) <= 200 else line[:197] + "..."

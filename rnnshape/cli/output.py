@@ -64,12 +64,6 @@ def emit(text: str) -> None:
     sys.stdout.flush()
 
 
-def console():
-    from rnnshape.render.screen import stdout_console
-
-    return stdout_console()
-
-
 def show(renderable, *, svg: str | None = None, html: str | None = None, console=None) -> None:
     """Print a Rich renderable on stdout (no line cut, no trailing spaces) and save it as SVG/HTML at the
     terminal's width."""

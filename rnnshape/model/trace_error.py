@@ -26,7 +26,7 @@ def _fmt(shape) -> str:
 
 def expected_states(m: Module, x: Seen) -> dict[str, tuple[int, ...]]:
     """{'h_0': shape[, 'c_0': shape]} that ``m`` accepts with input ``x``; {} when the input itself is wrong."""
-    lstm = m.kind.value == "lstm"
+    lstm = m.kind.has_cell_state
     if m.cell:
         if len(x.shape) not in (1, 2):
             return {}

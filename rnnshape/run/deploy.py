@@ -15,12 +15,13 @@ import warnings as pywarnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from rnnshape.errors import one_line
 from rnnshape.model.deploy import VARIANTS, Deployment, OnnxView, VariantResult
 from rnnshape.model.enums import Kind
 from rnnshape.model.spec import Spec
 from rnnshape.model.stats import Stats
 from rnnshape.run.measure import DEFAULT_MIN_TIME, no_grad, time_statements
-from rnnshape.run.onnx_export import Unsupported, _first_line
+from rnnshape.run.onnx_export import Unsupported
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def deploy(spec: Spec, built, *, threads: int | None = None, min_time: float = D
             rows.append(VariantResult(variant=name, ok=False, error=str(err)))
             continue
         except Exception as err:  # a variant that fails at run time is a row's reason, not the command's end
-            rows.append(VariantResult(variant=name, ok=False, error=f"{name} failed here: {_first_line(err)}"))
+            rows.append(VariantResult(variant=name, ok=False, error=f"{name} failed here: {one_line(err)}"))
             continue
         candidates[name] = candidate
         rows.append(VariantResult(variant=name, ok=True, diffs=diffs, bytes=candidate.bytes, note=candidate.note))
@@ -178,7 +179,7 @@ def _compiled(spec: Spec, built, threads: int) -> _Candidate:
     try:
         compiled = torch.compile(built.forward)
     except Exception as err:
-        raise Unsupported(f"torch.compile is not available here: {_first_line(err)}") from None
+        raise Unsupported(f"torch.compile is not available here: {one_line(err)}") from None
     call = no_grad(compiled)
     try:
         with pywarnings.catch_warnings():
@@ -194,7 +195,7 @@ def _compile_reason(err: BaseException) -> str:
     text = str(err).lower()
     if "compiler" in text and ("c++" in text or "cxx" in text or "gcc" in text or "not found" in text):
         return "torch.compile found no working C++ compiler (install gcc or clang)"
-    return f"torch.compile failed: {_first_line(err)}"
+    return f"torch.compile failed: {one_line(err)}"
 
 
 def _onnx(spec: Spec, built, threads: int) -> tuple[_Candidate, OnnxView]:

@@ -13,7 +13,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from rnnshape.errors import one_line
 from rnnshape.model.deploy import EXTRA_HINT, ONNX_OP, OnnxInput, OnnxNode, OnnxView, gate_blocks, onnx_row_order
+from rnnshape.model.naming import param_name
 from rnnshape.model.spec import Spec
 
 OPSET = 18  # torch.onnx's default for the dynamo exporter in torch 2.9+
@@ -72,7 +74,7 @@ def export_and_load(spec: Spec, mods: list, inputs: dict, threads: int) -> OnnxR
         proto = program.model_proto
         data = proto.SerializeToString()
     except Exception as err:  # the exporter's failures are many and long; one line says which
-        raise Unsupported(f"torch.onnx.export failed: {_first_line(err)}") from None
+        raise Unsupported(f"torch.onnx.export failed: {one_line(err)}") from None
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -80,7 +82,7 @@ def export_and_load(spec: Spec, mods: list, inputs: dict, threads: int) -> OnnxR
     try:
         session = ort.InferenceSession(data, options, providers=providers)
     except Exception as err:
-        raise Unsupported(f"ONNX Runtime cannot load the exported model: {_first_line(err)}") from None
+        raise Unsupported(f"ONNX Runtime cannot load the exported model: {one_line(err)}") from None
     feeds = {n: inputs[n].detach().cpu().numpy() for n in names}
     weights = _node_weights(proto, feeds)
     return OnnxRun(run=lambda: session.run(None, feeds), names=out_names, bytes=len(data),
@@ -183,32 +185,26 @@ def _expected(spec: Spec, mod, layer: int) -> dict:
 
     order = onnx_row_order(spec.kind, mod.hidden_size)
     params = dict(mod.named_parameters())
-    sfxs = [f"_l{layer}"] + ([f"_l{layer}_reverse"] if mod.bidirectional else [])
+    directions = range(2 if mod.bidirectional else 1)
+
+    def names(base: str) -> list[str]:  # per direction: weight_ih_l1, weight_ih_l1_reverse
+        return [param_name(base, layer=layer, reverse=bool(d)) for d in directions]
 
     def rows(name: str):
         return params[name].detach().cpu().float().numpy()[order]
 
     out = {
-        "W": (np.stack([rows("weight_ih" + s) for s in sfxs]), tuple((f"weight_ih{s}",) for s in sfxs)),
-        "R": (np.stack([rows("weight_hh" + s) for s in sfxs]), tuple((f"weight_hh{s}",) for s in sfxs)),
+        "W": (np.stack([rows(n) for n in names("weight_ih")]), tuple((n,) for n in names("weight_ih"))),
+        "R": (np.stack([rows(n) for n in names("weight_hh")]), tuple((n,) for n in names("weight_hh"))),
     }
     if mod.bias:
-        out["B"] = (np.stack([np.concatenate([rows("bias_ih" + s), rows("bias_hh" + s)]) for s in sfxs]),
-                    tuple((f"bias_ih{s}", f"bias_hh{s}") for s in sfxs))
+        pairs = list(zip(names("bias_ih"), names("bias_hh")))
+        out["B"] = (np.stack([np.concatenate([rows(i), rows(h)]) for i, h in pairs]), tuple(pairs))
     return out
 
 
 def _plain(value):
     return value.decode() if isinstance(value, bytes) else value
-
-
-def _first_line(err: BaseException) -> str:
-    import re
-
-    text = re.sub(r"\x1b\[[0-9;]*m", "", str(err)).strip().splitlines()
-    line = text[0] if text else ""
-    line = f"{type(err).__name__}: {line}" if line else type(err).__name__
-    return line if len(line) <= 200 else line[:197] + "..."
 
 
 @contextlib.contextmanager

@@ -20,11 +20,6 @@ from rnnshape.run.rounds import RoundsInterrupted, Statement
 LABELS = {"forward": "forward", "backward": "forward+backward", "loop": "cell loop", "padded": "padded"}
 
 
-def time_report(spec: Spec, prediction: Prediction, built, opts: TimingOptions) -> tuple[Timing, list[str]]:
-    """The Timing of ``built``, and a warning (with its fix) for each statement that needs one."""
-    return time_reports([(spec, prediction, built)], opts)[0]
-
-
 def time_reports(runs: Sequence[tuple[Spec, Prediction, object]], opts: TimingOptions
                  ) -> list[tuple[Timing, list[str]]]:
     """Time several built configurations together: their statements alternate, round by round."""
