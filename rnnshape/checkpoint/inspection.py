@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from rnnshape.checkpoint.files import Checkpoint, read_checkpoint
 from rnnshape.checkpoint.recover import Recovered, find_modules
 from rnnshape.errors import UsageError
+from rnnshape.model.report import Shows
 from rnnshape.model.spec import make_spec
 
 _WRAPPERS = (
@@ -26,8 +27,8 @@ _WRAPPERS = (
 )
 
 
-@dataclass(frozen=True)
-class Inspection:
+@dataclass(frozen=True, repr=False)
+class Inspection(Shows):  # shows itself through rnnshape.api.results
     checkpoint: Checkpoint
     modules: tuple[Recovered, ...]
     notes: tuple[str, ...]

@@ -11,8 +11,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
-from rnnshape.model.report import Report
+from rnnshape.model.report import SCHEMA_VERSION, Key, Report, Shows, keys
 from rnnshape.model.spec import Kind
 from rnnshape.model.stats import Stats
 
@@ -59,13 +60,21 @@ class Entry:
     report: Report
     relative: Ratios
 
+    JSON: ClassVar = keys(Key("report", spread=True), "label",
+                          Key("memory_bytes", lambda e: memory_bytes(e.report), unit="B"), "relative")
 
-@dataclass(frozen=True)
-class Comparison:
+
+@dataclass(frozen=True, repr=False)
+class Comparison(Shows):
+    """Several configurations side by side (``rnnshape compare``)."""
+
     entries: tuple[Entry, ...]
     shared: str  # the options given once for all entries, as typed ("" for none)
     planned: int  # how many entries were asked for
     interrupted: bool = False  # Ctrl-C: entries holds what was measured before it
+
+    JSON: ClassVar = keys(Key("schema_version", lambda c: SCHEMA_VERSION), Key("shared_options", "shared"),
+                          "entries", "planned", "interrupted")
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:

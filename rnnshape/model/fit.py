@@ -10,6 +10,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
+
+from rnnshape.model.report import Key, keys
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,8 @@ class PowerFit:
     scale: float
     r2: float
     points: int
+
+    JSON: ClassVar = keys(Key("exponents", lambda f: dict(f.exponents)), "scale", "r2", "points")
 
     def exponent(self, name: str) -> float:
         return dict(self.exponents)[name]

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rnnshape.model.report import Report
 from rnnshape.model.stats import Stats
+
+# A report (rnnshape.model.report.Report) is read, not imported: the report's JSON document carries these
+# rates, so report.py imports this module.
 
 BACKWARD_FLOPS_FACTOR = 3  # forward+backward ≈ 3 × forward: the gradients of inputs and of weights each
 # cost one forward's matmuls (the usual convention; the exact count is a little lower, since nothing
@@ -33,7 +35,7 @@ def rates(s: Stats, *, steps: int, flops: int) -> Rates:
                  steps_per_s=steps / m if m else 0.0, gflops=flops / m / 1e9 if m else 0.0)
 
 
-def work(report: Report, which: str) -> tuple[int, int]:
+def work(report, which: str) -> tuple[int, int]:
     """(steps, flops) one call of the statement ``which`` does: the padded run also computes the padding."""
     spec = report.spec
     t = report.prediction.totals
@@ -55,7 +57,7 @@ class Timed:
     relative: float | None  # its median / the forward's; None for the forward itself
 
 
-def timed(report: Report) -> list[Timed]:
+def timed(report) -> list[Timed]:
     """Each timed statement, in the order the report shows them."""
     timing = report.timing
     if timing is None:

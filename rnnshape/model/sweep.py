@@ -10,11 +10,12 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rnnshape.errors import UsageError
-from rnnshape.model.comparison import forward
+from rnnshape.model.comparison import forward, memory_bytes
 from rnnshape.model.fit import PowerFit, power_fit
-from rnnshape.model.report import Report
+from rnnshape.model.report import SCHEMA_VERSION, Key, Report, Shows, keys, with_keys
 
 # --vary name -> (the kind command's parameter, the Spec field / JSON key)
 VARIABLES = {
@@ -112,13 +113,26 @@ class Growth:
     macs: PowerFit | None
 
 
-@dataclass(frozen=True)
-class Sweep:
+@dataclass(frozen=True, repr=False)
+class Sweep(Shows):
+    """One configuration over a grid of values (``rnnshape sweep``)."""
+
     varies: tuple[Vary, ...]
     points: tuple[Point, ...]
     planned: int  # points asked for
     growth: Growth
     interrupted: bool = False
+
+    JSON: ClassVar = keys(
+        Key("schema_version", lambda s: SCHEMA_VERSION),
+        Key("vary", lambda s: {v.field: v.values for v in s.varies}),
+        Key("points", lambda s: [with_keys(p.report, values={v.field: x for v, x in zip(s.varies, p.values)},
+                                           memory_bytes=memory_bytes(p.report), steps_per_s=p.steps_per_s)
+                                 for p in s.points]),
+        Key("fit", "growth"),
+        "planned",
+        "interrupted",
+    )
 
 
 def growth(varies: Sequence[Vary], points: Sequence[Point]) -> Growth:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rnnshape.model.deploy import Deployment, OnnxView
-from rnnshape.render.timing_json import stats_dict
+from rnnshape.model.report import document
 
 
 def deploy_list(d: Deployment) -> list[dict]:
@@ -19,7 +19,7 @@ def deploy_list(d: Deployment) -> list[dict]:
             "within_tolerance": r.within_tolerance,
             "bytes": r.bytes,
             "bytes_ratio": d.bytes_ratio(r),
-            "forward": stats_dict(r.forward) if r.forward is not None else None,
+            "forward": document(r.forward),
             "ratio": d.ratio(r),  # forward median / eager's, both from the same alternating rounds
             "eager_median_s": r.baseline.median if r.baseline is not None else None,  # eager in those rounds
             "note": r.note,

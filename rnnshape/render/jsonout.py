@@ -1,90 +1,34 @@
-"""The JSON view of a Report: schema_version 1, raw numbers, times in seconds. No Rich here."""
+"""The JSON documents (schema_version 1, raw numbers, times in seconds): one serializer for every result.
+
+Each result type declares its keys (rnnshape.model.report: ``Key``, ``JSON``) and :func:`document` writes
+them; this module adds the views' documents and the declarations of types whose modules have none yet.
+
+>>> from rnnshape.model.predict import predict
+>>> from rnnshape.model.spec import make_spec
+>>> from rnnshape.views.diagram import diagram
+>>> d = document(diagram(predict(make_spec("gru"))))
+>>> d["steps"], d["nodes"][0]["label"], d["edges"][0]
+([0, 1, 9], 'input[0]', {'source': 'x.t0', 'target': 'l0.d0.t0', 'tensor': 'x_t', 'shape': [3, 100], 'elided': None})
+"""
 
 from __future__ import annotations
 
-import json
+from rnnshape.model.deploy import Deployment
+from rnnshape.model.report import JSON_KEYS, SCHEMA_VERSION, Key, Report, document, dumps, keys
+from rnnshape.render.deploy_json import deploy_list, onnx_dict
+from rnnshape.views.explain import Group
 
-from rnnshape import __version__
-from rnnshape.model.report import Report, TensorInfo
-from rnnshape.model.spec import Spec
-from rnnshape.render.deploy_json import deploy_keys
-from rnnshape.render.timing_json import timing_dict
+__all__ = ["SCHEMA_VERSION", "document", "dumps", "report_dict"]
 
-SCHEMA_VERSION = 1
-
-
-def spec_dict(spec: Spec) -> dict:
-    return {
-        "kind": spec.kind.value,
-        "cell": spec.cell,
-        "input_size": spec.input_size,
-        "hidden_size": list(spec.hidden_size) if isinstance(spec.hidden_size, tuple) else spec.hidden_size,
-        "num_layers": spec.num_layers,
-        "bidirectional": spec.bidirectional,
-        "proj_size": spec.proj_size,
-        "bias": spec.bias,
-        "batch_first": spec.batch_first,
-        "dropout": spec.dropout,
-        "nonlinearity": spec.nonlinearity,
-        "seq_len": spec.seq_len,
-        "batch": spec.batch,
-        "unbatched": spec.unbatched,
-        "lengths": list(spec.lengths) if spec.lengths is not None else None,
-        "init_state": spec.init_state.value,
-        "dtype": spec.dtype.value,
-        "device": spec.device,
-        "input_shape": None if spec.input_shape is None else list(spec.input_shape),
-    }
-
-
-def _tensor(t: TensorInfo) -> dict:
-    return {"name": t.name, "shape": list(t.shape), "dims": list(t.dims), "note": t.note}
+# Declared here until their modules declare them on the class (rnnshape.model.report.Key).
+JSON_KEYS.setdefault(Deployment, keys(Key("deploy", deploy_list), Key("onnx", lambda d: onnx_dict(d.onnx))))
+JSON_KEYS.setdefault(Group, keys(
+    "module", "layer", "direction", "label",
+    Key("input", lambda g: {"from": [{"module": m, "layer": k, "direction": d} for m, k, d in g.input_from],
+                            "text": g.input_text, "shape": g.input_shape}),
+    "equations", "final"))
 
 
 def report_dict(report: Report) -> dict:
-    p = report.prediction
-    t = p.totals
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "rnnshape_version": __version__,
-        "torch_version": report.torch_version,
-        "verified": report.verified,
-        "spec": spec_dict(p.spec),
-        "module": p.module_repr,
-        "parameters": [
-            {
-                "name": q.name,
-                "shape": list(q.shape),
-                "numel": q.numel,
-                "dims": list(q.dims),
-                "module": q.module,
-                "layer": q.layer,
-                "direction": q.direction,
-                "gates": list(q.gates),
-            }
-            for q in p.parameters
-        ],
-        "inputs": [_tensor(x) for x in p.inputs],
-        "outputs": [_tensor(x) for x in p.outputs],
-        "totals": {
-            "parameters": t.parameters,
-            "parameter_bytes": t.parameter_bytes,
-            "macs": t.macs,
-            "flops": t.flops,
-            "steps": t.steps,
-            "input_bytes": t.input_bytes,
-            "output_bytes": t.output_bytes,
-            "keras_parameters": t.keras_parameters,
-            "flops_counted": report.flops_counted,
-        },
-        "symbols": dict(p.symbols),
-        "input_shape": None if p.spec.input_shape is None else {
-            "shape": list(p.spec.input_shape), "reading": list(p.reading)},
-        "timing": timing_dict(report),
-        **deploy_keys(report.deploy),  # "deploy" and "onnx", only with --deploy
-        "warnings": list(report.warnings),
-    }
-
-
-def dumps(doc: dict) -> str:
-    return json.dumps(doc, indent=2, ensure_ascii=False)
+    """A report's document (the name the commands call it by)."""
+    return document(report)

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import asdict
 
 from rnnshape.model.comparison import Comparison, Entry, backward, forward, memory_bytes
-from rnnshape.model.fit import PowerFit
 from rnnshape.model.report import Report
 from rnnshape.model.stats import Stats
 from rnnshape.model.sweep import Sweep
 from rnnshape.render import fmt
-from rnnshape.render.jsonout import SCHEMA_VERSION, dumps, report_dict
+from rnnshape.render.jsonout import document, dumps
 from rnnshape.render.multi_fmt import (
     growth_verdicts,
     interrupted_text,
@@ -28,52 +26,15 @@ from rnnshape.render.multi_fmt import (
     time_ratio,
 )
 
-# JSON
-
-
-def compare_dict(c: Comparison) -> dict:
-    entries = []
-    for e in c.entries:
-        doc = report_dict(e.report)
-        doc["label"] = e.label
-        doc["memory_bytes"] = memory_bytes(e.report)
-        doc["relative"] = asdict(e.relative)
-        entries.append(doc)
-    return {"schema_version": SCHEMA_VERSION, "shared_options": c.shared, "entries": entries,
-            "planned": c.planned, "interrupted": c.interrupted}
-
-
-def _fit(f: PowerFit | None) -> dict | None:
-    if f is None:
-        return None
-    return {"exponents": dict(f.exponents), "scale": f.scale, "r2": f.r2, "points": f.points}
-
-
-def sweep_dict(s: Sweep) -> dict:
-    points = []
-    for p in s.points:
-        doc = report_dict(p.report)
-        doc["values"] = {v.field: x for v, x in zip(s.varies, p.values)}
-        doc["memory_bytes"] = memory_bytes(p.report)
-        doc["steps_per_s"] = p.steps_per_s
-        points.append(doc)
-    g = s.growth
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "vary": {v.field: list(v.values) for v in s.varies},
-        "points": points,
-        "fit": {"variables": list(g.variables), "time": _fit(g.time), "macs": _fit(g.macs)},
-        "planned": s.planned,
-        "interrupted": s.interrupted,
-    }
+# JSON: each result's declared keys (rnnshape.model.report.document)
 
 
 def compare_json(c: Comparison) -> str:
-    return dumps(compare_dict(c)) + "\n"
+    return dumps(document(c)) + "\n"
 
 
 def sweep_json(s: Sweep) -> str:
-    return dumps(sweep_dict(s)) + "\n"
+    return dumps(document(s)) + "\n"
 
 
 # CSV: raw numbers, one row per entry or point

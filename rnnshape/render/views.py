@@ -31,11 +31,11 @@ def with_views(tables: RenderableType, prediction: Prediction, *, explain: bool,
 
 
 def json_extras(prediction: Prediction, *, explain: bool, diagram: bool, explain_focus: Focus = Focus()) -> dict:
-    from rnnshape.render.explain_json import diagram_dict, explain_dict
+    from rnnshape.render.jsonout import document
 
     out = {}
     if explain:
-        out["explain"] = explain_dict(focus(build_explanation(prediction), explain_focus))
+        out["explain"] = document(focus(build_explanation(prediction), explain_focus))
     if diagram:
-        out["diagram"] = diagram_dict(build_diagram(prediction))
+        out["diagram"] = document(build_diagram(prediction))
     return out

@@ -15,9 +15,10 @@ t = 0, 1, …, L-1 and one edge per direction stands for the steps left out. Ren
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rnnshape.model.naming import module_repr, state_name
-from rnnshape.model.report import Prediction
+from rnnshape.model.report import Key, Prediction, keys
 from rnnshape.model.spec import Module, Spec
 from rnnshape.views.explain import group_label
 
@@ -41,6 +42,12 @@ class Level:
     out_shape: tuple[int, ...]
     finals: tuple[str, ...]  # per direction: "h_n[6]", "h_n.1[0]", "h_n.1" (c_n alike)
     initials: tuple[str, ...]  # per direction: "0" (torch's zeros) or "h_0[6]"
+
+    JSON: ClassVar = keys("module", "layer", "label", "short", "directions",
+                          Key("input", lambda lv: {"tensor": lv.input_tensor, "shape": lv.input_shape}),
+                          "h_shape", "c_shape",
+                          Key("output", lambda lv: {"tensor": lv.out_tensor, "shape": lv.out_shape}),
+                          "finals", "initials")
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,8 @@ class Diagram:
     # t = lengths[b] - 1 and enters the reverse direction there with its initial state.
     lengths: tuple[int, ...] | None = None
     batch_sizes: tuple[int, ...] | None = None
+
+    JSON: ClassVar = keys("title", "seq_len", "steps", "levels", "nodes", "edges")
 
     def rows(self, t: int) -> int | None:
         """Rows step t runs with packed input (None: every step runs the whole batch)."""
