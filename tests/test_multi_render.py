@@ -153,3 +153,11 @@ def test_svg_text_never_starts_with_spaces(tmp_path):
     texts = re.findall(r"<text[^>]*>([^<]*)</text>", path.read_text())
     assert any("18,944" in t for t in texts)
     assert not [t for t in texts if t.startswith(("&#160;", " "))]
+
+
+def test_compare_and_sweep_json_golden():
+    """Both documents byte for byte (written by the hand-made JSON views the serializer replaced)."""
+    from rnnshape.render.multi_export import compare_json, sweep_json
+
+    assert_golden("compare_timed.json", compare_json(_compare(timed=True)))
+    assert_golden("sweep_grid_timed.json", sweep_json(_sweep(**SWEEPS["grid_timed"])))
