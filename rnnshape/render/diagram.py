@@ -27,6 +27,7 @@ class _Layout:
     box: int  # box width
     gap: int  # edge length between boxes
     left: int  # width of the zone left of the first box
+    rolled: bool = False  # one box per level and direction that stands for every step (the narrowest layout)
 
     @property
     def pitch(self) -> int:
@@ -114,8 +115,12 @@ def choose_layout(dg: Diagram, width: int) -> _Layout:
             layout = _Layout(steps, verbose, box, gap, left)
             if _width(layout, right, up) <= width:
                 return layout
-    steps = shown_steps(dg.seq_len, 2)  # narrower still: t = 0 and t = L-1 only, rather than cut labels
-    return _Layout(steps, False, box, 5, left)
+    two = _Layout(shown_steps(dg.seq_len, 2), False, box, 5, left)  # narrower: t = 0 and t = L-1 only
+    if len(two.steps) < 2 or _width(two, right, max(len(s) for s in _up_labels(dg, False))) <= width:
+        return two
+    # narrower still: the network rolled up, one box per level for every step (its recurrence in words), rather
+    # than a drawing past the edge
+    return _Layout((0,), False, box, 0, left, rolled=True)
 
 
 def _width(layout: _Layout, right: int, up: int) -> int:
@@ -148,11 +153,12 @@ class _Canvas:
 def _draw(dg: Diagram, layout: _Layout) -> list[Text]:
     c = _Canvas()
     steps = layout.steps
-    ends = sequence_ends(dg.lengths) if dg.lengths else {}
+    ends = sequence_ends(dg.lengths) if dg.lengths and not layout.rolled else {}
     top = 2 if ends else 1  # packed: a row naming the sequences whose last step each column is
     for j, t in enumerate(steps):
-        c.put(0, layout.center(j) - 1, f"t={t}", "bold")
-        if t in ends:
+        head = f"t=0 … {dg.seq_len - 1}" if layout.rolled and dg.seq_len > 1 else f"t={t}"
+        c.put(0, layout.center(j) - 1 - (len(head) - 3) // 2 if layout.rolled else layout.center(j) - 1, head, "bold")
+        if t in ends and not layout.rolled:
             c.put(1, layout.center(j) - 1, ("last of b=" + ",".join(map(str, ends[t])))[:layout.pitch - 2], "dim")
         c.put(top, layout.center(j), "▲ ", FRAME_STYLE)
         c.put(top, layout.center(j) + 2, _up_labels(dg, layout.verbose)[0], SHAPE_STYLE)
@@ -215,7 +221,10 @@ def _subtitle(dg: Diagram, layout: _Layout) -> str:
     skipped = [t for t in range(dg.seq_len) if t not in layout.steps]
     last = dg.seq_len - 1
     text = f"unrolled over L = {dg.seq_len} step" + ("s" if dg.seq_len != 1 else "")
-    if skipped:
+    if layout.rolled and dg.seq_len > 1:
+        text = (f"rolled up for a narrow terminal: each box runs all L = {dg.seq_len} steps, its state carried "
+                "from one step to the next")
+    elif skipped:
         text += f" ({skipped[0]} … {skipped[-1]} elided as ⋯)"
     end = "lengths[b]-1" if dg.lengths else str(last)
     text += f" · → t = 0 … {end}"
@@ -227,7 +236,7 @@ def _subtitle(dg: Diagram, layout: _Layout) -> str:
 def _legend(dg: Diagram, layout: _Layout):
     zero = any("0" == i for lv in dg.levels for i in lv.initials)
     lines = [f"x_t is {dg.input_name}" + ("" if dg.output_name == "h_t" else f", output is {dg.output_name}")
-             + "; t is the column"]
+             + ("; every box runs each step t in turn" if layout.rolled else "; t is the column")]
     if zero:
         lines.append("0: the initial state torch uses when none is passed (zeros)")
     if not layout.verbose:
@@ -241,7 +250,8 @@ def _legend(dg: Diagram, layout: _Layout):
     if dg.lengths:
         lines.append(f"packed input (lengths {', '.join(map(str, dg.lengths))}): step t runs batch_sizes[t] = "
                      f"{', '.join(map(str, dg.batch_sizes))} rows; sequence b's h_n slice is its state after "
-                     "t = lengths[b] - 1 (its last step, marked in its column), where the reverse direction "
+                     f"t = lengths[b] - 1 (its last step{'' if layout.rolled else ', marked in its column'}), "
+                     "where the reverse direction "
                      "also starts it from its initial state; output[t] is zeros past it")
     if dg.states:
         parts = [f"{name} {fmt.shape(shape)}" for name, shape in dg.states]

@@ -93,7 +93,7 @@ def _equations(g: ExGroup, wide: bool) -> Group:
     given = Words([Text("  given " + parts[0], style="dim"), *(Text(p, style="dim") for p in parts[1:])],
                   sep=" · ", indent=8)
     table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 1))
-    table.add_column(no_wrap=True, width=1)
+    table.add_column(no_wrap=True)  # an indent: a blank cell (not a width, which Rich 13 and 15 pad differently)
     table.add_column(no_wrap=True)
     table.add_column(no_wrap=True)
     table.add_column(justify="right", no_wrap=True)
@@ -103,7 +103,7 @@ def _equations(g: ExGroup, wide: bool) -> Group:
         row = [Text(eq.lhs, style="bold"), _rhs(eq), Text(fmt.shape(eq.shape), style=SHAPE_STYLE)]
         if wide:
             row.append(eq.meaning)
-        table.add_row("", *row)
+        table.add_row(" ", *row)
     return Group(title, given, Fit(table))
 
 

@@ -10,11 +10,11 @@ True
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 from pathlib import Path
 
-from rich._export_format import CONSOLE_HTML_FORMAT, CONSOLE_SVG_FORMAT
 from rich.cells import cell_len
 from rich.console import Console, RenderableType
 from rich.segment import Segment
@@ -29,16 +29,21 @@ MONOSPACE = ("'DejaVu Sans Mono', 'Liberation Mono', Menlo, Consolas, 'Noto Sans
              "ui-monospace, monospace")
 
 
+def _template(method) -> str:
+    """The page template a Console export method writes by default (its public ``code_format`` argument)."""
+    return inspect.signature(method).parameters["code_format"].default
+
+
 def _svg_format() -> str:
     """Rich's SVG template without its Fira Code @font-face rules (fetched from a CDN) and with our stack."""
-    head, rest = CONSOLE_SVG_FORMAT.split("@font-face", 1)
+    head, rest = _template(Console.save_svg).split("@font-face", 1)
     rest = rest[rest.index(".{unique_id}-matrix"):]
     return (head + rest).replace("font-family: Fira Code, monospace;", f"font-family: {MONOSPACE};")
 
 
 def _html_format() -> str:
     """Rich's HTML template with our stack (its own names two fonts that lack σ and ⊙ on most machines)."""
-    return CONSOLE_HTML_FORMAT.replace("Menlo,'DejaVu Sans Mono',consolas,'Courier New',monospace", MONOSPACE)
+    return _template(Console.save_html).replace("Menlo,'DejaVu Sans Mono',consolas,'Courier New',monospace", MONOSPACE)
 
 
 def check_path(flag: str, path: str | None) -> None:

@@ -7,8 +7,10 @@ them; this module adds the views' documents and the declarations of types whose 
 >>> from rnnshape.model.spec import make_spec
 >>> from rnnshape.views.diagram import diagram
 >>> d = document(diagram(predict(make_spec("gru"))))
->>> d["steps"], d["nodes"][0]["label"], d["edges"][0]
-([0, 1, 9], 'input[0]', {'source': 'x.t0', 'target': 'l0.d0.t0', 'tensor': 'x_t', 'shape': [3, 100], 'elided': None})
+>>> d["steps"], d["nodes"][0]["label"], d["edges"][0]["shape"]
+([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 'input[0]', [3, 100])
+>>> [(e["source"], e["sequences"]) for e in d["edges"] if e["tensor"] == "h_n"]
+[('l0.d0.t9', [0, 1, 2])]
 """
 
 from __future__ import annotations
