@@ -10,8 +10,7 @@ from golden_util import WIDTHS, assert_golden, check_fits, render_text
 
 from rnnshape.model.predict import predict
 from rnnshape.model.spec import make_spec
-from rnnshape.render.diagram import DiagramView
-from rnnshape.render.explain import ExplanationView
+from rnnshape.render.explain import DiagramView, ExplanationView
 from rnnshape.views.diagram import diagram
 from rnnshape.views.explain import explain
 

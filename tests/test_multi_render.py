@@ -13,9 +13,7 @@ from rnnshape.model.report import Report, Timing
 from rnnshape.model.spec import make_spec
 from rnnshape.model.stats import Stats
 from rnnshape.model.sweep import Point, grid, parse_vary, sweep_result
-from rnnshape.render.compare_view import render_comparison
-from rnnshape.render.multi_export import compare_markdown
-from rnnshape.render.sweep_view import render_sweep
+from rnnshape.render.multi import compare_markdown, render_comparison, render_sweep
 
 
 @dataclass(frozen=True)
@@ -147,7 +145,7 @@ def test_svg_text_never_starts_with_spaces(tmp_path):
     # librsvg drops a <text>'s leading spaces, which would shift right-aligned numbers left
     import re
 
-    from rnnshape.render.export import export
+    from rnnshape.render.screen import export
 
     path = tmp_path / "c.svg"
     export(render_comparison(_compare(timed=True)), path, width=80)
@@ -158,7 +156,30 @@ def test_svg_text_never_starts_with_spaces(tmp_path):
 
 def test_compare_and_sweep_json_golden():
     """Both documents byte for byte (written by the hand-made JSON views the serializer replaced)."""
-    from rnnshape.render.multi_export import compare_json, sweep_json
+    from rnnshape.render.multi import compare_json, sweep_json
 
     assert_golden("compare_timed.json", compare_json(_compare(timed=True)))
     assert_golden("sweep_grid_timed.json", sweep_json(_sweep(**SWEEPS["grid_timed"])))
+
+
+def test_compare_says_which_kernel_each_ran():
+    """Issue 24: `compare lstm gru` says why one is slower: a kernel column (Rich, Markdown), kernel_path (CSV)."""
+    from dataclasses import replace
+
+    from rnnshape.render.multi import compare_csv
+
+    c = _compare(timed=True)
+    paths = ["aten", "onednn", "aten", "onednn"]
+    c = comparison([e.label for e in c.entries],
+                   [replace(e.report, timing=replace(e.report.timing, path=p)) for e, p in zip(c.entries, paths)],
+                   shared=c.shared)
+    text = render_text(render_comparison(c), width=80)
+    assert_golden("compare_kernel_80.txt", text)
+    assert text.count("oneDNN fused") == 2 and text.count("aten per step") == 2
+    md = compare_markdown(c).splitlines()
+    assert md[0].endswith("| kernel |") and md[3].endswith("| oneDNN fused |")
+    assert [row.split(",")[-1] for row in compare_csv(c).splitlines()] == ["kernel_path", *paths]
+    for width in WIDTHS:
+        check_fits(render_text(render_comparison(c), width), width)
+    dry = render_text(render_comparison(_compare(timed=False)), width=120)
+    assert "kernel" not in dry  # nothing ran: no column

@@ -19,7 +19,7 @@ from rnnshape.model.spec import make_spec
 from rnnshape.model.stats import Stats
 from rnnshape.model.threads import Probe, ThreadChoice
 from rnnshape.render.jsonout import report_dict
-from rnnshape.render.timing_table import timing_table
+from rnnshape.render.tables import timing_table
 from rnnshape.run.policy import MIN_ROUNDS
 
 GOLDEN = Path(__file__).parent / "golden"

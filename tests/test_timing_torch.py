@@ -153,6 +153,22 @@ def test_kernel_path_and_what_flop_counter_mode_reads():
         assert k.flop_counter_flops == 0  # the fused op has no FLOP formula
 
 
+@pytest.mark.parametrize("kw", [dict(kind="rnn"), dict(kind="gru", num_layers=2), dict(kind="lstm"),
+                                dict(kind="lstm", num_layers=2, bidirectional=True, batch_first=True),
+                                dict(kind="lstm", proj_size=5), dict(kind="lstm", lengths=[10, 4, 7]),
+                                dict(kind="gru", lengths=[3, 10], bidirectional=True),
+                                dict(kind="lstm", cell=True), dict(kind="lstm", hidden_size=[30, 20], dtype="float64")])
+def test_compare_kernel_path_is_the_dispatch_modes(kw):
+    """compare's kernel column reads the autograd graph of one forward; the dispatch mode (--vs-loop) sees the
+    ops themselves: the two say the same path."""
+    from rnnshape.run import build as run
+    from rnnshape.run.kernel import graph_path, observe_kernel
+
+    kw = dict(kw)
+    built = run.build(make_spec(kw.pop("kind"), **kw))
+    assert graph_path(built.forward) == observe_kernel(built.forward).path
+
+
 def test_memory_estimate_parts_against_torch_tensors():
     from rnnshape.model.guard import estimate_bytes
     from rnnshape.model.memory import estimate, with_margin

@@ -19,10 +19,8 @@ from rnnshape.model.report import Report, Timing
 from rnnshape.model.spec import make_spec
 from rnnshape.model.stats import Stats
 from rnnshape.render import fmt
-from rnnshape.render.compare_view import render_comparison
-from rnnshape.render.diagram import DiagramView
-from rnnshape.render.explain import ExplanationView
-from rnnshape.render.sweep_view import render_sweep
+from rnnshape.render.explain import DiagramView, ExplanationView
+from rnnshape.render.multi import render_comparison, render_sweep
 from rnnshape.render.tables import render
 from rnnshape.views.diagram import diagram
 from rnnshape.views.explain import explain

@@ -29,7 +29,7 @@ __all__ = ["Comparison", "Inspection", "Report", "Sweep", "of"]
 
 
 def _html(renderable) -> str:
-    from rnnshape.render.notebook import html
+    from rnnshape.render.screen import html
 
     return html(renderable)
 
@@ -51,13 +51,13 @@ def _report_text(r: Report) -> str:
 
 
 def _comparison_view(c: Comparison):
-    from rnnshape.render.compare_view import render_comparison
+    from rnnshape.render.multi import render_comparison
 
     return render_comparison(c)
 
 
 def _sweep_view(s: Sweep):
-    from rnnshape.render.sweep_view import render_sweep
+    from rnnshape.render.multi import render_sweep
 
     return render_sweep(s)
 

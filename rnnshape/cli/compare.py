@@ -43,7 +43,7 @@ def compare_configurations(labels: Sequence[str], specs: Sequence[Spec], *, shar
                            out: Output, console=None) -> int:
     """Measure every configuration, then print the comparison in the chosen format."""
     from rnnshape.model.comparison import comparison
-    from rnnshape.render import multi_export
+    from rnnshape.render import multi as render_multi
 
     out.check()
     if run.deploy and (out.csv or out.markdown):
@@ -54,13 +54,13 @@ def compare_configurations(labels: Sequence[str], specs: Sequence[Spec], *, shar
     if not reports:
         return multi_run.interrupted(0, len(specs))
     result = comparison(labels, reports, shared=shared, planned=len(specs), interrupted=interrupted)
-    out.print(json=lambda: multi_export.compare_json(result), csv=lambda: multi_export.compare_csv(result),
-              markdown=lambda: multi_export.compare_markdown(result), rich=lambda: _view(result), console=console)
+    out.print(json=lambda: render_multi.compare_json(result), csv=lambda: render_multi.compare_csv(result),
+              markdown=lambda: render_multi.compare_markdown(result), rich=lambda: _view(result), console=console)
     return multi_run.interrupted(len(reports), len(specs)) if interrupted else 0
 
 
 def _view(result):
-    from rnnshape.render.compare_view import render_comparison
+    from rnnshape.render.multi import render_comparison
 
     if any(e.report.deploy for e in result.entries):
         from rich.console import Group

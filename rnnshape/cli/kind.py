@@ -129,7 +129,7 @@ def _json(report, *, explain: bool, diagram: bool, explain_focus) -> str:
 
     doc = report_dict(report)
     if explain or diagram:
-        from rnnshape.render.views import json_extras
+        from rnnshape.render.explain import json_extras
 
         doc.update(json_extras(report.prediction, explain=explain, diagram=diagram, explain_focus=explain_focus))
     return dumps(doc)
@@ -140,7 +140,7 @@ def _tables(report, *, explain: bool, diagram: bool, explain_focus):
 
     renderable = render(report)
     if explain or diagram:
-        from rnnshape.render.views import with_views
+        from rnnshape.render.explain import with_views
 
         renderable = with_views(renderable, report.prediction, explain=explain, diagram=diagram,
                                 explain_focus=explain_focus)
@@ -177,11 +177,11 @@ def spec_from_options(
 
 
 def _live(spec, run: dict) -> bool:
-    """On a terminal: the predicted tables at once, settled by torch's verdict (rnnshape.render.live)."""
+    """On a terminal: the predicted tables at once, settled by torch's verdict (rnnshape.render.screen)."""
     from rich.console import Console
 
     from rnnshape.api import analyze
-    from rnnshape.render import live
+    from rnnshape.render import screen as live  # the live display
 
     console = Console()
     if not live.wanted(console):

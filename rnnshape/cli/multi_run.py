@@ -33,7 +33,7 @@ def measure_all(labels: Sequence[str], specs: Sequence[Spec], run: Run) -> tuple
     nothing.
     """
     from rnnshape import api
-    from rnnshape.render.progress import progress_bar
+    from rnnshape.render.screen import progress_bar
 
     timed = not run.dry_run
 

@@ -54,7 +54,7 @@ def sweep_configurations(varies, points: Sequence[tuple[int, ...]], specs: Seque
                          out: Output, console=None) -> int:
     """Measure every point, then print the sweep (table, chart, fit) in the chosen format."""
     from rnnshape.model.sweep import Point, sweep_result
-    from rnnshape.render import multi_export
+    from rnnshape.render import multi as render_multi
 
     out.check()
     labels = [", ".join(f"{v.option}={x}" for v, x in zip(varies, values)) for values in points]
@@ -64,13 +64,13 @@ def sweep_configurations(varies, points: Sequence[tuple[int, ...]], specs: Seque
         return multi_run.interrupted(0, len(specs))
     result = sweep_result(varies, [Point(v, r) for v, r in zip(points, reports)], planned=len(specs),
                           interrupted=interrupted)
-    out.print(json=lambda: multi_export.sweep_json(result), csv=lambda: multi_export.sweep_csv(result),
-              markdown=lambda: multi_export.sweep_markdown(result), rich=lambda: _view(result), console=console)
+    out.print(json=lambda: render_multi.sweep_json(result), csv=lambda: render_multi.sweep_csv(result),
+              markdown=lambda: render_multi.sweep_markdown(result), rich=lambda: _view(result), console=console)
     return multi_run.interrupted(len(reports), len(specs)) if interrupted else 0
 
 
 def _view(result):
-    from rnnshape.render.sweep_view import render_sweep
+    from rnnshape.render.multi import render_sweep
 
     return render_sweep(result)
 

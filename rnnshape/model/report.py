@@ -295,6 +295,9 @@ class Timing:
     kernel: Kernel | None = None
     memory: Memory | None = None
     threads: ThreadChoice | None = None  # the count timed on, why, and the probe (issue 12)
+    # which implementation ran the forward ("onednn", "cudnn", "miopen", "aten"): the kernel's path with
+    # --vs-loop, else seen in the autograd graph of one forward (compare and sweep); None when not looked at
+    path: str | None = None
 
 
 @dataclass(frozen=True, repr=False)
@@ -368,7 +371,7 @@ def _timing(report: Report) -> dict | None:
     doc.update((row.key, row) for row in timed(report))
     kernel = t.kernel and with_keys(t.kernel, flop_counter_hides_matmuls=(
         t.kernel.flop_counter_flops < report.prediction.totals.flops))
-    return {**doc, "kernel": kernel, "memory": t.memory, "threads": t.threads}
+    return {**doc, "kernel": kernel, "memory": t.memory, "threads": t.threads, "kernel_path": t.path}
 
 
 # The result types of other modules (rates, stats and threads import no report; spec is the option table's)

@@ -23,7 +23,7 @@ LABELS = {"forward": "forward", "backward": "forward+backward", "loop": "cell lo
 def time_reports(runs: Sequence[tuple[Spec, Prediction, object]], opts: TimingOptions
                  ) -> list[tuple[Timing, list[str]]]:
     """Time several built configurations together: their statements alternate, round by round."""
-    from rnnshape.run.kernel import observe_kernel
+    from rnnshape.run.kernel import graph_path, observe_kernel
 
     groups = [_statements(spec, built, opts) for spec, _, built in runs]
     timed = time_statements(groups, threads=opts.threads, min_time=opts.min_time, clock=opts.clock, note=opts.note)
@@ -36,7 +36,9 @@ def time_reports(runs: Sequence[tuple[Spec, Prediction, object]], opts: TimingOp
         warnings += [w for key, s in stats.items() if (w := noise_warning(LABELS[key], s, opts.min_time))]
         # The first dispatch mode of a process imports torch._dynamo (about 1.2 s): only --vs-loop pays for it.
         kernel = observe_kernel(built.forward) if opts.vs_loop else None
-        out.append((Timing(**stats, kernel=kernel, memory=memory, threads=result.choice), warnings))
+        # compare and sweep say which path each configuration ran, from the graph of one more forward
+        path = kernel.path if kernel else (graph_path(built.forward) if len(runs) > 1 else None)
+        out.append((Timing(**stats, kernel=kernel, memory=memory, threads=result.choice, path=path), warnings))
     if any(r.interrupted for r in timed):
         raise RoundsInterrupted(out)
     return out
