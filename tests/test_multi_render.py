@@ -7,12 +7,11 @@ from dataclasses import dataclass
 import pytest
 from golden_util import WIDTHS, assert_golden, check_fits, render_text
 
-from rnnshape.model.comparison import comparison
+from rnnshape.model.many import Point, comparison, grid, parse_vary, sweep_result
 from rnnshape.model.predict import predict
 from rnnshape.model.report import Report, Timing
 from rnnshape.model.spec import make_spec
 from rnnshape.model.stats import Stats
-from rnnshape.model.sweep import Point, grid, parse_vary, sweep_result
 from rnnshape.render.multi import compare_markdown, render_comparison, render_sweep
 
 

@@ -18,11 +18,10 @@ from rnnshape.api import results
 from rnnshape.api.engine import Interrupted, analyze_many
 from rnnshape.api.names import python_terms
 from rnnshape.errors import UsageError
-from rnnshape.model.comparison import KIND_ONLY, comparison
 from rnnshape.model.enums import Kind
+from rnnshape.model.many import KIND_ONLY, VARIABLES, Point, Vary, comparison, grid, sweep_result
 from rnnshape.model.rules import enum
 from rnnshape.model.spec import Spec, make_spec
-from rnnshape.model.sweep import VARIABLES, Point, Vary, grid, sweep_result
 from rnnshape.run.measure import DEFAULT_MIN_TIME
 
 

@@ -21,9 +21,8 @@ True
 from __future__ import annotations
 
 from rnnshape.checkpoint.inspection import Inspection
-from rnnshape.model.comparison import Comparison
+from rnnshape.model.many import Comparison, Sweep
 from rnnshape.model.report import SHOWING, Report, Showing, Shows
-from rnnshape.model.sweep import Sweep
 
 __all__ = ["Comparison", "Inspection", "Report", "Sweep", "of"]
 

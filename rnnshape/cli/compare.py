@@ -42,7 +42,7 @@ def compare_command(
 def compare_configurations(labels: Sequence[str], specs: Sequence[Spec], *, shared: str, run: multi_run.Run,
                            out: Output, console=None) -> int:
     """Measure every configuration, then print the comparison in the chosen format."""
-    from rnnshape.model.comparison import comparison
+    from rnnshape.model.many import comparison
     from rnnshape.render import multi as render_multi
 
     out.check()
@@ -76,7 +76,7 @@ def _view(result):
 def compare_specs(tokens: list[str]):
     """Tokens -> (labels, specs, shared options as typed). A token whose first word is a kind is an entry."""
     from rnnshape.cli.kind import spec_from_options
-    from rnnshape.model.comparison import KIND_ONLY
+    from rnnshape.model.many import KIND_ONLY
 
     entries = [multi.words(t) for t in tokens if t.split() and multi.is_kind(t.split()[0])]
     shared = [t for t in tokens if not (t.split() and multi.is_kind(t.split()[0]))]

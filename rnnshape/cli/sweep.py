@@ -16,7 +16,7 @@ from rnnshape.run.measure import DEFAULT_MIN_TIME
 
 
 def _vary_keys(incomplete: str) -> list[str]:
-    from rnnshape.model.sweep import VARIABLES
+    from rnnshape.model.many import VARIABLES
 
     return [f"{name}=" for name in VARIABLES if name.startswith(incomplete)]
 
@@ -39,7 +39,7 @@ def sweep_command(
 
       rnnshape sweep lstm --vary seq-len=16,64,256,1024 --hidden-size 256
     """
-    from rnnshape.model.sweep import grid, parse_vary
+    from rnnshape.model.many import grid, parse_vary
 
     varies = [parse_vary(v) for v in vary]
     if not varies:
@@ -53,7 +53,7 @@ def sweep_command(
 def sweep_configurations(varies, points: Sequence[tuple[int, ...]], specs: Sequence[Spec], *, run: multi_run.Run,
                          out: Output, console=None) -> int:
     """Measure every point, then print the sweep (table, chart, fit) in the chosen format."""
-    from rnnshape.model.sweep import Point, sweep_result
+    from rnnshape.model.many import Point, sweep_result
     from rnnshape.render import multi as render_multi
 
     out.check()
@@ -78,7 +78,7 @@ def _view(result):
 def sweep_specs(tokens: list[str], varies, points):
     """Tokens (the kind first) and the grid -> one Spec per point, all validated before anything runs."""
     from rnnshape.cli.kind import spec_from_options
-    from rnnshape.model.sweep import check_varies
+    from rnnshape.model.many import check_varies
 
     words = (multi.words(tokens[0]) if tokens else []) + tokens[1:]
     if not words or words[0] not in multi.KINDS:

@@ -7,7 +7,7 @@ gives the CSV (torchinfo's ColumnSettings and HEADER_TITLES are the model). A wr
 shows: the terminal's Cost and Shapes tables, the one Markdown table, every raw field in the CSV.
 
 >>> from rnnshape.api import analyze
->>> from rnnshape.model.comparison import comparison
+>>> from rnnshape.model.many import comparison
 >>> c = comparison(("rnn", "gru"), [analyze("rnn", dry_run=True), analyze("gru", dry_run=True)])
 >>> print(compare_csv(c).splitlines()[2])
 2,gru,7320,216000,43920,,,,,,,"(10, 3, 20)","h_n=(1, 3, 20)",3.0,3.0,1.8,,,
@@ -26,11 +26,9 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from rnnshape.model.comparison import Comparison, backward, forward, memory_bytes
-from rnnshape.model.fit import PowerFit
+from rnnshape.model.many import Comparison, PowerFit, Sweep, backward, forward, memory_bytes
 from rnnshape.model.report import Report, TensorInfo, document, dumps
 from rnnshape.model.stats import Stats
-from rnnshape.model.sweep import Sweep
 from rnnshape.render import fmt
 from rnnshape.render.fit import Fit
 from rnnshape.render.tables import LineChart, Series
