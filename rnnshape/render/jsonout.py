@@ -18,17 +18,11 @@ from __future__ import annotations
 from rnnshape.model.deploy import Deployment
 from rnnshape.model.report import JSON_KEYS, SCHEMA_VERSION, Key, Report, document, dumps, keys
 from rnnshape.render.deploy_json import deploy_list, onnx_dict
-from rnnshape.views.explain import Group
 
 __all__ = ["SCHEMA_VERSION", "document", "dumps", "report_dict"]
 
-# Declared here until their modules declare them on the class (rnnshape.model.report.Key).
+# Declared here until D declares them on the classes (rnnshape.model.report.Key): deploy_json's functions.
 JSON_KEYS.setdefault(Deployment, keys(Key("deploy", deploy_list), Key("onnx", lambda d: onnx_dict(d.onnx))))
-JSON_KEYS.setdefault(Group, keys(
-    "module", "layer", "direction", "label",
-    Key("input", lambda g: {"from": [{"module": m, "layer": k, "direction": d} for m, k, d in g.input_from],
-                            "text": g.input_text, "shape": g.input_shape}),
-    "equations", "final"))
 
 
 def report_dict(report: Report) -> dict:

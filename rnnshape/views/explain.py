@@ -19,9 +19,10 @@ evaluate the very text shown against torch's own module (tests/test_explain_torc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rnnshape.model.naming import module_repr, param_name, state_name
-from rnnshape.model.report import Prediction
+from rnnshape.model.report import Key, Prediction, keys
 from rnnshape.model.spec import Kind, Module, Spec
 from rnnshape.views.explain_math import Equation, Source, Term, equations
 from rnnshape.views.explain_text import notes, output_slice, traps
@@ -43,6 +44,10 @@ class Group:
     input_shape: tuple[int, ...]
     equations: tuple[Equation, ...]
     final: str  # the tensor slice holding its last state, e.g. "h_n[3]" or "h_n.1"
+
+    JSON: ClassVar = keys("module", "layer", "direction", "label", Key("input", lambda g: {
+        "from": [{"module": m, "layer": k, "direction": d} for m, k, d in g.input_from], "text": g.input_text,
+        "shape": g.input_shape}), "equations", "final")
 
 
 @dataclass(frozen=True)
