@@ -59,3 +59,22 @@ def test_report_json_golden():
     from rnnshape.render.jsonout import dumps, report_dict
 
     assert_golden("report_everything.json", dumps(report_dict(_everything())) + "\n")
+
+
+def test_one_class_per_result_and_it_shows_itself():
+    """No showing subclass: the API's Report is the model's, and a hand-built one renders, reprs and
+    serializes exactly as the CLI does (through the functions rnnshape.api.results registers)."""
+    from rnnshape.api import results
+    from rnnshape.model.report import Report as ModelReport
+    from rnnshape.render.jsonout import dumps, report_dict
+    from rnnshape.render.screen import plain
+
+    from dataclasses import replace
+
+    assert results.Report is ModelReport
+    report = _everything()
+    report = replace(report, timing=replace(report.timing, threads=None))
+    assert plain(report, 80) == render_text(render(report), 80)
+    assert report.to_json() == dumps(report_dict(report)) and report.to_dict() == report_dict(report)
+    assert repr(report).endswith("h_n (2, 3, 4), c_n (2, 3, 20) · verified by torch 2.13.0+cpu · forward 1.10 ms>")
+    assert "<pre" in report._repr_html_()
