@@ -11,16 +11,11 @@ from rnnshape.cli import multi, multi_run
 from rnnshape.cli.output import Output, note
 from rnnshape.errors import UsageError
 from rnnshape.model.enums import Kind
+from rnnshape.model.options import COMPARE, KIND_ONLY
 from rnnshape.model.spec import Spec
-from rnnshape.run.measure import DEFAULT_MIN_TIME
 
 
-def compare_command(
-    ctx: typer.Context, backward: multi.Backward = False, dry_run: multi.DryRun = False,
-    min_time: multi.MinTime = DEFAULT_MIN_TIME, threads: multi.Threads = None, json_out: multi.Json = False,
-    csv_out: multi.Csv = False, markdown: multi.Markdown = False, svg: multi.Svg = None, html: multi.Html = None,
-    deploy: multi.Deploy = False,
-) -> int:
+def compare_command(ctx: typer.Context, **params) -> int:
     """Compare configurations side by side: parameters, MACs, memory, time, shapes, each × the first.
 
     CONFIG is a kind (rnn, lstm, gru), or a quoted kind with its own options, as `rnnshape KIND` takes them.
@@ -33,10 +28,10 @@ def compare_command(
 
       rnnshape compare "lstm --hidden-size 256" "gru --hidden-size 320 --layers 2"
     """
+    multi.quiet(params)
     labels, specs, shared = compare_specs(list(ctx.args))
-    run = multi.run_options(ctx, dry_run, min_time, threads, backward, deploy)
-    out = Output(json_out, csv_out, markdown, svg, html)
-    return compare_configurations(labels, specs, shared=shared, run=run, out=out)
+    run = multi.run_options(ctx, params)
+    return compare_configurations(labels, specs, shared=shared, run=run, out=multi.output(params))
 
 
 def compare_configurations(labels: Sequence[str], specs: Sequence[Spec], *, shared: str, run: multi_run.Run,
@@ -75,8 +70,7 @@ def _view(result):
 
 def compare_specs(tokens: list[str]):
     """Tokens -> (labels, specs, shared options as typed). A token whose first word is a kind is an entry."""
-    from rnnshape.cli.kind import spec_from_options
-    from rnnshape.model.comparison import KIND_ONLY
+    from rnnshape.cli.kind import spec_from_params
 
     entries = [multi.words(t) for t in tokens if t.split() and multi.is_kind(t.split()[0])]
     shared = [t for t in tokens if not (t.split() and multi.is_kind(t.split()[0]))]
@@ -92,14 +86,14 @@ def compare_specs(tokens: list[str]):
             if name in given:
                 overridden.setdefault(shared_given[name], []).append(label)
                 continue
-            if name in KIND_ONLY and Kind(kind) not in KIND_ONLY[name]:
+            if name in KIND_ONLY and kind not in KIND_ONLY[name]:
                 skipped.setdefault(shared_given[name], (KIND_ONLY[name], []))[1].append(label)
                 continue
             params[name] = shared_params[name]
         try:
-            specs.append(spec_from_options(Kind(kind), **params))
+            specs.append(spec_from_params(Kind(kind), params))
         except UsageError as err:
-            raise UsageError(f"{label}: {err.message}", hint=err.hint) from None
+            raise err.within(f"{label}: ") from None
         labels.append(label)
     _note_skipped(skipped, len(entries))
     for flag, where in overridden.items():
@@ -110,11 +104,14 @@ def compare_specs(tokens: list[str]):
 
 def _note_skipped(skipped: dict[str, tuple], entries: int) -> None:
     for flag, (kinds, labels) in skipped.items():
-        kinds = " and ".join(k.value for k in kinds)
+        kinds = " and ".join(kinds)
         if len(labels) == entries:
             raise UsageError(f"{flag} applies only to {kinds}, and no configuration here is one",
                              hint=f"drop {flag}, or add {kinds} to the comparison")
         note(f"{flag} applies only to {kinds}; not applied to {', '.join(labels)}")
+
+
+compare_command.__signature__ = multi.own_signature(COMPARE)
 
 
 def register(app: typer.Typer) -> None:

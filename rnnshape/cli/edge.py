@@ -15,6 +15,7 @@ from typer.core import TyperGroup
 
 from rnnshape.cli.click_compat import exceptions as click_exceptions
 from rnnshape.errors import RnnshapeError
+from rnnshape.model.options import cli_name
 
 INTERRUPTED = 130
 
@@ -46,9 +47,12 @@ class Group(TyperGroup):
 
 
 def error(err: RnnshapeError | Exception | str, hint: str | None = None) -> None:
-    message = getattr(err, "message", None) or str(err)
+    """One line on stderr (and a hint); a structured error names its options as the command line's flags."""
+    if isinstance(err, RnnshapeError):
+        message, hint = err.worded(cli_name), hint or err.worded_hint(cli_name)
+    else:
+        message = getattr(err, "message", None) or str(err)
     sys.stderr.write(f"rnnshape: error: {message}\n")
-    hint = hint or getattr(err, "hint", None)
     if hint:
         sys.stderr.write(f"hint: {hint}\n")
 

@@ -1,4 +1,5 @@
-"""What compare and sweep share: their options, and the step from typed configurations to parsed options.
+"""What compare and sweep share: their options (the option table's rows for them), and the step from typed
+configurations to parsed options.
 
 Each configuration is parsed by the real kind command (`rnnshape lstm ...`), so every option, default and
 error is the kind command's own; the measuring lives in rnnshape.cli.multi_run.
@@ -6,42 +7,34 @@ error is the kind command's own; the measuring lives in rnnshape.cli.multi_run.
 
 from __future__ import annotations
 
-import inspect
 import shlex
-from typing import Annotated, Optional
 
 import typer
 from typer.core import TyperCommand
 
 from rnnshape.cli.multi_run import Run
-from rnnshape.cli.output import warn
+from rnnshape.cli.output import Output, warn
 from rnnshape.cli.parse import given_flags
 from rnnshape.errors import UsageError
 from rnnshape.model import modes
 from rnnshape.model.enums import Kind
-from rnnshape.model.rules import check_run_bounds
+from rnnshape.model.options import SPEC_NAMES, cli_name, for_command
+from rnnshape.model.spec import check_run_bounds
 
 KINDS = tuple(k.value for k in Kind)
-PANEL = "Measure and print"
 EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": ["-h", "--help"]}
 
-Backward = Annotated[bool, typer.Option("--backward", help="Also time the backward pass.", rich_help_panel=PANEL)]
-DryRun = Annotated[bool, typer.Option("--dry-run", help="Predict only, without torch: no times.",
-                                      rich_help_panel=PANEL)]
-MinTime = Annotated[float, typer.Option("--min-time", metavar="<seconds>", help="Measure each at least this long.",
-                                        rich_help_panel=PANEL)]
-Threads = Annotated[Optional[int], typer.Option("--threads", help="torch threads (default: fastest in a probe).",
-                                                rich_help_panel=PANEL)]
-Deploy = Annotated[bool, typer.Option("--deploy", help="Also run each deployed (bfloat16, float16, int8, "
-                                      "torch.compile, ONNX Runtime) against its eager float32.", rich_help_panel=PANEL)]
-Json = Annotated[bool, typer.Option("--json", "-j", help="One JSON document on stdout (times in seconds).",
-                                    rich_help_panel=PANEL)]
-Csv = Annotated[bool, typer.Option("--csv", help="CSV on stdout, one row each, raw numbers.", rich_help_panel=PANEL)]
-Markdown = Annotated[bool, typer.Option("--markdown", help="A Markdown table on stdout.", rich_help_panel=PANEL)]
-Svg = Annotated[Optional[str], typer.Option("--svg", metavar="<file>", help="Also save the output as SVG.",
-                                            rich_help_panel=PANEL)]
-Html = Annotated[Optional[str], typer.Option("--html", metavar="<file>", help="Also save the output as HTML.",
-                                             rich_help_panel=PANEL)]
+
+def own_signature(command: str, leading: tuple = ()):
+    """compare's and sweep's own options: the table's run and output rows for them. The configuration's
+    options are not declared here: they stay words, parsed per configuration by the kind command."""
+    import inspect
+
+    from rnnshape.cli.kind import parameter
+
+    ctx = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
+    return inspect.Signature([ctx, *leading, *(parameter(o, command) for o in for_command(command)
+                                               if o.role != "spec")], return_annotation=int)
 
 
 class KindsFirst(TyperCommand):
@@ -56,18 +49,24 @@ class KindsFirst(TyperCommand):
         return [CompletionItem(k) for k in KINDS if k.startswith(incomplete.lower())] + found
 
 
-def run_options(ctx: typer.Context, dry_run: bool, min_time: float, threads: int | None, backward: bool,
-                deploy: bool = False) -> Run:
-    check_run_bounds(min_time, threads)
-    warn(modes.ignored(given_flags(ctx), untimed=modes.untimed(dry_run=dry_run)))
-    return Run(dry_run, min_time, threads, backward, deploy)
+def run_options(ctx: typer.Context, params: dict) -> Run:
+    """The run options compare and sweep were given (bounds checked, redundant ones warned)."""
+    check_run_bounds(params["min_time"], params["threads"])
+    warn(modes.ignored(given_flags(ctx), untimed=modes.untimed(dry_run=params["dry_run"]), name=cli_name))
+    return Run(params["dry_run"], params["min_time"], params["threads"], params.get("backward", False),
+               params.get("deploy", False))
 
 
-def _spec_params() -> set[str]:
-    from rnnshape.cli.kind import spec_from_options
+def quiet(params: dict) -> None:
+    """--quiet/-q: stderr keeps only errors, from here on."""
+    if params.get("quiet"):
+        from rnnshape.cli.output import configure
 
-    return {n for n, p in inspect.signature(spec_from_options).parameters.items()
-            if p.kind is inspect.Parameter.KEYWORD_ONLY}
+        configure(quiet=True)
+
+
+def output(params: dict) -> Output:
+    return Output(params["json"], params["csv"], params["markdown"], params["svg"], params["html"])
 
 
 def words(token: str) -> list[str]:
@@ -89,7 +88,7 @@ def parse_configuration(kind: str, tokens: list[str], where: str) -> tuple[dict,
     from rnnshape.cli.kind import parse_kind_options
 
     params, given = parse_kind_options(kind, tokens)
-    extra = [flag for name, flag in given.items() if name not in _spec_params()]
+    extra = [flag for name, flag in given.items() if name not in SPEC_NAMES]
     if extra:
         raise UsageError(f"{extra[0]} cannot be used {where}: it is not part of a configuration",
                          hint=f"rnnshape {kind} {extra[0]} shows it for one configuration")

@@ -43,7 +43,7 @@ def measure_all(labels: Sequence[str], specs: Sequence[Spec], run: Run) -> tuple
     with progress_bar(len(specs) + timed, enabled=timed) as step:
         try:
             reports = api.analyze_many(specs, dry_run=run.dry_run, min_time=run.min_time, threads=run.threads,
-                                       backward=run.backward, step=lambda i: step(building(i)), cli=True,
+                                       backward=run.backward, step=lambda i: step(building(i)),
                                        deploy=run.deploy)
         except api.Interrupted as stop:
             return stop.reports, True

@@ -5,25 +5,24 @@ from __future__ import annotations
 import typer
 
 from rnnshape.cli.click_compat import ParameterSource
-from rnnshape.errors import UsageError
+from rnnshape.errors import UsageError, escape
 
-_EXAMPLES = {"--lengths": "10,7,3", "--input-shape": "10,3,100", "--hidden-size": "30,20"}
+_EXAMPLES = {"lengths": "10,7,3", "input_shape": "10,3,100", "hidden_size": "30,20"}
 
 
-def int_list(text: str, flag: str) -> tuple[int, ...]:
-    """``"30,20"`` -> ``(30, 20)``; anything else is a usage error naming the flag.
+def int_list(text: str, name: str) -> tuple[int, ...]:
+    """``"30,20"`` -> ``(30, 20)``; anything else is a usage error about the option ``name``.
 
-    >>> int_list("30, 20", "--hidden-size")
+    >>> int_list("30, 20", "hidden_size")
     (30, 20)
     """
     parts = [p.strip() for p in text.split(",")]
     try:
         return tuple(int(p) for p in parts)
     except ValueError:
-        raise UsageError(
-            f"{flag} must be an integer or a comma-separated list of integers (got {text!r})",
-            hint=f"for example {flag} {_EXAMPLES.get(flag, '30,20')}",
-        ) from None
+        raise UsageError(field=name, rule="must be an integer or a comma-separated list of integers",
+                         got=escape(repr(text)),
+                         hint="for example {%s=%s}" % (name, _EXAMPLES.get(name, "30,20"))) from None
 
 
 def _flag(param) -> str:

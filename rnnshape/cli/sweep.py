@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Annotated
 
@@ -11,8 +12,8 @@ from rnnshape.cli import multi, multi_run
 from rnnshape.cli.output import Output
 from rnnshape.errors import UsageError
 from rnnshape.model.enums import Kind
+from rnnshape.model.options import SWEEP
 from rnnshape.model.spec import Spec
-from rnnshape.run.measure import DEFAULT_MIN_TIME
 
 
 def _vary_keys(incomplete: str) -> list[str]:
@@ -26,11 +27,7 @@ Vary = Annotated[list[str], typer.Option("--vary", metavar="<option=v1,v2,...>",
                                               "input-size, layers, proj-size. Repeat for a grid.")]
 
 
-def sweep_command(
-    ctx: typer.Context, vary: Vary = (), dry_run: multi.DryRun = False, min_time: multi.MinTime = DEFAULT_MIN_TIME,
-    threads: multi.Threads = None, json_out: multi.Json = False, csv_out: multi.Csv = False,
-    markdown: multi.Markdown = False, svg: multi.Svg = None, html: multi.Html = None,
-) -> int:
+def sweep_command(ctx: typer.Context, vary: Vary = (), **params) -> int:
     """Measure one configuration over a range of values, chart it, and fit how time grows (time ∝ x^k).
 
     The measured exponent stands next to the one the MACs predict: a smaller one means fixed overheads dominate.
@@ -41,13 +38,14 @@ def sweep_command(
     """
     from rnnshape.model.sweep import grid, parse_vary
 
+    multi.quiet(params)
     varies = [parse_vary(v) for v in vary]
     if not varies:
         raise UsageError("sweep needs at least one --vary", hint="for example --vary seq-len=16,64,256,1024")
     points = grid(varies)
     specs = sweep_specs(list(ctx.args), varies, points)
-    run = multi.run_options(ctx, dry_run, min_time, threads, False)
-    return sweep_configurations(varies, points, specs, run=run, out=Output(json_out, csv_out, markdown, svg, html))
+    run = multi.run_options(ctx, params)
+    return sweep_configurations(varies, points, specs, run=run, out=multi.output(params))
 
 
 def sweep_configurations(varies, points: Sequence[tuple[int, ...]], specs: Sequence[Spec], *, run: multi_run.Run,
@@ -77,7 +75,7 @@ def _view(result):
 
 def sweep_specs(tokens: list[str], varies, points):
     """Tokens (the kind first) and the grid -> one Spec per point, all validated before anything runs."""
-    from rnnshape.cli.kind import spec_from_options
+    from rnnshape.cli.kind import spec_from_params
     from rnnshape.model.sweep import check_varies
 
     words = (multi.words(tokens[0]) if tokens else []) + tokens[1:]
@@ -91,14 +89,18 @@ def sweep_specs(tokens: list[str], varies, points):
     for values in points:
         p = dict(params)
         for v, x in zip(varies, values):
-            p[v.param] = str(x) if v.param == "hidden_size" else x
+            p[v.param] = x
         try:
-            specs.append(spec_from_options(Kind(kind), **p))
+            specs.append(spec_from_params(Kind(kind), p))
         except UsageError as err:
             at = ", ".join(f"{v.option}={x}" for v, x in zip(varies, values))
-            raise UsageError(f"at {at}: {err.message}", hint=err.hint) from None
+            raise err.within(f"at {at}: ") from None
     return specs
 
+
+
+sweep_command.__signature__ = multi.own_signature(SWEEP, (inspect.Parameter(
+    "vary", inspect.Parameter.KEYWORD_ONLY, default=(), annotation=Vary),))
 
 
 def register(app: typer.Typer) -> None:
