@@ -12,30 +12,46 @@ from typing import Optional
 
 import typer
 
-from rnnshape.cli.click_compat import exceptions as click_exceptions
-from rnnshape.cli.edge import usage_message
+from rnnshape.cli.edge import Command, click_exceptions, exit_codes, given_flags, int_list, usage_message
 from rnnshape.cli.output import Output, emit, warn
-from rnnshape.cli.parse import given_flags, int_list
 from rnnshape.errors import UsageError
 from rnnshape.model import modes
 from rnnshape.model.enums import Kind
 from rnnshape.model.options import KIND, SPEC, Ints, Option, cli_name, for_command, gate_names
 from rnnshape.model.spec import check_run_bounds, make_spec
 
+# Two to four commands each help starts with: real ones, which tests/test_help.py runs.
+EXAMPLES = {
+    "rnn": ("rnnshape rnn --dry-run",
+            "rnnshape rnn -i 32 -H 64 --nonlinearity relu --batch-first",
+            "rnnshape rnn --cell -H 30,20 --seq-len 5 --diagram",
+            "rnnshape rnn --explain --gate h"),
+    "lstm": ("rnnshape lstm --dry-run",
+             "rnnshape lstm -H 256 --layers 2 --bidirectional --batch-first",
+             "rnnshape lstm --lengths 10,7,3 --proj-size 8 --json",
+             "rnnshape lstm --layers 2 --explain --layer 1 --gate f"),
+    "gru": ("rnnshape gru --dry-run",
+            "rnnshape gru -i 300 --input-shape 32,50,300 --batch-first",
+            "rnnshape gru --cell -H 128 --code",
+            "rnnshape gru --explain --gate z"),
+}
+
 
 def parameter(opt: Option, command: str = KIND, kind: str | None = None) -> inspect.Parameter:
     """One row of the option table as a Typer parameter of ``command`` (of ``kind``'s command, for help that
     differs by kind). A kind-specific option is hidden from the kinds that do not take it, but still accepted,
     so that `rnnshape gru --proj-size 64` gets the rule's own error and hint."""
-    kind_help = kind if kind is not None else "lstm"
     hint = {int: int, float: float, bool: bool, str: str, Ints: str}.get(opt.type, opt.type)
-    text = opt.help.format(gates=f"{kind_help}: {' '.join(gate_names(kind_help))}") if kind else opt.help
-    extra: dict = {}
+    text = opt.help.format(gates=" ".join(gate_names(kind))) if kind else opt.help
+    shown = opt.shown_default
+    if shown is None and opt.default is not None and opt.type is not bool:
+        shown = getattr(opt.default, "value", opt.default)
+    if shown is not None:  # one style for every default, stated or derived: [default: 10, or max(lengths)]
+        text += f" \\[default: {shown}]"
+    extra: dict = {"show_default": False}
     default = ",".join(map(str, opt.default)) if isinstance(opt.default, tuple) else opt.default
     if opt.type is Ints and isinstance(default, int):
         default = str(default)
-    if opt.shown_default is not None:
-        extra["show_default"] = opt.shown_default
     if opt.negate:  # the flag turns the option off (--no-bias is bias=False): Typer's flags only turn on
         default, extra["callback"] = False, _switched_off
     if opt.completions:
@@ -66,16 +82,12 @@ def command_for(kind: Kind):
     command.__signature__ = signature(KIND, kind.value)
     command.__doc__ = (
         f"Build {kind.info.title}, run a dummy batch through it, and show its parameters, tensor shapes, "
-        f"counts and forward time."
+        f"counts and forward time.\n\nExamples:\n" + "\n".join("  " + e for e in EXAMPLES[kind.value])
     )
     return command
 
 
 def run_kind(kind: Kind, ctx: typer.Context, o: dict) -> int:
-    if o["quiet"]:
-        from rnnshape.cli.output import configure
-
-        configure(quiet=True)
     spec = spec_from_params(kind, o)
     typed = [n for n in given_flags(ctx) if n != "check"]
     untimed = modes.untimed(time=o["time"], dry_run=o["dry_run"], meta=spec.device == "meta")
@@ -199,5 +211,5 @@ def parse_kind_options(kind: str, tokens: list[str]) -> tuple[dict, dict[str, st
 
 def register(app: typer.Typer) -> None:
     for kind in Kind:
-        app.command(kind.value)(command_for(kind))
+        app.command(kind.value, cls=Command, epilog=exit_codes(kind.value))(command_for(kind))
 

@@ -165,8 +165,9 @@ _TABLE = (
            optional=True, commands=EVERY),
     Option("live", ("--no-live",), bool, True, "Wait for torch, then print once (on a terminal the predicted "
            "tables otherwise show at once).", OUTPUT, role="output", negate=True),
+    # Every command takes it; the CLI's edge adds it to each (rnnshape.cli.edge.Group), so it is no parameter.
     Option("quiet", ("--quiet", "-q"), bool, False, "Keep stderr to errors: no warnings or notes (warnings stay "
-           "in the JSON).", OUTPUT, role="output", commands=EVERY),
+           "in the JSON).", OUTPUT, role="output", commands=frozenset()),
 )
 
 OPTIONS: dict[str, Option] = {o.name: o for o in _TABLE}

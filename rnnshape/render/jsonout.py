@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from rnnshape import __version__
-from rnnshape.model.report import Report, TensorInfo
 from rnnshape.model.options import spec_json
+from rnnshape.model.report import Report, TensorInfo
 from rnnshape.model.spec import Spec
 from rnnshape.render.deploy_json import deploy_keys
 from rnnshape.render.timing_json import timing_dict
