@@ -64,12 +64,12 @@ def test_report_json_golden():
 def test_one_class_per_result_and_it_shows_itself():
     """No showing subclass: the API's Report is the model's, and a hand-built one renders, reprs and
     serializes exactly as the CLI does (through the functions rnnshape.api.results registers)."""
+    from dataclasses import replace
+
     from rnnshape.api import results
     from rnnshape.model.report import Report as ModelReport
     from rnnshape.render.jsonout import dumps, report_dict
     from rnnshape.render.screen import plain
-
-    from dataclasses import replace
 
     assert results.Report is ModelReport
     report = _everything()

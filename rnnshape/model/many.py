@@ -23,14 +23,7 @@ from typing import ClassVar
 
 from rnnshape.errors import UsageError
 from rnnshape.model.report import SCHEMA_VERSION, Key, Report, Shows, keys, with_keys
-from rnnshape.model.spec import Kind
 from rnnshape.model.stats import Stats
-
-# Options that only some kinds take. The rule itself lives in spec validation; compare only needs to know
-# which kinds a shared option applies to (tests/test_compare_cli.py holds this table to make_spec).
-# The constructor keywords only some kinds take, from the kind table.
-KIND_ONLY = {"proj_size": tuple(k for k in Kind if k.info.takes_proj_size),
-             "nonlinearity": tuple(k for k in Kind if k.info.takes_nonlinearity)}
 
 
 def memory_bytes(report: Report) -> int:
@@ -199,13 +192,13 @@ def _solve(a: list[list[float]], b: list[float]) -> list[float] | None:
 
 # Sweep: the grid and its points
 
-# --vary name -> (the kind command's parameter, the Spec field / JSON key)
+# --vary name -> (the kind command's parameter (the option table's name), the Spec field / JSON key)
 VARIABLES = {
     "seq-len": ("seq_len", "seq_len"),
     "batch": ("batch", "batch"),
     "hidden-size": ("hidden_size", "hidden_size"),
     "input-size": ("input_size", "input_size"),
-    "layers": ("layers", "num_layers"),
+    "layers": ("num_layers", "num_layers"),
     "proj-size": ("proj_size", "proj_size"),
 }
 ALIASES = {"num-layers": "layers"}

@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 from rnnshape import __version__
 from rnnshape.model.deploy import Deployment
+from rnnshape.model.options import spec_json
 from rnnshape.model.rates import Timed, timed
 from rnnshape.model.spec import Spec
 from rnnshape.model.stats import Stats
@@ -374,9 +375,10 @@ def _timing(report: Report) -> dict | None:
     return {**doc, "kernel": kernel, "memory": t.memory, "threads": t.threads, "kernel_path": t.path}
 
 
-# The result types of other modules (rates, stats and threads import no report; spec is the option table's)
+# The result types of other modules (rates, stats and threads import no report; the spec's keys are the option
+# table's, rnnshape.model.options)
 JSON_KEYS.update({
-    Spec: keys(*(f.name for f in dataclasses.fields(Spec) if f.name != "warnings")),
+    Spec: keys(Key("spec", spec_json, spread=True)),  # the option table declares the spec's JSON
     Stats: keys(Key("median_s", "median", unit="s"), Key("iqr_s", "iqr", unit="s"), Key("min_s", "min", unit="s"),
                 Key("max_s", "max", unit="s"), "runs", "calls_per_run", "threads", "noisy"),
     Timed: keys(Key("stats", spread=True), Key("rates", spread=True), Key("floor_s", "stats.floor_s", unit="s"),
