@@ -169,6 +169,14 @@ def test_compare_kernel_path_is_the_dispatch_modes(kw):
     assert graph_path(built.forward) == observe_kernel(built.forward).path
 
 
+def test_the_fused_nodes_compare_looks_for_are_torchs():
+    """cuDNN and MIOpen cannot run here: at least their autograd nodes are the names torch generates."""
+    from rnnshape.run.kernel import FUSED, FUSED_NODES
+
+    assert set(FUSED_NODES) <= set(dir(torch._C._functions))
+    assert set(FUSED_NODES.values()) == set(FUSED.values())
+
+
 def test_memory_estimate_parts_against_torch_tensors():
     from rnnshape.model.guard import estimate_bytes
     from rnnshape.model.memory import estimate, with_margin
