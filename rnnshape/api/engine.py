@@ -10,7 +10,7 @@ from rnnshape.api import results
 from rnnshape.api.names import python_terms
 from rnnshape.errors import WitnessMismatch
 from rnnshape.model import modes
-from rnnshape.model.guard import check_memory, check_meta
+from rnnshape.model.memory import check_memory, check_meta
 from rnnshape.model.predict import predict
 from rnnshape.model.report import Prediction, Report
 from rnnshape.model.rules import validate
@@ -84,7 +84,7 @@ def _verified(spec: Spec, timing_options: TimingOptions | None, check_flops: boo
             warnings.append(slow)
     else:
         backward = timing_options is not None and timing_options.backward
-        from rnnshape.run.device import available_bytes
+        from rnnshape.run.memory import available_bytes
 
         check_memory(prediction, available_bytes(spec.device), spec.device, backward=backward)
     built = run.build(spec)
@@ -109,7 +109,7 @@ def _timed(prepared: list, timing_options: TimingOptions | None) -> list[Report]
     runs = [(spec, prediction, built) for spec, prediction, built, *_ in prepared if spec.device != "meta"]
     timings = iter([])
     if timing_options is not None and runs:
-        from rnnshape.run.perf import time_reports
+        from rnnshape.run.measure import time_reports
         from rnnshape.run.rounds import RoundsInterrupted
 
         try:
