@@ -13,6 +13,7 @@ import sys
 from typer import Abort
 from typer.core import TyperGroup
 
+from rnnshape.cli import output
 from rnnshape.cli.click_compat import exceptions as click_exceptions
 from rnnshape.errors import RnnshapeError
 
@@ -29,11 +30,12 @@ class Group(TyperGroup):
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:  # Typer turns it into a silent exit 130: say why first
-            sys.stderr.write("rnnshape: interrupted\n")
+            output.say("interrupted")
             raise
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         argv = list(sys.argv[1:] if args is None else args)
+        output.configure(quiet=False)  # each run starts loud; its --quiet/-q says otherwise
         code = guarded(
             lambda: super(Group, self).main(argv, prog_name or "rnnshape", complete_var, standalone_mode=False,
                                             **extra),
@@ -47,10 +49,7 @@ class Group(TyperGroup):
 
 def error(err: RnnshapeError | Exception | str, hint: str | None = None) -> None:
     message = getattr(err, "message", None) or str(err)
-    sys.stderr.write(f"rnnshape: error: {message}\n")
-    hint = hint or getattr(err, "hint", None)
-    if hint:
-        sys.stderr.write(f"hint: {hint}\n")
+    output.error(message, hint or getattr(err, "hint", None))
 
 
 def guarded(fn, argv: list[str], commands: set[str]) -> int:
@@ -70,7 +69,7 @@ def guarded(fn, argv: list[str], commands: set[str]) -> int:
         error(err)
         return err.exit_code
     except (KeyboardInterrupt, Abort):
-        sys.stderr.write("rnnshape: interrupted\n")
+        output.say("interrupted")
         return INTERRUPTED
     except BrokenPipeError:
         return quiet_pipe()

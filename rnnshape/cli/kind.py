@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from rnnshape.cli import options
+from rnnshape.cli import options, output
 from rnnshape.cli.click_compat import exceptions as click_exceptions
 from rnnshape.cli.edge import usage_message
 from rnnshape.cli.output import Output, emit, warn
@@ -63,6 +63,7 @@ def command_for(kind: Kind):
         svg: options.Svg = None,
         html: options.Html = None,
         no_live: options.NoLive = False,
+        quiet: options.Quiet = False,
     ) -> int:
         given = {name: value for name, value in locals().items() if name not in ("ctx", "kind")}
         return run_kind(kind, ctx, given)
@@ -76,6 +77,7 @@ def command_for(kind: Kind):
 
 
 def run_kind(kind: Kind, ctx: typer.Context, o: dict) -> int:
+    output.configure(quiet=o.get("quiet", False))
     spec = spec_from_options(kind, **o)
     typed = {n: f for n, f in given_flags(ctx).items() if n != "check"}
     untimed = modes.untimed(no_time=o["no_time"], dry_run=o["dry_run"], meta=spec.device == "meta")
@@ -100,7 +102,7 @@ def run_kind(kind: Kind, ctx: typer.Context, o: dict) -> int:
     from rnnshape.api import analyze
 
     run = dict(time=not o["no_time"], min_time=o["min_time"], threads=o["threads"], check_flops=o["check_flops"],
-               backward=o["backward"], vs_loop=o["vs_loop"], deploy=o["deploy"], cli=True)
+               backward=o["backward"], vs_loop=o["vs_loop"], deploy=o["deploy"], cli=True, note=output.note)
     views = dict(explain=o["explain"], diagram=o["diagram"], explain_focus=explain_focus)
     plain = (o["dry_run"] or o["json_out"] or o["no_live"] or o["explain"] or o["diagram"] or o["svg"] or o["html"]
              or o["deploy"])
@@ -178,22 +180,18 @@ def spec_from_options(
 
 def _live(spec, run: dict) -> bool:
     """On a terminal: the predicted tables at once, settled by torch's verdict (rnnshape.render.live)."""
-    from rich.console import Console
-
     from rnnshape.api import analyze
     from rnnshape.render import live
 
-    console = Console()
+    env = output.env()
+    console = env.live_console()
     if not live.wanted(console):
         return False
     predicted = analyze(spec, dry_run=True, cli=True)
     warn(predicted.warnings)
-
-    def note(text: str) -> None:  # above the live display, which a bare write to the terminal would tear
-        console.print(f"rnnshape: note: {text}", style="yellow", markup=False, highlight=False)
-
-    report = live.show(predicted, lambda: analyze(spec, note=note, **run), console,
-                       timed=run["time"] and spec.device != "meta")
+    with env.above(console):  # notes print above the live display, which a bare write to the terminal would tear
+        report = live.show(predicted, lambda: analyze(spec, **run), console,
+                           timed=run["time"] and spec.device != "meta")
     warn(w for w in report.warnings if w not in predicted.warnings)
     return True
 

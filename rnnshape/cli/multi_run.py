@@ -5,10 +5,10 @@ command prints what was measured (marked interrupted) and exits 130.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rnnshape.cli import output
 from rnnshape.cli.edge import INTERRUPTED
 from rnnshape.cli.output import warn
 from rnnshape.model.report import Report
@@ -40,11 +40,11 @@ def measure_all(labels: Sequence[str], specs: Sequence[Spec], run: Run) -> tuple
     def building(i: int) -> str:
         return f"building {labels[i]}" if i < len(labels) else "timing, in alternating rounds"
 
-    with progress_bar(len(specs) + timed, enabled=timed) as step:
+    with progress_bar(len(specs) + timed, enabled=timed and not output.env().quiet) as step:
         try:
             reports = api.analyze_many(specs, dry_run=run.dry_run, min_time=run.min_time, threads=run.threads,
                                        backward=run.backward, step=lambda i: step(building(i)), cli=True,
-                                       deploy=run.deploy)
+                                       deploy=run.deploy, note=output.note)
         except api.Interrupted as stop:
             return stop.reports, True
         except KeyboardInterrupt:
@@ -64,8 +64,8 @@ def warn_all(labelled: Sequence[tuple[str, Report]]) -> None:
 
 def interrupted(done: int, total: int) -> int:
     if done == total:
-        sys.stderr.write(f"rnnshape: interrupted: showing all {total}, measured for fewer rounds than asked\n")
+        output.say(f"interrupted: showing all {total}, measured for fewer rounds than asked")
         return INTERRUPTED
     shown = "nothing to show" if done == 0 else f"showing the {done} of {total} measured"
-    sys.stderr.write(f"rnnshape: interrupted: {shown}\n")
+    output.say(f"interrupted: {shown}")
     return INTERRUPTED

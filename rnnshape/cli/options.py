@@ -108,3 +108,6 @@ Html = Annotated[Optional[str], typer.Option("--html", metavar="<file>", help="A
 NoLive = Annotated[bool, typer.Option("--no-live",
     help="Wait for torch, then print once (on a terminal the predicted tables otherwise show at once).",
     rich_help_panel=HELP_OUTPUT)]
+# Declared by A's option table once it lands (issue 24); here so C's output object can be tested meanwhile.
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on stderr but errors (warnings stay in "
+                                                           "the JSON).", rich_help_panel=HELP_OUTPUT)]

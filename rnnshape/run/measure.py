@@ -28,7 +28,8 @@ DEFAULT_MIN_TIME = 0.05  # seconds per statement; with MIN_ROUNDS runs at least 
 class TimingOptions:
     """What to time beyond the forward, and how long. ``threads=None``: the fastest count of a probe.
 
-    ``note`` receives what a long timing will cost before it is spent (default: stderr).
+    ``note`` receives what a long timing will cost before it is spent (None: nobody; the API's default
+    writes it on stderr, the CLI passes its output's).
 
     >>> TimingOptions(backward=True).min_time
     0.05

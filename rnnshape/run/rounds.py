@@ -3,13 +3,13 @@
 One call times one or several configurations ("groups", each a dict of statements with "forward" first).
 Rounds alternate the statements (A, B, C, A, B, C, ...) so that a change of load hits all of them alike;
 sample i of every statement is round i, and per-round ratios are fair (issue 12). The clock, the thread
-setter and the note sink are parameters: tests drive the whole engine on a fake clock. torch is imported
-only inside functions.
+setter and the note sink are parameters: tests drive the whole engine on a fake clock, and nothing here
+prints (a note goes to the ``note`` callback the caller gives, or nowhere). torch is imported only inside
+functions.
 """
 
 from __future__ import annotations
 
-import sys
 import timeit
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -336,9 +336,5 @@ def _announce(note, items: list[_Item], slow: list[_Item], others: Sequence[int]
     text = (f"one forward takes {fwd:.2g} s, so it is timed once or twice, not {MIN_ROUNDS} times{tries}"
             + (f" (about {extra:.2g} s more)" if extra else "")
             + "; --no-time skips timing, --min-time SECONDS measures longer")
-    (note or _stderr_note)(text)
-
-
-def _stderr_note(text: str) -> None:
-    sys.stderr.write(f"rnnshape: note: {text}\n")
-    sys.stderr.flush()
+    if note is not None:
+        note(text)
