@@ -116,6 +116,8 @@ def run_kind(kind: Kind, ctx: typer.Context, o: dict) -> int:
 
 def _focus(o: dict):
     """--layer/--reverse/--gate narrow --explain; alone they would do nothing, so they ask for it."""
+    if not (o["explain"] or o["layer"] is not None or o["reverse"] or o["gate"] is not None):
+        return None  # no explanation asked: the explain views stay unimported (start-up, issue 21)
     from rnnshape.views.explain_focus import Focus
 
     f = Focus(o["layer"], o["reverse"], o["gate"])

@@ -13,13 +13,16 @@ from __future__ import annotations
 import timeit
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rnnshape.errors import UsageError
 from rnnshape.model import modes
-from rnnshape.model.report import Memory, Prediction, Timing
 from rnnshape.model.rules import check_run_bounds
-from rnnshape.model.spec import Spec
-from rnnshape.model.stats import Stats, noise_warning, thread_findings
+
+if TYPE_CHECKING:  # the result types are made only after a run: --help and --dry-run read DEFAULT_MIN_TIME
+    from rnnshape.model.report import Memory, Prediction, Timing
+    from rnnshape.model.spec import Spec
+    from rnnshape.model.stats import Stats
 
 DEFAULT_MIN_TIME = 0.05  # seconds per statement; with MIN_ROUNDS runs at least (rnnshape.run.rounds)
 
@@ -171,6 +174,8 @@ LABELS = {"forward": "forward", "backward": "forward+backward", "loop": "cell lo
 def time_reports(runs: Sequence[tuple[Spec, Prediction, object]], opts: TimingOptions
                  ) -> list[tuple[Timing, list[str]]]:
     """Time several built configurations together: their statements alternate, round by round."""
+    from rnnshape.model.report import Timing
+    from rnnshape.model.stats import noise_warning, thread_findings
     from rnnshape.run.build import observe_kernel
     from rnnshape.run.rounds import RoundsInterrupted
 
@@ -260,6 +265,7 @@ class _train_mode:  # noqa: N801 - used as a context manager, named like one
 def _memory(spec: Spec, prediction: Prediction, built, *, backward: bool) -> Memory:
     """The estimate, and the peak of one more call measured (rnnshape.run.memory): the training step with --backward."""
     from rnnshape.model.memory import estimate
+    from rnnshape.model.report import Memory
     from rnnshape.run.memory import peak_bytes
 
     parts, total = estimate(prediction, backward=backward)
