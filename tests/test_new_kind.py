@@ -53,7 +53,11 @@ def mgu(monkeypatch):
             return original(kind=kind, **kw)
         return _mgu_equations(kw)
 
+    # an edit of explain_math.equations is seen by every module that imported it: patch each binding
+    from rnnshape.views import explain
+
     monkeypatch.setattr(explain_math, "equations", equations)
+    monkeypatch.setattr(explain, "equations", equations)
     try:
         yield member
     finally:

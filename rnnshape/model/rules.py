@@ -6,6 +6,7 @@ Typer only parses types and choices; every rule about values lives here (combina
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -34,9 +35,47 @@ def _int(value, flag: str, minimum: int) -> None:
         raise UsageError(f"{flag} must be >= {minimum} (got {value})")
 
 
+def per_spec(fn=None, *, fixed_point: bool = False):
+    """``fn(spec)`` computed once per Spec object, however many layers ask (issue 21: one run validated its
+    spec twice and predicted it twice). Keyed by identity, not equality: a Spec holding "lstm" as a str is
+    equal to the validated one holding Kind.LSTM, and must still be validated. The last few are kept.
+    ``fixed_point``: ``fn(fn(spec)) is fn(spec)`` (validate: what it returned is valid as it stands).
+
+    >>> calls = []
+    >>> @per_spec
+    ... def f(spec):
+    ...     calls.append(spec)
+    ...     return len(calls)
+    >>> from rnnshape.model.spec import make_spec
+    >>> s = make_spec("gru")
+    >>> f(s), f(s), f(make_spec("gru")), len(calls)
+    (1, 1, 2, 2)
+    """
+    if fn is None:
+        return functools.partial(per_spec, fixed_point=fixed_point)
+    seen: dict[int, tuple[object, object]] = {}
+
+    @functools.wraps(fn)
+    def once(spec):
+        hit = seen.get(id(spec))
+        if hit is not None and hit[0] is spec:  # the Spec is held, so its id is not reused meanwhile
+            return hit[1]
+        result = fn(spec)
+        if len(seen) >= 8:
+            seen.clear()
+        seen[id(spec)] = (spec, result)
+        if fixed_point:
+            seen[id(result)] = (result, result)
+        return result
+
+    return once
+
+
+@per_spec(fixed_point=True)
 def validate(spec):
-    """Every value rule, once; returns the Spec with its choices as enums, its dropout a float and the
-    warnings it deserves. Order: sizes, then kind-specific options, then input, then run."""
+    """Every value rule, once (a Spec validate returned is not validated again); returns the Spec with its
+    choices as enums, its dropout a float and the warnings it deserves. Order: sizes, then kind-specific
+    options, then input, then run."""
     spec = replace(spec, kind=enum(Kind, spec.kind, "the command"), dtype=enum(Dtype, spec.dtype, "--dtype"),
                    init_state=enum(InitState, spec.init_state, "--init-state"))
     _int(spec.input_size, "--input-size", 1)

@@ -234,4 +234,4 @@ def make_spec(
 
 def with_device(spec: Spec, device: str) -> Spec:
     """The same configuration on a resolved device (``auto`` becomes ``cpu`` or ``cuda``)."""
-    return replace(spec, device=device)
+    return spec if spec.device == device else replace(spec, device=device)
