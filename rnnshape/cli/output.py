@@ -179,7 +179,7 @@ def using(environment: Environment) -> Iterator[Environment]:
         ENV = saved
 
 
-def configure(quiet: bool) -> None:
+def configure(quiet: bool = False) -> None:
     """``--quiet``/``-q``: keep stderr to errors (warnings stay in the JSON). Each command sets it afresh."""
     ENV.quiet = quiet
 
