@@ -184,16 +184,39 @@ def time_reports(runs: Sequence[tuple[Spec, Prediction, object]], opts: TimingOp
     out = []
     for (spec, prediction, built), result in zip(runs, timed):
         stats = result.stats
-        # one more call, measured: not after a Ctrl-C, which wants out now
-        memory = None if result.interrupted else _memory(spec, prediction, built, backward=opts.backward)
+        # One more call each, on the thread count the forward was timed on: torch's default count can stall a
+        # long forward tenfold on busy cores, which the probe has just avoided (issue 21: 0.6 s became 5 s).
+        with _threads(result.choice.threads):
+            # the peak, measured: not after a Ctrl-C, which wants out now
+            memory = None if result.interrupted else _memory(spec, prediction, built, backward=opts.backward)
+            # The first dispatch mode of a process imports torch._dynamo (about 1.2 s): only --vs-loop pays.
+            kernel = observe_kernel(built.forward) if opts.vs_loop else None
         warnings = thread_findings(result.choice)
         warnings += [w for key, s in stats.items() if (w := noise_warning(LABELS[key], s, opts.min_time))]
-        # The first dispatch mode of a process imports torch._dynamo (about 1.2 s): only --vs-loop pays for it.
-        kernel = observe_kernel(built.forward) if opts.vs_loop else None
         out.append((Timing(**stats, kernel=kernel, memory=memory, threads=result.choice), warnings))
     if any(r.interrupted for r in timed):
         raise RoundsInterrupted(out)
     return out
+
+
+class _threads:  # noqa: N801 - used as a context manager, named like one
+    """torch on ``n`` threads inside, its count before after."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __enter__(self) -> None:
+        import torch
+
+        self.before = torch.get_num_threads()
+        if self.before != self.n:
+            torch.set_num_threads(self.n)
+
+    def __exit__(self, *exc) -> None:
+        import torch
+
+        if torch.get_num_threads() != self.before:
+            torch.set_num_threads(self.before)
 
 
 def _statements(spec: Spec, built, opts: TimingOptions) -> dict:
