@@ -53,7 +53,7 @@ def read(path: str, fmt: str):
                 f"its code: tensors are named by their attribute path, and TorchScript keeps every tensor "
                 f"attribute (buffers and constants too)")
         return Checkpoint(path, "torchscript", (), entries, whole_file=False, notes=(note,),
-                          attributes=tuple(_script_attributes(loaded.obj)), **common)
+                          attributes=tuple(_script_attributes(path, loaded.obj)), **common)
     if found is not None:
         return Checkpoint(path, loaded.format, found.location, entries, module_class=found.module_class,
                           attributes=found.attributes, **common)
@@ -126,18 +126,58 @@ def load_torchscript(path: str) -> Loaded:
     return Loaded(obj, "torchscript", "inert", foreign)
 
 
-def _script_attributes(obj, prefix: str = "", depth: int = 0):
-    """A scripted recurrent module keeps batch_first, dropout and mode among its attributes."""
+def _script_attributes(path: str, obj):
+    """batch_first, dropout and mode of each scripted recurrent module: attributes, or constants of its class.
+
+    ``torch.jit.script`` compiles nn.LSTM's ``__constants__`` (mode, batch_first, dropout, ...) into its class
+    as ``dropout : Final[float] = 0.3`` lines of the archive's code; that text is read, never compiled.
+    """
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        code = {n.split("/code/", 1)[1]: n for n in z.namelist() if "/code/" in n and n.endswith(".py")}
+        seen: dict[str, dict] = {}
+
+        def constants(cls: str) -> dict:
+            if cls not in seen:
+                module, _, name = cls.rpartition(".")
+                member = code.get(module.replace(".", "/") + ".py")
+                seen[cls] = _final_constants(z.read(member).decode("utf-8", "replace"), name) if member else {}
+            return seen[cls]
+
+        yield from _walk_script(obj, "", 0, constants)
+
+
+_FINAL = re.compile(r"^  (\w+) : Final\[\w+\] = (.+)$")
+
+
+def _final_constants(text: str, class_name: str) -> dict:
+    import ast
+
+    out, inside = {}, False
+    for line in text.splitlines():
+        if line.startswith("class "):
+            inside = line.startswith(f"class {class_name}(")
+        elif inside and (m := _FINAL.match(line)):
+            try:
+                out[m[1]] = ast.literal_eval(m[2])
+            except (ValueError, SyntaxError):
+                pass
+    return out
+
+
+def _walk_script(obj, prefix: str, depth: int, constants):
     state = _state(obj) if isinstance(obj, Foreign) else None
     if not isinstance(state, Mapping) or depth > 4 * _DEPTH:
         return
-    kept = tuple((a, state[a]) for a in MODULE_ATTRIBUTES
-                 if a in state and isinstance(state[a], (bool, int, float, str)))
-    if "hidden_size" in state and kept:
+    known = {**constants(type(obj).qualname()), **state}
+    kept = tuple((a, known[a]) for a in MODULE_ATTRIBUTES
+                 if a in known and isinstance(known[a], (bool, int, float, str)))
+    if "hidden_size" in known and kept:
         yield prefix.removesuffix("."), kept
     for name, child in state.items():
         if isinstance(child, Foreign):
-            yield from _script_attributes(child, f"{prefix}{name}.", depth + 1)
+            yield from _walk_script(child, f"{prefix}{name}.", depth + 1, constants)
 
 
 def load_pickle(path: str) -> Loaded:
