@@ -216,6 +216,20 @@ def test_keras_3_files_load_into_the_printed_torch_modules(cli, model, suffix, k
             assert diff <= TOL, (prefix, diff)
 
 
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_the_keras_equations_in_numpy_reproduce_keras(suffix, keras_reference):
+    """checkpoint.keras.evaluate (the witness a conversion can be checked against) against keras's own outputs,
+    hard_sigmoid, reset_after=False, go_backwards and Bidirectional included."""
+    pytest.importorskip("h5py", reason="needs the keras extra: pip install 'rnnshape[keras]'")
+    from rnnshape.checkpoint.keras import evaluate
+
+    for model, layers in KERAS_MODELS.items():
+        for prefix in layers:
+            x = keras_reference[f"{model}/{prefix}/x"]
+            want = keras_reference[f"{model}/{prefix}/y"]
+            assert np.abs(evaluate(str(DATA / f"{model}{suffix}"), prefix, x) - want).max() <= TOL, prefix
+
+
 def _keras_lstm(x, kernel, recurrent, bias):
     """Keras's LSTM equations (sigmoid gates, gates i, f, c, o), in NumPy: the output at every step."""
     h = np.zeros((x.shape[0], recurrent.shape[0]), np.float64)

@@ -156,7 +156,7 @@ def detect(path: str) -> str:
     lower = path.lower()
     if lower.endswith(".tflite") or head[4:8] == b"TFL3":
         raise UsageError(f"{path} is a TensorFlow Lite model (.tflite): rnnshape reads no TensorFlow format",
-                         hint=_TO_ONNX.format("python -m tf2onnx.convert --tflite FILE --output model.onnx")
+                         hint=_TO_ONNX.format(f"python -m tf2onnx.convert --tflite {path} --output model.onnx")
                          + ", or the Keras model it was converted from")
     if lower.endswith(".onnx") or _looks_like_onnx(head):
         return "onnx"
@@ -194,7 +194,7 @@ def _refuse_tensorflow_folder(path: str) -> None:
     names = set(os.listdir(path)) if os.access(path, os.R_OK) else set()
     if {"saved_model.pb", "saved_model.pbtxt"} & names:
         raise UsageError(f"{path} is a TensorFlow SavedModel folder: rnnshape reads no TensorFlow format",
-                         hint=_TO_ONNX.format("python -m tf2onnx.convert --saved-model DIR --output model.onnx")
+                         hint=_TO_ONNX.format(f"python -m tf2onnx.convert --saved-model {path} --output model.onnx")
                          + ", or save the Keras model with model.save('model.keras')")
 
 
@@ -204,11 +204,11 @@ def _refuse_pb(path: str) -> None:
             os.path.join(folder, "variables")):
         raise UsageError(f"{path} is the graph of a TensorFlow SavedModel ({folder}): rnnshape reads no "
                          f"TensorFlow format",
-                         hint=_TO_ONNX.format("python -m tf2onnx.convert --saved-model DIR --output model.onnx"))
+                         hint=_TO_ONNX.format(f"python -m tf2onnx.convert --saved-model {folder} --output model.onnx"))
     raise UsageError(f"{path} is a TensorFlow protobuf graph (.pb, a frozen GraphDef): rnnshape reads no "
                      f"TensorFlow format",
-                     hint=_TO_ONNX.format("python -m tf2onnx.convert --graphdef FILE.pb --inputs IN:0 "
-                                          "--outputs OUT:0 --output model.onnx"))
+                     hint=_TO_ONNX.format(f"python -m tf2onnx.convert --graphdef {path} --inputs IN:0 "
+                                          f"--outputs OUT:0 --output model.onnx"))
 
 
 def _looks_like_onnx(head: bytes) -> bool:

@@ -107,6 +107,96 @@ def tensors(path: str) -> dict:
     return out
 
 
+def evaluate(path: str, prefix: str, x):
+    """The Keras layer ``prefix`` of ``path`` run on ``x`` (N, L, in), by Keras's own equations in NumPy.
+
+    An independent witness for a conversion: it reads the Keras arrays as stored (kernel, recurrent_kernel,
+    bias, Keras's gate order) and applies the layer's configuration, hard_sigmoid, reset_after=False,
+    go_backwards, return_sequences and a Bidirectional merge_mode included. A file with no configuration
+    records no activations: a UsageError.
+    """
+    import numpy as np
+
+    with _opened(path) as (h5, config, version, _fmt):
+        layer = next((la for la in _layers(h5, config, path) if la.prefix == prefix), None)
+        if layer is None or config is None:
+            raise UsageError(f"{path}: no Keras layer {prefix!r} with a configuration to evaluate"
+                             if layer is None else f"{path} holds no model configuration: Keras's activations "
+                             f"are not recorded, so its layers cannot be evaluated")
+        weights = [{part: np.asarray(h5[where[part]], np.float64) for part in where} for where in layer.directions]
+    keras2 = bool(version) and version.split(".")[0] == "2"
+    x = np.asarray(x, np.float64)
+    cfg, forward = layer.config, _run(layer, weights[0], x, layer.config.get("go_backwards", False), keras2)
+    if layer.wrapper is None:
+        return forward if cfg.get("return_sequences") else forward[:, -1]
+    backward = _run(layer, weights[1], x, not cfg.get("go_backwards", False), keras2)
+    if cfg.get("return_sequences"):
+        backward = backward[:, ::-1]  # Bidirectional gives the backward outputs in input order
+    else:
+        forward, backward = forward[:, -1], backward[:, -1]
+    mode = layer.wrapper.get("merge_mode", "concat")
+    merged = {"concat": lambda a, b: np.concatenate([a, b], -1), "sum": np.add, "mul": np.multiply,
+              "ave": lambda a, b: (a + b) / 2}.get(mode)
+    if merged is None:
+        raise UsageError(f"{path}: Bidirectional {prefix!r} has merge_mode={mode}, which gives two outputs")
+    return merged(forward, backward)
+
+
+def _activation(name: str, keras2: bool):
+    import numpy as np
+
+    table = {"tanh": np.tanh, "sigmoid": lambda v: 1 / (1 + np.exp(-v)), "relu": lambda v: np.maximum(v, 0),
+             "linear": lambda v: v,
+             # Keras 2: 0.2·x + 0.5 clipped; Keras 3: relu6(x + 3) / 6
+             "hard_sigmoid": (lambda v: np.clip(0.2 * v + 0.5, 0, 1)) if keras2 else (
+                 lambda v: np.clip(v + 3, 0, 6) / 6)}
+    if name not in table:
+        raise UsageError(f"the Keras activation {name!r} has no NumPy equation in rnnshape")
+    return table[name]
+
+
+def _run(layer: KerasLayer, w: dict, x, backwards: bool, keras2: bool):
+    """One direction over time: every step's output, in the order the layer produced them."""
+    import numpy as np
+
+    cfg, h_size, kind = layer.config, layer.hidden, layer.kind
+    act = _activation(_name(cfg.get("activation", "tanh")), keras2)
+    rec = _activation(_name(cfg.get("recurrent_activation", "sigmoid")), keras2)
+    kernel, recurrent = w["kernel"], w["recurrent_kernel"]
+    bias = w.get("bias")
+    if bias is None:
+        b_in, b_rec = np.zeros(kernel.shape[1]), np.zeros(kernel.shape[1])
+    elif bias.ndim == 2:
+        b_in, b_rec = bias[0], bias[1]
+    elif layer.two_biases:
+        b_in, b_rec = bias[:kernel.shape[1]], bias[kernel.shape[1]:]
+    else:
+        b_in, b_rec = bias, np.zeros_like(bias)
+    h = np.zeros((x.shape[0], h_size))
+    c = np.zeros_like(h)
+    out = []
+    for t in (range(x.shape[1] - 1, -1, -1) if backwards else range(x.shape[1])):
+        xt = x[:, t] @ kernel + b_in
+        if kind == "rnn":
+            h = act(xt + h @ recurrent + b_rec)
+        elif kind == "lstm":
+            i, f, g, o = np.split(xt + h @ recurrent + b_rec, 4, axis=-1)
+            c = rec(f) * c + rec(i) * act(g)
+            h = rec(o) * act(c)
+        elif layer.two_biases or (bias is None and cfg.get("reset_after", True)):  # GRU reset_after=True
+            x_z, x_r, x_h = np.split(xt, 3, axis=-1)
+            h_z, h_r, h_h = np.split(h @ recurrent + b_rec, 3, axis=-1)
+            z, r = rec(x_z + h_z), rec(x_r + h_r)
+            h = z * h + (1 - z) * act(x_h + r * h_h)
+        else:  # GRU reset_after=False: the reset gate scales h before the recurrent matmul
+            x_z, x_r, x_h = np.split(xt, 3, axis=-1)
+            z = rec(x_z + h @ recurrent[:, :h_size])
+            r = rec(x_r + h @ recurrent[:, h_size:2 * h_size])
+            h = z * h + (1 - z) * act(x_h + (r * h) @ recurrent[:, 2 * h_size:])
+        out.append(h)
+    return np.stack(out, 1)
+
+
 def _convert(layer: KerasLayer, arrays: dict) -> dict:
     """One direction's Keras arrays as torch's weight_ih, weight_hh, bias_ih, bias_hh (numpy)."""
     import numpy as np
