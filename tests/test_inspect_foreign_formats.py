@@ -268,6 +268,26 @@ def test_a_real_keras_2_weights_file_chars2vec(cli):
             x = want.astype(np.float32)
 
 
+def test_a_real_keras_2_model_file_ethnicolr(cli):
+    """ethnicolr 0.9.6's census2000_ln_lstm.h5: a whole Keras 2.5.0 model (model_config), Embedding(32) -> LSTM(128)."""
+    pytest.importorskip("h5py", reason="needs the keras extra: pip install 'rnnshape[keras]'")
+    from rnnshape.checkpoint.keras import evaluate
+
+    path = DATA / "ethnicolr_census2000_ln_lstm.h5"
+    doc = _inspect(cli, path)
+    (m,) = doc["modules"]
+    assert m["prefix"] == "lstm" and m["batch_first"] is True
+    assert _config(m) == {"kind": "lstm", "cell": False, "input_size": 32, "hidden_size": 128, "num_layers": 1,
+                          "bidirectional": False, "proj_size": 0, "bias": True}
+    assert "return_sequences=False" in " ".join(m["notes"])
+    assert not any("torch computes this differently" in n for n in m["notes"])  # sigmoid and tanh: torch's
+    x = np.random.default_rng(3).standard_normal((2, 9, 32)).astype(np.float32)
+    want = evaluate(str(path), "lstm", x)  # the last step only, as the layer returns
+    with torch.no_grad():
+        got, _ = _loaded(path, m)(torch.from_numpy(x))
+    assert np.abs(want - got[:, -1].numpy()).max() <= TOL
+
+
 def test_without_h5py_keras_files_say_how_to_install(cli, monkeypatch):
     import sys
 

@@ -84,9 +84,9 @@ def read(path: str):
         raise UsageError(f"{path} is a Keras file with no recurrent layer weights rnnshape knows (LSTM, GRU, "
                          f"SimpleRNN, their CuDNN variants, Bidirectional)",
                          hint="inspect lists recurrent modules only; this file holds other layers")
-    notes = (f"a Keras file ({fmt}{', Keras ' + version if version else ''}), read with h5py: each recurrent "
-             f"layer is shown as the torch module its weights load into, names and shapes in torch's layout "
-             f"(kernels transposed, GRU gates z, r, h reordered to r, z, n)",)
+    notes = (f"a Keras{' ' + version if version else ''} file, read with h5py: each recurrent layer is shown as "
+             f"the torch module its weights load into, names and shapes in torch's layout (kernels transposed, "
+             f"GRU gates z, r, h reordered to r, z, n)",)
     return Checkpoint(path, f"keras {fmt}", (), tuple(entries), reader="h5py", attributes=tuple(attributes),
                       notes=notes, sources=tuple(sources))
 
@@ -335,7 +335,7 @@ class _opened:
                     meta = _json(z.read("metadata.json"), path) if "metadata.json" in names else {}
                     weights = z.read("model.weights.h5")
                 self.file = h5py.File(io.BytesIO(weights), "r")
-                return self.file, config, str(meta.get("keras_version") or "") or None, ".keras"
+                return self.file, config, str(meta.get("keras_version") or "") or None, ".keras (model and weights)"
             self.file = h5py.File(path, "r")
         except UsageError:
             raise
@@ -348,13 +348,13 @@ class _opened:
             config = _json(raw, path)
         version = _text(root.attrs.get("keras_version")) or None
         if "model_weights" in root:
-            fmt = ".h5 (Keras 2 / legacy format, with its model)" if config else ".h5 (legacy format)"
+            fmt = ".h5 (model and weights)" if config else ".h5 (weights)"
             return root["model_weights"], config, version or _text(root["model_weights"].attrs.get(
                 "keras_version")) or None, fmt
         if "layer_names" in root.attrs:
-            return root, config, version, ".h5 (Keras 2 save_weights, no configuration)"
+            return root, config, version, ".h5 (weights only)"
         if "layers" in root:
-            return root, config, version, ".weights.h5 (Keras 3 save_weights, no configuration)"
+            return root, config, version, ".weights.h5 (weights only)"
         raise UsageError(f"{path} is an HDF5 file but not a Keras model or weights file (no model_weights, "
                          f"layer_names or layers)", hint="rnnshape reads HDF5 files written by Keras only")
 
