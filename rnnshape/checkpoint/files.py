@@ -22,53 +22,16 @@ TensorFlow SavedModel folders, .tflite and frozen .pb graphs are named and refus
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
-from dataclasses import dataclass
+import struct
+from math import prod
 
+from rnnshape.checkpoint.entries import Checkpoint, Entry, SourceModule
 from rnnshape.errors import UsageError
 
-
-@dataclass(frozen=True)
-class Entry:
-    name: str
-    shape: tuple[int, ...]
-    dtype: str  # torch's name: "float32", "bfloat16", ...
-
-
-@dataclass(frozen=True)
-class SourceModule:
-    """What a file in another format says about one recurrent module, beyond its torch names and shapes."""
-
-    prefix: str  # the torch prefix its tensors were given
-    layer: str  # the module as the file states it: "Keras LSTM 'lstm_1'", "arrays enc_w_ih, enc_w_hh, ..."
-    settings: tuple[tuple[str, object], ...] = ()  # the source's own settings (units, activation, ...)
-    notes: tuple[str, ...] = ()  # facts to show beside the module
-    differs: tuple[str, ...] = ()  # what torch computes otherwise: converted weights would not be exact
-    guessed: bool = False  # the kind was told from the shapes alone, not from names or a config
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    """The tensors of one file: where in the file they sat, and what a reader should know about them."""
-
-    file: str
-    format: str  # "pytorch zip", "pytorch legacy", "pickle", "torchscript", "safetensors", "onnx", "keras ...", ...
-    location: tuple[str, ...]  # keys leading to the state_dict, () for the top level
-    entries: tuple[Entry, ...]
-    whole_file: bool = False  # no state_dict under a common key: every tensor of the file, by its path
-    reader: str = "header"  # "weights_only" (torch's), "inert" (rnnshape's), "header", "onnx", "h5py"
-    foreign: tuple[str, ...] = ()  # qualified names the pickle asked for: replaced by stand-ins, none called
-    module_class: str | None = None  # the file (or the object at ``location``) is a whole pickled module
-    attributes: tuple = ()  # (prefix, ((name, value), ...)): batch_first, dropout, nonlinearity the file stores
-    files: tuple[str, ...] = ()  # a folder or an index: the weight files read, in order
-    config: tuple[tuple[str, object], ...] = ()  # a folder's config.json: model type and recurrent settings
-    onnx: tuple = ()  # .onnx: one OnnxRecurrent per recurrent node group
-    origin: str | None = None  # the training framework the file's layout says wrote it, when it says
-    notes: tuple[str, ...] = ()  # what the reader says about the whole file
-    sources: tuple[SourceModule, ...] = ()  # other formats: each recurrent module as the file states it
+__all__ = ["Checkpoint", "Entry", "SourceModule", "detect", "read_checkpoint", "read_tensors"]
 
 
 def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
@@ -76,15 +39,15 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
     path = os.fspath(path)
     fmt = detect(path)
     if fmt == "folder":
-        return _read_folder(path)
+        from rnnshape.checkpoint.entries import read_folder
+
+        return read_folder(path, read_checkpoint)
     if fmt == "onnx":
         from rnnshape.checkpoint.onnxfile import read_onnx
 
         return read_onnx(path)
     if fmt in ("safetensors", "npy", "npz"):
-        from rnnshape.checkpoint import headers
-
-        return headers.read(path, fmt)
+        return _read_arrays(path, fmt)
     if fmt in ("keras", "hdf5"):
         from rnnshape.checkpoint import keras
 
@@ -117,9 +80,7 @@ def read_tensors(path: str | os.PathLike, names=None) -> dict:
             raise UsageError(f"{path}: this build reads the shapes of ONNX files, not their values")
         out = reader(path)
     elif fmt in ("safetensors", "npy", "npz"):
-        from rnnshape.checkpoint import headers
-
-        out = headers.tensors(path, fmt)
+        out = _array_tensors(path, fmt)
     elif fmt in ("keras", "hdf5"):
         from rnnshape.checkpoint import keras
 
@@ -166,9 +127,7 @@ def detect(path: str) -> str:
         raise UsageError(f"{path} is a TensorFlow checkpoint index (its values are in .data-* files beside it): "
                          f"rnnshape reads no TensorFlow format",
                          hint="restore it in TensorFlow and save the Keras model as .keras or .h5, then inspect that")
-    from rnnshape.checkpoint import headers
-
-    if headers.looks_like_safetensors(head):
+    if looks_like_safetensors(head):
         return "safetensors"
     if head.startswith(_HDF5):
         return "hdf5"
@@ -257,107 +216,229 @@ def _zip_kind(path: str) -> str:
                      f"(torch.save), model.weights.h5 (Keras) or .npy arrays (NumPy)", hint=_READS)
 
 
-# --- Hugging Face-style folders and sharded weights -------------------------------------------------------
-# ``config.json`` beside ``model.safetensors``, ``pytorch_model.bin`` or shards listed by a ``*.index.json``
-# (``{"weight_map": {name: shard file}}``). Each weight file is read as a single file would be; the index is
-# checked against what the shards really hold. config.json gives context: the model type and recurrent settings.
-
-_KNOWN = ("model.safetensors.index.json", "model.safetensors", "pytorch_model.bin.index.json", "pytorch_model.bin")
-_WEIGHTS = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".onnx", ".keras", ".h5", ".npz", ".jit")
-_SETTINGS = re.compile(r"rnn|lstm|gru|recurren|hidden|layers|bidirectional|proj|batch_first|dropout|input_size|"
-                       r"cell|nonlinearity|^model_type$|^architectures$")
 
 
-def _read_folder(path: str) -> Checkpoint:
-    """A folder (its known weight file, or its only one) or an index file: one Checkpoint for all shards."""
-    folder = (os.path.dirname(path) or ".") if path.endswith(".index.json") else path
-    config = _config(folder)
-    if path.endswith(".index.json"):
-        ckpt = _sharded(path)
-    else:
-        target = _weights_file(folder)
-        ckpt = _sharded(target) if target.endswith(".index.json") else read_checkpoint(target)
-        ckpt = dataclasses.replace(ckpt, files=ckpt.files or (target,))
-    return dataclasses.replace(ckpt, file=path, config=config)
+# --- safetensors and NumPy: shapes from the headers ----------------------------------------------------------
+
+MAX_HEADER = 100_000_000  # the safetensors library refuses larger headers too
+
+DTYPES = {  # safetensors code -> (torch name, bytes per element)
+    "F64": ("float64", 8), "F32": ("float32", 4), "F16": ("float16", 2), "BF16": ("bfloat16", 2),
+    "F8_E4M3": ("float8_e4m3fn", 1), "F8_E5M2": ("float8_e5m2", 1),
+    "I64": ("int64", 8), "I32": ("int32", 4), "I16": ("int16", 2), "I8": ("int8", 1),
+    "U64": ("uint64", 8), "U32": ("uint32", 4), "U16": ("uint16", 2), "U8": ("uint8", 1), "BOOL": ("bool", 1),
+}
 
 
-def _weights_file(folder: str) -> str:
+def looks_like_safetensors(head: bytes) -> bool:
+    """True when the first bytes start a safetensors header (8-byte length, then a JSON object).
+
+    A length past the end of the file still counts: that is a truncated or corrupt safetensors file,
+    and read_header says so, rather than "not a checkpoint".
+    """
+    if len(head) < 9:
+        return False
+    (n,) = struct.unpack("<Q", head[:8])
+    return n >= 2 and head[8:9] == b"{"
+
+
+def read_header(path: str) -> tuple[tuple[str, tuple[int, ...], str], ...]:
+    """``(name, shape, dtype)`` per tensor, in file order; a damaged file is a UsageError naming the damage."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        head = f.read(8)
+        if len(head) < 8:
+            raise UsageError(f"{path} is truncated: a safetensors file starts with an 8-byte header length")
+        (n,) = struct.unpack("<Q", head)
+        if n > MAX_HEADER or n > size - 8:
+            raise UsageError(f"{path} is truncated or corrupt: its header claims {n:,} bytes but the file "
+                             f"has {size - 8:,} after the length")
+        raw = f.read(n)
     try:
-        names = sorted(os.listdir(folder))
-    except OSError as err:
-        raise UsageError(f"{folder} cannot be read: {err.strerror or err}") from None
-    for known in _KNOWN:
-        if known in names:
-            return os.path.join(folder, known)
-    indexes = [n for n in names if n.endswith(".index.json")]
-    weights = [n for n in names if n.endswith(_WEIGHTS) and os.path.isfile(os.path.join(folder, n))]
-    if len(indexes) == 1:
-        return os.path.join(folder, indexes[0])
-    if len(weights) == 1 and not indexes:
-        return os.path.join(folder, weights[0])
-    if not weights and not indexes:
-        raise UsageError(f"{folder} is a folder with no weight file (no model.safetensors, pytorch_model.bin, "
-                         f"*.index.json or other {', '.join(_WEIGHTS)} file)",
-                         hint="give the checkpoint file itself: rnnshape inspect FOLDER/FILE")
-    shown = ", ".join((indexes + weights)[:4]) + (", ..." if len(indexes + weights) > 4 else "")
-    raise UsageError(f"{folder} holds several weight files ({shown}): name the one to inspect",
-                     hint=f"rnnshape inspect {os.path.join(folder, (indexes + weights)[0])}")
+        header = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise UsageError(f"{path} has a corrupt safetensors header: {err}") from None
+    if not isinstance(header, dict):
+        raise UsageError(f"{path} has a corrupt safetensors header: expected a JSON object")
+    data_size = size - 8 - n
+    return tuple(_entry(path, name, info, data_size) for name, info in header.items() if name != "__metadata__")
 
 
-def _sharded(index_path: str) -> Checkpoint:
-    weight_map = _weight_map(index_path)
-    folder = os.path.dirname(index_path)
-    shards = list(dict.fromkeys(weight_map.values()))
-    entries, foreign, readers, formats, files = [], set(), set(), set(), []
-    for shard in shards:
-        shard_path = os.path.join(folder, shard)
-        if os.path.basename(shard) != shard or not os.path.isfile(shard_path):
-            raise UsageError(f"{index_path} lists the shard {shard!r}, which is not a file in {folder}",
-                             hint="download or copy every shard the index names")
-        ckpt = read_checkpoint(shard_path)
-        held = {e.name for e in ckpt.entries}
-        missing = [n for n, s in weight_map.items() if s == shard and n not in held]
-        if missing:
-            raise UsageError(f"{index_path} says {shard} holds {missing[0]!r}, but it does not"
-                             + (f" (nor {len(missing) - 1} more)" if len(missing) > 1 else ""),
-                             hint="the index and its shards come from different saves")
-        entries += ckpt.entries
-        foreign.update(ckpt.foreign)
-        readers.add(ckpt.reader)
-        formats.add(ckpt.format)
-        files.append(shard_path)
-    reader = "inert" if "inert" in readers else readers.pop() if len(readers) == 1 else "mixed"
-    fmt = f"{' + '.join(sorted(formats))}, {len(shards)} shard{'s' if len(shards) != 1 else ''}"
-    return Checkpoint(index_path, fmt, (), tuple(entries), reader=reader, foreign=tuple(sorted(foreign)),
-                      files=tuple(files))
+def _entry(path: str, name: str, info, data_size: int) -> tuple[str, tuple[int, ...], str]:
+    bad = f"{path} has a corrupt safetensors header: tensor {name!r}"
+    if not isinstance(info, dict):
+        raise UsageError(f"{bad} is not described by an object")
+    shape, dtype, offsets = info.get("shape"), info.get("dtype"), info.get("data_offsets")
+    if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0
+                                              for d in shape):
+        raise UsageError(f"{bad} has no valid shape (got {shape!r})")
+    if dtype not in DTYPES:
+        raise UsageError(f"{bad} has an unknown dtype (got {dtype!r})")
+    if (not isinstance(offsets, list) or len(offsets) != 2
+            or not all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
+            or not 0 <= offsets[0] <= offsets[1]):
+        raise UsageError(f"{bad} has invalid data_offsets (got {offsets!r})")
+    torch_name, itemsize = DTYPES[dtype]
+    if offsets[1] - offsets[0] != prod(shape) * itemsize:
+        raise UsageError(f"{bad} has {offsets[1] - offsets[0]:,} bytes of data for shape {tuple(shape)} {dtype}")
+    if offsets[1] > data_size:
+        raise UsageError(f"{path} is truncated: tensor {name!r} ends at byte {offsets[1]:,} of the data, "
+                         f"but only {data_size:,} bytes are there")
+    return name, tuple(shape), torch_name
 
 
-def _weight_map(index_path: str) -> dict[str, str]:
+def _read_arrays(path: str, fmt: str) -> Checkpoint:
+    """The Checkpoint of a .safetensors, .npy or .npz file, from the headers alone."""
+    if fmt == "safetensors":
+        return Checkpoint(path, "safetensors", (), tuple(Entry(*e) for e in read_header(path)))
+    arrays = _numpy_headers(path, fmt)
+    names, sources = _torch_names([(name, shape) for name, shape, _ in arrays])
+    entries = tuple(Entry(names.get(name, name), shape, dtype) for name, shape, dtype in arrays)
+    fmt_name = "numpy .npz" if fmt == "npz" else "numpy .npy"
+    notes = ("NumPy arrays: the file names no module, so recurrent weights were recognised by their names or "
+             "shapes and given torch's names (each module says which arrays)",) if sources else ()
+    return Checkpoint(path, fmt_name, (), entries, reader="header", notes=notes, sources=sources)
+
+
+def _array_tensors(path: str, fmt: str) -> dict:
+    """name -> CPU tensor, by the names ``read`` gives (safetensors by offset; NumPy arrays without pickle)."""
+    import torch
+
+    out = {}
+    if fmt == "safetensors":
+        with open(path, "rb") as f:
+            (n,) = struct.unpack("<Q", f.read(8))
+            header = json.loads(f.read(n))
+            base = 8 + n
+            for name, info in header.items():
+                if name == "__metadata__":
+                    continue
+                begin, end = info["data_offsets"]
+                f.seek(base + begin)
+                raw = bytearray(f.read(end - begin))
+                dtype = getattr(torch, DTYPES[info["dtype"]][0])
+                out[name] = (torch.frombuffer(raw, dtype=dtype) if raw else torch.empty(0, dtype=dtype)).reshape(
+                    info["shape"])
+        return out
+    import numpy as np
+
+    arrays = _numpy_headers(path, fmt)
+    names, _ = _torch_names([(name, shape) for name, shape, _ in arrays])
+    for name, stream in _npy_streams(path, fmt):
+        with stream:
+            array = np.lib.format.read_array(stream, allow_pickle=False)
+        out[names.get(name, name)] = torch.from_numpy(np.ascontiguousarray(array))
+    return out
+
+
+def _npy_streams(path: str, fmt: str):
+    """(array name, open binary stream) per array: the .npz members, or the .npy file itself."""
+    if fmt == "npy":
+        yield os.path.splitext(os.path.basename(path))[0], open(path, "rb")
+        return
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        for member in z.namelist():
+            yield member.removesuffix(".npy"), z.open(member)
+
+
+def _numpy_headers(path: str, fmt: str) -> list[tuple[str, tuple[int, ...], str]]:
+    import numpy as np
+
+    out = []
     try:
-        with open(index_path, encoding="utf-8") as f:
-            index = json.load(f)
-    except FileNotFoundError:
-        raise UsageError(f"{index_path}: no such file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise UsageError(f"{index_path} is not a readable index file: {err}") from None
-    weight_map = index.get("weight_map") if isinstance(index, dict) else None
-    if not isinstance(weight_map, dict) or not weight_map or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in weight_map.items()):
-        raise UsageError(f"{index_path} has no weight_map of tensor names to shard files",
-                         hint='a sharded checkpoint index is {"weight_map": {"name": "shard file", ...}}')
-    return weight_map
+        for name, stream in _npy_streams(path, fmt):
+            with stream:
+                version = np.lib.format.read_magic(stream)
+                read_header_of = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                                  else np.lib.format.read_array_header_2_0)
+                shape, _, dtype = read_header_of(stream)
+            if dtype.hasobject:
+                raise UsageError(f"{path}: the array {name!r} holds pickled Python objects, which rnnshape never "
+                                 f"loads (np.load would need allow_pickle=True)",
+                                 hint="save the weights as plain numeric arrays (np.savez(**arrays))")
+            out.append((name, tuple(int(d) for d in shape), _torch_dtype(dtype)))
+    except UsageError:
+        raise
+    except Exception as err:  # a damaged header: numpy says which part
+        raise UsageError(f"{path} is not a readable NumPy {'.npz archive' if fmt == 'npz' else '.npy file'}: "
+                         f"{err}", hint="check that the file was completely written and copied") from None
+    return out
 
 
-def _config(folder: str) -> tuple[tuple[str, object], ...]:
-    """config.json's model type and recurrent settings (scalars only), when the folder has one."""
-    path = os.path.join(folder, "config.json")
-    try:
-        with open(path, encoding="utf-8") as f:
-            config = json.load(f)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return ()
-    if not isinstance(config, dict):
-        return ()
-    scalar = (str, int, float, bool, type(None))
-    return tuple((k, v) for k, v in config.items() if _SETTINGS.search(k) and (
-        isinstance(v, scalar) or (isinstance(v, list) and all(isinstance(x, scalar) for x in v))))
+def _torch_dtype(dtype) -> str:
+    names = {"f8": "float64", "f4": "float32", "f2": "float16", "i8": "int64", "i4": "int32", "i2": "int16",
+             "i1": "int8", "u1": "uint8", "b1": "bool"}
+    return names.get(f"{dtype.kind}{dtype.itemsize}", str(dtype))
+
+
+_TORCH_NAME = re.compile(r"^(?:.+\.)?(?:weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)(?:_l\d+(?:_reverse)?)?$")
+_SHORT_NAME = re.compile(r"^(?P<prefix>.*?)[._/-]?(?P<p>w|weight|b|bias)[._]?(?P<m>ih|hh|hr)"
+                         r"(?P<sfx>_l\d+(?:_reverse)?)?$")
+
+
+def _torch_names(arrays):
+    """({array name: torch name}, SourceModules) for the arrays taken for recurrent weights."""
+    names: dict[str, str] = {}
+    sources = []
+    short: dict[str, list[str]] = {}
+    for name, _ in arrays:
+        if _TORCH_NAME.match(name):
+            continue
+        m = _SHORT_NAME.match(name)
+        if m:
+            prefix = re.sub(r"[/\-]", ".", m["prefix"].strip("._/-")) or "rnn"
+            param = ("weight_" if m["p"].startswith("w") else "bias_") + m["m"]
+            names[name] = f"{prefix}.{param}{m['sfx'] or ''}"
+            short.setdefault(prefix, []).append(name)
+    for prefix, held in short.items():
+        sources.append(SourceModule(prefix, "arrays " + ", ".join(held),
+                                    notes=(f"named from the arrays {', '.join(held)} (torch-style short names)",)))
+    if not short and not any(_TORCH_NAME.match(n) for n, _ in arrays):
+        guessed_names, guessed_sources = _guess_by_shape(arrays)
+        names.update(guessed_names)
+        sources += guessed_sources
+    return names, tuple(sources)
+
+
+def _guess_by_shape(arrays):
+    """Cells told from shapes alone: (G·H, H) for weight_hh, (G·H, in) before it, G·H vectors after."""
+    names, sources, used = {}, [], set()
+    shapes = dict(arrays)
+    order = [n for n, _ in arrays]
+    for i, name in enumerate(order):
+        shape = shapes[name]
+        if name in used or len(shape) != 2 or shape[1] < 1 or shape[0] % shape[1] or shape[0] // shape[1] not in (3, 4):
+            continue
+        rows, hidden = shape
+        ih = next((n for n in reversed(order[:i]) if n not in used and len(shapes[n]) == 2 and shapes[n][0] == rows),
+                  None)
+        hh = name
+        if ih is None:  # weight_ih after weight_hh (when in == H the first of the two is taken for weight_ih)
+            ih = next((n for n in order[i + 1:] if n not in used and len(shapes[n]) == 2 and shapes[n][0] == rows),
+                      None)
+            if ih is None:
+                continue
+            if shapes[ih] == shape:
+                ih, hh = hh, ih
+        biases = [n for n in order[max(order.index(ih), order.index(hh)) + 1:]
+                  if n not in used and shapes[n] == (rows,)][:2]
+        prefix = _stem(ih, hh) or f"rnn{len(sources)}"
+        kind = {3: "GRU", 4: "LSTM"}[rows // hidden]
+        held = [ih, hh, *biases]
+        for n, param in zip(held, ("weight_ih", "weight_hh", "bias_ih", "bias_hh")):
+            names[n] = f"{prefix}.{param}"
+        used.update(held)
+        sources.append(SourceModule(
+            prefix, "arrays " + ", ".join(held), guessed=True,
+            notes=(f"a guess from the shapes alone: {hh} {shapes[hh]} has {rows} = {rows // hidden}·{hidden} rows, "
+                   f"as a {kind} cell's weight_hh; taken as weight_ih, weight_hh"
+                   + (", bias_ih, bias_hh" if len(biases) == 2 else ", bias_ih" if biases else "")
+                   + f": {', '.join(held)} (the gate order is assumed to be torch's)",)))
+    return names, sources
+
+
+def _stem(a: str, b: str) -> str:
+    common = os.path.commonprefix([a, b])
+    return re.sub(r"[/\-]", ".", common.rstrip("._/-")) if len(common) < min(len(a), len(b)) else ""

@@ -26,6 +26,7 @@ import json
 import re
 from dataclasses import dataclass
 
+from rnnshape.checkpoint.entries import Checkpoint, Entry, SourceModule
 from rnnshape.errors import EnvironmentUnfit, UsageError
 
 # Keras class -> (torch kind, Keras's row blocks in its order); torch's order is the kind table's.
@@ -69,8 +70,6 @@ class KerasLayer:
 
 def read(path: str):
     """The Checkpoint of a Keras file: every recurrent layer's tensors under torch's names and shapes."""
-    from rnnshape.checkpoint.files import Checkpoint, Entry, SourceModule
-
     with _opened(path) as (h5, config, version, fmt):
         layers = _layers(h5, config, path)
         entries, attributes, sources = [], [], []

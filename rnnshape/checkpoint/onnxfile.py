@@ -84,7 +84,7 @@ class Source:
 
 def read_onnx(path: str):
     """A Checkpoint whose entries are the torch parameters the recurrent nodes correspond to."""
-    from rnnshape.checkpoint.files import Checkpoint, Entry
+    from rnnshape.checkpoint.entries import Checkpoint, Entry
 
     onnx = _onnx()
     try:

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from rnnshape.checkpoint import inert
+from rnnshape.checkpoint.entries import Checkpoint, Entry
 from rnnshape.checkpoint.inert import Foreign
 from rnnshape.errors import EnvironmentUnfit, UsageError
 
@@ -40,8 +41,6 @@ class Loaded:
 
 def read(path: str, fmt: str):
     """The Checkpoint of a torch file (``fmt`` from files.detect: torch zip, torchscript, pickle)."""
-    from rnnshape.checkpoint.files import Checkpoint, Entry
-
     loaded = _loaded(path, fmt)
     names, found = _named(path, loaded)
     entries = tuple(Entry(k, tuple(int(d) for d in v.shape), str(v.dtype).removeprefix("torch."))
