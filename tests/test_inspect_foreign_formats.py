@@ -169,6 +169,7 @@ KERAS_MODELS = {
     "odd": {"bi_lstm": ("lstm", 3, 4, True, True, None), "bi_gru": ("gru", 8, 3, True, True, None),
             "gru_v1": ("gru", 6, 2, False, True, "reset_after=False"),
             "odd_lstm": ("lstm", 2, 3, False, False, "recurrent_activation=hard_sigmoid")},
+    "nested": {"encoder.enc_lstm": ("lstm", 3, 4, False, True, None), "dec_gru": ("gru", 4, 2, False, True, None)},
 }
 
 

@@ -420,19 +420,21 @@ def _layers(root, config, path: str) -> list[KerasLayer]:
     configs = _configs(config) if config else {}
     found = []
     if "layer_names" in root.attrs:  # legacy HDF5: one group per layer, weight_names listing its datasets
-        for name in (_text(n) for n in root.attrs["layer_names"]):
-            group = root[name]
-            weights = [_text(w) for w in group.attrs.get("weight_names", [])]
-            directions = {}
-            for w in weights:
+        for group_name in (_text(n) for n in root.attrs["layer_names"]):
+            group = root[group_name]
+            cells: dict[str, dict[int, dict]] = {}  # a nested model's group holds several layers' weights
+            for w in (_text(w) for w in group.attrs.get("weight_names", [])):
                 parts = w.split("/")
                 part = parts[-1].split(":")[0]
                 if part not in _PARTS:
                     continue
+                # scope/layer[/forward_x|backward_x][/lstm_cell_N]/kernel: the layer path, without cell and direction
+                path = [p for p in parts[:-1] if not re.match(r"(forward|backward)_|\w*_cell(_\d+)?$", p)]
+                path = path[path.index(group_name):] if group_name in path else [group_name] + path[-1:]
                 d = 1 if any(p.startswith("backward_") for p in parts[:-1]) else 0
-                directions.setdefault(d, {})[part] = f"{group.name}/{w}"
-            cell = next((p for w in weights for p in w.split("/") if re.match(r"(lstm|gru|simple_rnn)_cell", p)), "")
-            found.append((name, [directions[d] for d in sorted(directions)], cell))
+                cells.setdefault(".".join(dict.fromkeys(path)), {}).setdefault(d, {})[part] = f"{group.name}/{w}"
+            for name, directions in cells.items():
+                found.append((name, [directions[d] for d in sorted(directions)], ""))
     else:  # Keras 3: layers/<auto name>/[forward_layer|backward_layer]/cell/vars/<i>
         _native(root, "", found)
     if configs:  # the model's own order (HDF5 groups iterate alphabetically)

@@ -34,7 +34,19 @@ def models():
     x = layers.GRU(2, reset_after=False, return_sequences=True, name="gru_v1")(x)
     x = layers.LSTM(3, recurrent_activation="hard_sigmoid", go_backwards=True, use_bias=False, name="odd_lstm")(x)
     odd = keras.Model(inp, x, name="odd")
-    return {"stack": stack, "odd": odd}
+    encoder = keras.Sequential([keras.Input((6, 3)), layers.LSTM(4, return_sequences=True, name="enc_lstm")],
+                               name="encoder")
+    nested = keras.Sequential([keras.Input((6, 3)), encoder, layers.GRU(2, name="dec_gru")], name="nested")
+    return {"stack": stack, "odd": odd, "nested": nested}
+
+
+def recurrent_layers(model, prefix=""):
+    """(torch prefix, layer) for each layer with weights; a nested model's layers as outer.inner."""
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from recurrent_layers(layer, f"{prefix}{layer.name}.")
+        elif layer.weights:
+            yield prefix + layer.name, layer
 
 
 def main():
@@ -44,12 +56,10 @@ def main():
         model.save(os.path.join(HERE, f"{name}.keras"))
         model.save(os.path.join(HERE, f"{name}.h5"))  # keras 3 writes the legacy HDF5 format for .h5
         model.save_weights(os.path.join(HERE, f"{name}.weights.h5"))
-        for layer in model.layers:
-            if not layer.weights:
-                continue
+        for prefix, layer in recurrent_layers(model):
             x = rng.standard_normal((2, 6) + tuple(layer.input.shape[2:])).astype("float32")
-            reference[f"{name}/{layer.name}/x"] = x
-            reference[f"{name}/{layer.name}/y"] = keras.ops.convert_to_numpy(layer(x))
+            reference[f"{name}/{prefix}/x"] = x
+            reference[f"{name}/{prefix}/y"] = keras.ops.convert_to_numpy(layer(x))
     np.savez(os.path.join(HERE, "keras_reference.npz"), **reference)
     print("keras", keras.__version__, "backend", keras.backend.backend())
 
