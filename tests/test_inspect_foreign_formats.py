@@ -407,3 +407,29 @@ def test_other_unreadable_files_are_named(cli, tmp_path):
     gz = tmp_path / "model.pt.gz"
     gz.write_bytes(b"\x1f\x8b\x08\x00" + bytes(20))
     _refused(cli("inspect", gz), "gzip")
+
+
+# --- read_tensors: one interface for every format -----------------------------------------------------------------
+
+@pytest.mark.parametrize("how", ["plain", "legacy", "model_state_dict", "safetensors", "npz", "folder"])
+def test_read_tensors_gives_the_state_dict_under_the_entry_names(tmp_path, how):
+    from checkpoint_files import save
+
+    from rnnshape.checkpoint.files import read_checkpoint
+
+    torch.manual_seed(0)
+    state = {f"enc.{k}": v for k, v in build({"kind": "gru", "input_size": 3, "hidden_size": 2,
+                                               "bidirectional": True}).state_dict().items()}
+    if how == "npz":
+        path = tmp_path / "w.npz"
+        np.savez(path, **{k: v.numpy() for k, v in state.items()})
+    elif how == "folder":
+        path = tmp_path
+        save(tmp_path / "model.safetensors", state, "safetensors")
+    else:
+        path = tmp_path / ("w.safetensors" if how == "safetensors" else "w.pt")
+        save(path, state, how)
+    got = read_tensors(path)
+    assert [e.name for e in read_checkpoint(path).entries] == list(got) == list(state)
+    assert all(torch.equal(got[k], v) for k, v in state.items())
+    assert list(read_tensors(path, ["enc.bias_hh_l0"])) == ["enc.bias_hh_l0"]

@@ -71,7 +71,7 @@ class KerasLayer:
 def read(path: str):
     """The Checkpoint of a Keras file: every recurrent layer's tensors under torch's names and shapes."""
     with _opened(path) as (h5, config, version, fmt):
-        layers = _layers(h5, config, path)
+        layers = _layers(h5, config)
         entries, attributes, sources = [], [], []
         for layer in layers:
             dtype = str(h5[layer.directions[0]["kernel"]].dtype)
@@ -97,7 +97,7 @@ def tensors(path: str) -> dict:
 
     out = {}
     with _opened(path) as (h5, config, _, _fmt):
-        for layer in _layers(h5, config, path):
+        for layer in _layers(h5, config):
             for d, where in enumerate(layer.directions):
                 arrays = {part: np.asarray(h5[where[part]]) for part in _PARTS if part in where}
                 for name, value in _convert(layer, arrays).items():
@@ -117,7 +117,7 @@ def evaluate(path: str, prefix: str, x):
     import numpy as np
 
     with _opened(path) as (h5, config, version, _fmt):
-        layer = next((la for la in _layers(h5, config, path) if la.prefix == prefix), None)
+        layer = next((la for la in _layers(h5, config) if la.prefix == prefix), None)
         if layer is None or config is None:
             raise UsageError(f"{path}: no Keras layer {prefix!r} with a configuration to evaluate"
                              if layer is None else f"{path} holds no model configuration: Keras's activations "
@@ -341,7 +341,14 @@ class _opened:
         except Exception as err:  # h5py's OSError for a damaged file, zipfile's BadZipFile
             raise UsageError(f"{path} is not a readable Keras/HDF5 file ({type(err).__name__}: {err})",
                              hint="check that the file was completely written and copied") from None
-        root = self.file
+        try:
+            return self._kind(self.file, config)
+        except Exception:
+            self.file.close()  # __exit__ is not called when __enter__ raises
+            raise
+
+    def _kind(self, root, config):
+        path = self.path
         raw = root.attrs.get("model_config")
         if raw is not None:
             config = _json(raw, path)
@@ -416,7 +423,7 @@ def _configs(config) -> dict[str, tuple[str, dict, dict | None]]:
     return out
 
 
-def _layers(root, config, path: str) -> list[KerasLayer]:
+def _layers(root, config) -> list[KerasLayer]:
     configs = _configs(config) if config else {}
     found = []
     if "layer_names" in root.attrs:  # legacy HDF5: one group per layer, weight_names listing its datasets
@@ -434,15 +441,15 @@ def _layers(root, config, path: str) -> list[KerasLayer]:
                 d = 1 if any(p.startswith("backward_") for p in parts[:-1]) else 0
                 cells.setdefault(".".join(dict.fromkeys(path)), {}).setdefault(d, {})[part] = f"{group.name}/{w}"
             for name, directions in cells.items():
-                found.append((name, [directions[d] for d in sorted(directions)], ""))
+                found.append((name, [directions[d] for d in sorted(directions)]))
     else:  # Keras 3: layers/<auto name>/[forward_layer|backward_layer]/cell/vars/<i>
         _native(root, "", found)
     if configs:  # the model's own order (HDF5 groups iterate alphabetically)
         order = {n: i for i, n in enumerate(configs)}
         found.sort(key=lambda f: order.get(f[0].rsplit(".", 1)[-1], len(order)))
     layers = []
-    for name, directions, hint in found:
-        layer = _layer(root, name, directions, hint, configs)
+    for name, directions in found:
+        layer = _layer(root, name, directions, configs)
         if layer is not None:
             layers.append(layer)
     return layers
@@ -462,15 +469,12 @@ def _native(group, prefix: str, found: list, depth: int = 0) -> None:
                 held = cell["cell"]["vars"]
                 directions.append({part: held[str(i)].name for i, part in enumerate(_PARTS) if str(i) in held})
         if directions and all("kernel" in d and "recurrent_kernel" in d for d in directions):
-            hint = re.sub(r"_\d+$", "", key)
-            if hint == "bidirectional":
-                hint = _text(cells[0]["cell"]["vars"].attrs.get("name", ""))
-            found.append((name, directions, hint))
+            found.append((name, directions))
         else:
             _native(sub, f"{name}.", found, depth + 1)
 
 
-def _layer(root, name: str, directions: list, hint: str, configs) -> KerasLayer | None:
+def _layer(root, name: str, directions: list, configs) -> KerasLayer | None:
     if not directions or not all("kernel" in d and "recurrent_kernel" in d for d in directions):
         return None
     shapes = tuple({part: tuple(int(x) for x in root[where].shape) for part, where in d.items()} for d in directions)
@@ -484,7 +488,7 @@ def _layer(root, name: str, directions: list, hint: str, configs) -> KerasLayer 
         if kind is None:
             return None
         bias = shapes[0].get("bias")
-        cudnn = bias is not None and len(bias) == 1 and bias[0] == 2 * recurrent[1]
+        cudnn = kind != "rnn" and bias is not None and len(bias) == 1 and bias[0] == 2 * recurrent[1]
         cls = ("CuDNN" if cudnn else "") + _TORCH_CLASS[kind]
         cfg = {}
         wrapper = {"merge_mode": "concat"} if len(directions) == 2 else None
