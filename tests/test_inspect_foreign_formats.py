@@ -404,6 +404,11 @@ def test_other_unreadable_files_are_named(cli, tmp_path):
     with zipfile.ZipFile(empty, "w") as z:
         z.writestr("config.json", "{}")
     _refused(cli("inspect", empty), "without model.weights.h5")
+    old = tmp_path / "old_jit.pt"  # torch.jit.save before PyTorch 1.4: model.json, no data.pkl
+    with zipfile.ZipFile(old, "w") as z:
+        z.writestr("m/model.json", "{}")
+        z.writestr("m/code/m.py", "op_version_set = 0")
+    _refused(cli("inspect", old), "TorchScript archive without data.pkl", "torch.jit.save")
     gz = tmp_path / "model.pt.gz"
     gz.write_bytes(b"\x1f\x8b\x08\x00" + bytes(20))
     _refused(cli("inspect", gz), "gzip")

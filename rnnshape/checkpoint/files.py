@@ -6,9 +6,9 @@ every tensor a torch name in torch's layout, so that recovery finds modules the 
 - torch.save files (.pt, .pth, .bin, .ckpt) and plain pickles, and TorchScript archives (torch.jit.save):
   ``rnnshape.checkpoint.torchfile``, through torch's restricted reader or rnnshape's inert one, which
   replaces every object a pickle names with a stand-in and never calls anything (``checkpoint.inert``);
-- .safetensors from their JSON header, NumPy .npy/.npz from their array headers: ``checkpoint.headers``;
+- .safetensors from their JSON header, NumPy .npy/.npz from their array headers (here);
 - Keras .keras, .h5 and .weights.h5 with h5py (``checkpoint.keras``), .onnx with the onnx package
-  (``checkpoint.onnxfile``); Hugging Face folders and sharded weights through their index (here).
+  (``checkpoint.onnxfile``); Hugging Face folders and sharded weights through their index (``checkpoint.entries``).
 
 TensorFlow SavedModel folders, .tflite and frozen .pb graphs are named and refused with what to do.
 
@@ -219,6 +219,13 @@ def _zip_kind(path: str) -> str:
 
 
 # --- safetensors and NumPy: shapes from the headers ----------------------------------------------------------
+# safetensors: 8 bytes little-endian header length N, then N bytes of JSON mapping each tensor name to
+# {"dtype", "shape", "data_offsets": [begin, end]} (plus an optional "__metadata__"), then the data.
+# NumPy: np.save writes a magic string, a version and a Python-literal header {'descr': '<f4', 'fortran_order':
+# False, 'shape': (768, 256)}; np.savez zips one NAME.npy per array. The names are the writer's own, so recurrent
+# weights are recognised by torch-style names (rnn.weight_ih_l0, or short ones such as enc_w_ih / enc_b_hh, given
+# torch's names here) or, failing names, by shape: a matrix (G·H, H), G = 3 (GRU) or 4 (LSTM), beside another
+# (G·H, in) and G·H vectors is taken for a cell, and said to be a guess. Arrays of pickled objects are never loaded.
 
 MAX_HEADER = 100_000_000  # the safetensors library refuses larger headers too
 

@@ -105,11 +105,18 @@ def load_zip(path: str) -> Loaded:
 
 
 def load_torchscript(path: str) -> Loaded:
-    """``data.pkl`` of a torch.jit.save archive through the inert reader; its code is never read."""
+    """``data.pkl`` of a torch.jit.save archive through the inert reader; its code is never compiled or run."""
     import os
+    import zipfile
 
     import torch
 
+    with zipfile.ZipFile(path) as z:
+        if not any(n.count("/") == 1 and n.endswith("/data.pkl") for n in z.namelist()):
+            raise UsageError(f"{path} is a TorchScript archive without data.pkl (the model.json layout of PyTorch "
+                             f"before 1.4): rnnshape does not read it",
+                             hint="load it with torch.jit.load in a PyTorch you trust and save it again with "
+                                  "torch.jit.save, or save its state_dict with torch.save")
     try:
         with inert.recording() as met, warnings.catch_warnings():
             warnings.simplefilter("ignore")
