@@ -37,7 +37,7 @@ def test_tables_golden(name, verified):
 def _everything() -> Report:
     """Every key a report document has: all four statements, the kernel, memory, threads, a FLOP count."""
     from rnnshape.model.report import Kernel, Memory
-    from rnnshape.model.threads import Probe, ThreadChoice
+    from rnnshape.model.stats import Probe, ThreadChoice
 
     def stats(*samples, **kw):
         return Stats(samples, calls_per_run=10, threads=2, **kw)

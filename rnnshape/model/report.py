@@ -23,10 +23,8 @@ from typing import Any, ClassVar
 from rnnshape import __version__
 from rnnshape.model.deploy import Deployment
 from rnnshape.model.options import spec_json
-from rnnshape.model.rates import Timed, timed
 from rnnshape.model.spec import Spec
-from rnnshape.model.stats import Stats
-from rnnshape.model.threads import Probe, ThreadChoice
+from rnnshape.model.stats import Probe, Stats, ThreadChoice, Timed, timed
 
 SCHEMA_VERSION = 1  # of every JSON document; bumped only when a key is renamed, removed or retyped
 
@@ -274,7 +272,7 @@ class Memory:
 
     parts: tuple[tuple[str, int], ...]  # ("parameters", n), ("inputs", n), ... raw, before the safety margin
     estimate_bytes: int  # guard's estimate: the parts with the allocator safety margin
-    peak_bytes: int | None = None  # CUDA: max_memory_allocated; CPU: profiler allocation events (run/peak.py)
+    peak_bytes: int | None = None  # CUDA: max_memory_allocated; CPU: profiler allocation events (run/memory.py)
     peak_of: str = "forward"  # the statement the peak and the estimate cover: "forward" or "forward+backward"
 
     JSON: ClassVar = keys(Key("estimate_bytes", unit="B"), Key("parts", lambda m: dict(m.parts), unit="B"),
@@ -375,7 +373,7 @@ def _timing(report: Report) -> dict | None:
     return {**doc, "kernel": kernel, "memory": t.memory, "threads": t.threads, "kernel_path": t.path}
 
 
-# The result types of other modules (rates, stats and threads import no report; the spec's keys are the option
+# The result types of other modules (model.stats imports no report; the spec's keys are the option
 # table's, rnnshape.model.options)
 JSON_KEYS.update({
     Spec: keys(Key("spec", spec_json, spread=True)),  # the option table declares the spec's JSON

@@ -37,7 +37,7 @@ from rnnshape.render.words import AtWidth, Words, prose
 RATIO_STYLE = "cyan"
 TIME_GAP = 0.15  # exponent difference beyond which time and work are said to part ways
 GOOD_FIT = 0.9  # R² below this: the times do not follow one power law (noise, or a regime change)
-# The kernel path each configuration ran (rnnshape.run.kernel): why one kind is slower than another
+# The kernel path each configuration ran (rnnshape.run.build.graph_path): why one kind is slower than another
 PATHS = {"onednn": "oneDNN fused", "cudnn": "cuDNN fused", "miopen": "MIOpen fused", "aten": "aten per step"}
 
 

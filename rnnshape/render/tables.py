@@ -13,9 +13,8 @@ from rich.table import Table
 from rich.text import Text
 
 from rnnshape.model.memory import MARGIN, MARGIN_BYTES, estimate
-from rnnshape.model.rates import Rates, timed
 from rnnshape.model.report import Kernel, Memory, ParamInfo, Report
-from rnnshape.model.threads import SLOW_FACTOR, ThreadChoice
+from rnnshape.model.stats import SLOW_FACTOR, Rates, ThreadChoice, timed
 from rnnshape.render import fmt
 from rnnshape.render.fit import Fit
 from rnnshape.render.words import AtWidth, Verbatim, Words
