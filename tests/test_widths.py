@@ -206,3 +206,17 @@ def test_diagram_labels_are_never_cut(width, kw):
     for level in dg.levels:
         for label in (*level.finals, *level.initials):
             assert label in drawing, (width, label)
+
+
+@pytest.mark.parametrize("width", (40, 41, 42, 50))
+@pytest.mark.parametrize("kw", [dict(kind="lstm", num_layers=4, bidirectional=True),
+                                dict(kind="lstm", input_size=256, hidden_size=512, num_layers=2, bidirectional=True,
+                                     proj_size=128),
+                                dict(kind="gru", lengths=[9, 7, 5, 3, 1, 2], num_layers=3, bidirectional=True,
+                                     init_state="random"),
+                                dict(kind="gru", batch_first=True, bidirectional=True, hidden_size=[300, 200])])
+def test_the_diagram_fits_from_40_columns(width, kw):
+    """Issue 24: not one line of --diagram past the width, its title (the constructor) included."""
+    kw = dict(kw)
+    text = render_text(DiagramView(diagram(predict(make_spec(kw.pop("kind"), **kw)))), width)
+    assert [line for line in text.splitlines() if len(line) > width] == []

@@ -257,7 +257,12 @@ class DiagramView:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         layout = choose_layout(self.dg, options.max_width)
-        yield Words(self.dg.title, style="bold")
+        modules = self.dg.title.split(" → ")
+        if max(len(m) for m in modules) + 2 <= options.max_width:
+            yield Words(self.dg.title, style="bold")  # breaks between the modules of a stack, if at all
+        else:
+            for i, m in enumerate(modules):
+                yield _title(m + (" →" if i < len(modules) - 1 else ""))
         yield prose(_subtitle(self.dg, layout))
         yield Text()
         for line in _draw(self.dg, layout):
@@ -266,6 +271,13 @@ class DiagramView:
             yield line
         yield Text()
         yield from _legend(self.dg, layout)
+
+
+def _title(title: str) -> Words:
+    """A constructor too wide for the console, broken after an argument's comma (still valid Python: the line
+    breaks inside the parentheses), so that the whole diagram fits from 40 columns."""
+    parts = title.split(", ")
+    return Words([p + "," for p in parts[:-1]] + parts[-1:], indent=title.find("(") + 1, style="bold")
 
 
 def _rows(shape: tuple[int, ...], rows: int | None) -> tuple[int, ...]:
