@@ -17,6 +17,7 @@ import typer
 from typer import Abort
 from typer.core import TyperCommand, TyperGroup
 
+from rnnshape.cli import output
 from rnnshape.errors import RnnshapeError, UsageError, escape
 from rnnshape.model.options import OPTIONS, cli_name
 
@@ -78,9 +79,7 @@ class Command(TyperCommand):
 
 def _quiet(ctx, param, value: bool) -> bool:
     if value:
-        from rnnshape.cli.output import configure
-
-        configure(quiet=True)
+        output.configure(quiet=True)
     return value
 
 
@@ -115,6 +114,7 @@ class Group(TyperGroup):
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         argv = list(sys.argv[1:] if args is None else args)
+        output.configure(quiet=False)  # each run starts loud; its --quiet/-q says otherwise
         code = guarded(
             lambda: super(Group, self).main(argv, prog_name or "rnnshape", complete_var, standalone_mode=False,
                                             **extra),
