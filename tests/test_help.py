@@ -117,3 +117,11 @@ def test_vary_completion_inserts_a_whole_working_value(typed):
 def test_completion_of_kinds_and_devices():
     assert complete("rnnshape compare l") == ["lstm"]
     assert "cuda" in complete("rnnshape lstm --device ")
+
+
+def test_vary_help_and_completion_cover_every_sweepable_option(helps):
+    from rnnshape.cli.multi import VARY_EXAMPLES
+    from rnnshape.model.sweep import VARIABLES
+
+    vary = " ".join(helps["sweep"].split("│ --vary", 1)[1].split("│ --", 1)[0].replace("│", " ").split())
+    assert all(name in vary for name in VARIABLES) and set(VARY_EXAMPLES) == set(VARIABLES)
