@@ -157,9 +157,8 @@ def test_cli_names_are_the_table_flags():
     assert cli_name("device", "meta") == "--device meta"
 
 
-NEW_ROW = '''    Option("chunk", ("--chunk",), int, 1, "Test-only: steps per chunk.", INPUT, annotation="int", minimum=1,
-           commands=EVERY),
-'''
+NEW_ROW = ('    Option("chunk", ("--chunk",), int, 1, "Test-only: steps per chunk.", INPUT, annotation="int",\n'
+           "           minimum=1, commands=EVERY),\n")
 PROBE = r'''
 import json, subprocess, sys
 from rnnshape import analyze, make_spec

@@ -66,15 +66,16 @@ _CODE = re.compile(r"\x1b\[[0-9;]*m")
 
 def plain_help(show) -> None:
     """Help on a terminal as Rich draws it; piped or redirected, the same text without trailing spaces."""
-    if sys.stdout.isatty():
+    env = output.env()
+    if env.stdout_isatty:
         show()
         return
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
         show()
     # Spaces before a line's end, or before the colour codes that end it (FORCE_COLOR keeps them when piped).
-    sys.stdout.write("".join(_TRAILING.sub(lambda end: "".join(_CODE.findall(end[0])), line) + "\n"
-                             for line in buffer.getvalue().splitlines()))
+    env.emit("".join(_TRAILING.sub(lambda end: "".join(_CODE.findall(end[0])), line) + "\n"
+                     for line in buffer.getvalue().splitlines()))
 
 
 class Command(TyperCommand):
@@ -116,7 +117,7 @@ class Group(TyperGroup):
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:  # Typer turns it into a silent exit 130: say why first
-            sys.stderr.write("rnnshape: interrupted\n")
+            output.say("interrupted")
             raise
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
@@ -134,14 +135,13 @@ class Group(TyperGroup):
 
 
 def error(err: RnnshapeError | Exception | str, hint: str | None = None) -> None:
-    """One line on stderr (and a hint); a structured error names its options as the command line's flags."""
+    """One line on stderr (and a hint), through the output object; a structured error names its options as
+    the command line's flags."""
     if isinstance(err, RnnshapeError):
         message, hint = err.worded(cli_name), hint or err.worded_hint(cli_name)
     else:
         message = getattr(err, "message", None) or str(err)
-    sys.stderr.write(f"rnnshape: error: {message}\n")
-    if hint:
-        sys.stderr.write(f"hint: {hint}\n")
+    output.error(message, hint)
 
 
 def guarded(fn, argv: list[str], commands: set[str]) -> int:
@@ -161,7 +161,7 @@ def guarded(fn, argv: list[str], commands: set[str]) -> int:
         error(err)
         return err.exit_code
     except (KeyboardInterrupt, Abort):
-        sys.stderr.write("rnnshape: interrupted\n")
+        output.say("interrupted")
         return INTERRUPTED
     except BrokenPipeError:
         return quiet_pipe()
