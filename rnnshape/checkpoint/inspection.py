@@ -14,11 +14,14 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from rnnshape.checkpoint.files import Checkpoint, read_checkpoint
-from rnnshape.checkpoint.recover import Recovered, find_modules
 from rnnshape.errors import UsageError
 from rnnshape.model.spec import make_spec
+
+if TYPE_CHECKING:  # types only: the readers are imported when a file is read, not on every start (issue 21)
+    from rnnshape.checkpoint.files import Checkpoint
+    from rnnshape.checkpoint.recover import Recovered
 
 _WRAPPERS = (
     ("module.", "saved from DataParallel or DistributedDataParallel"),
@@ -35,6 +38,9 @@ class Inspection:
 
 def inspect_checkpoint(path: str | os.PathLike, prefix: str | None = None) -> Inspection:
     """Read ``path`` and recover every recurrent module in it (only the one under ``prefix`` if given)."""
+    from rnnshape.checkpoint.files import read_checkpoint
+    from rnnshape.checkpoint.recover import find_modules
+
     ckpt = read_checkpoint(path)
     sources = {s.prefix: s for s in ckpt.sources}
     modules = tuple(_with_source(_with_attributes(m, dict(ckpt.attributes).get(m.prefix)), sources.get(m.prefix))
