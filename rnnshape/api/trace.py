@@ -16,9 +16,7 @@ import contextlib
 import sys
 from dataclasses import dataclass, fields, replace
 
-from rnnshape.model import pitfalls
-from rnnshape.model.trace import Trace, TraceEntry, TraceError, group, spec_for, verify
-from rnnshape.model.trace_error import explain
+from rnnshape.model.trace import Trace, TraceEntry, TraceError, explain, find, group, spec_for, verify
 
 
 def command(entry: TraceEntry) -> str | None:
@@ -41,8 +39,9 @@ def command(entry: TraceEntry) -> str | None:
     return " ".join(parts)
 
 
-def summarise(calls, batch: int | None = None) -> tuple[TraceEntry, ...]:
-    """Raw hook records -> entries: grouped, each with its Spec, prediction, command and pitfalls."""
+def summarise(calls, batch: int | None = None, *, steps_are_forwards: bool = True,
+              lengths: tuple[int, ...] = ()) -> tuple[TraceEntry, ...]:
+    """Raw call records -> entries: grouped, each with its Spec, prediction, command and pitfalls."""
     from rnnshape.model.predict import predict
 
     out = []
@@ -52,13 +51,12 @@ def summarise(calls, batch: int | None = None) -> tuple[TraceEntry, ...]:
             entry = verify(replace(entry, spec=spec), predict(spec))
             entry = replace(entry, command=command(entry))
         out.append(entry)
-    return pitfalls.find(tuple(out), batch)
+    return find(tuple(out), batch, steps_are_forwards=steps_are_forwards, lengths=lengths)
 
 
 def failure(recorder, err: BaseException) -> TraceError:
     """The user's forward raised: explained when inside a recurrent call, one line otherwise."""
-    from rnnshape.run.trace import module_config
-    from rnnshape.run.trace_target import location
+    from rnnshape.run.trace import location, module_config
 
     said = f"{type(err).__name__}: {err}".splitlines()[0]
     where = location(err)
@@ -91,8 +89,7 @@ def trace(target: str, inputs=(), *, calls: int = 1, train: bool = False, batch:
 
     from rnnshape.errors import UsageError
     from rnnshape.run.build import resolve_device
-    from rnnshape.run.trace import Recorder
-    from rnnshape.run.trace_target import load, make_inputs, parse_input, run_forwards
+    from rnnshape.run.trace import Recorder, load, make_inputs, parse_input, run_forwards, to_device
 
     if calls < 1:
         raise UsageError(f"--calls must be >= 1 (got {calls})")
@@ -108,25 +105,46 @@ def trace(target: str, inputs=(), *, calls: int = 1, train: bool = False, batch:
             warnings.append(f"--input replaces the example inputs {target} returns")
         args = make_inputs(specs, device)
     elif example is not None:
-        args = tuple(a.to(device) if isinstance(a, torch.Tensor) else a for a in example)
+        args = to_device(example, device)
     else:
         raise UsageError(f"{target} gives a module without example inputs: say what to feed it (got no --input)",
                          hint="--input SHAPE[:DTYPE], e.g. --input 32,50:long for token ids, once per argument")
     model = model.to(device)
-    if not any(isinstance(m, _recurrent()) for m in model.modules()):
-        warnings.append(f"{target} has no recurrent module (RNN, LSTM, GRU or their cells): nothing to trace")
-    recorder = Recorder(model)
+    recorder = Recorder(model, kernels=True)
     with contextlib.redirect_stdout(sys.stderr):
         err = run_forwards(model, args, calls=calls, train=train, recorder=recorder)
-    entries = summarise(recorder.calls, batch if batch is not None else recorder.batch)
+    entries = summarise(recorder.calls, batch, lengths=tuple(sorted(recorder.lengths)))
     error = failure(recorder, err) if err is not None else None
-    return Trace(target, recorder.forwards, train, entries, error, torch.__version__, tuple(warnings))
+    unseen = tuple(blind_spots(model, recorder))
+    if not entries and error is None:
+        warnings.append(nothing_seen(model, unseen))
+    return Trace(target, recorder.forwards, train, entries, error, torch.__version__, tuple(warnings), unseen)
 
 
-def _recurrent():
+def blind_spots(model, recorder) -> list[str]:
+    """What rnnshape knows it could not see: scripted recurrent modules, kernels run outside any module."""
+    from rnnshape.run.trace import scripted
+
+    out = scripted(model)
+    if recorder.unseen_kernels:
+        ran = ", ".join(f"{n} × {k}" for k, n in sorted(recorder.unseen_kernels.items()))
+        out.append(f"torch's recurrent kernels ran outside any module rnnshape could wrap ({ran}): a module built "
+                   f"inside forward, kept in a plain Python list instead of nn.ModuleList, or torch's functions "
+                   f"called directly")
+    return out
+
+
+def nothing_seen(model, unseen) -> str:
+    """Why no recurrent call may have been seen, rather than "none was called"."""
     from rnnshape.run.trace import recurrent_types
 
-    return recurrent_types()
+    if unseen:
+        return "no recurrent call that rnnshape can see: " + "; ".join(unseen)
+    if not any(isinstance(m, recurrent_types()) for m in model.modules()):
+        return ("the model has no nn.RNN, nn.LSTM, nn.GRU or cell among its submodules: nothing to trace (a "
+                "recurrence written with nn.Linear, or a third-party layer such as QRNN, is not one of them)")
+    return ("none of the model's recurrent modules ran in this forward (a branch not taken, or a module built "
+            "but unused)")
 
 
 @dataclass(frozen=True, repr=False)
@@ -158,33 +176,44 @@ def _torch_version() -> str | None:
 
 
 class Watch:
-    """``with rnnshape.watch(model) as t: model(x)``: ``t.calls`` holds the recurrent calls, as `trace` lists them."""
+    """``with rnnshape.watch(model) as t: model(x)``: ``t.calls`` holds the recurrent calls, as `trace` lists them.
+
+    It keeps shapes, dtypes and the few numbers the pitfalls need, never a tensor or a graph. When a recurrent
+    call fails inside the block, ``t.error`` explains it and the explanation is added to the exception's notes.
+    """
 
     def __init__(self, model, batch: int | None = None) -> None:
         from rnnshape.run.trace import Recorder
 
         self._recorder = Recorder(model)
         self._batch = batch
+        self.error: TraceError | None = None
 
     def __enter__(self) -> Watch:
         self._recorder.__enter__()
         return self
 
-    def __exit__(self, *exc) -> None:
-        self._recorder.__exit__(*exc)
+    def __exit__(self, kind, err, tb) -> None:
+        self._recorder.__exit__(kind, err, tb)
+        if isinstance(err, Exception) and self._recorder.open:
+            self.error = failure(self._recorder, err)
+            self._recorder.open.clear()
+            if self.error.path is not None and hasattr(err, "add_note"):
+                err.add_note(f"rnnshape: {self.error.message}" + (f"\nhint: {self.error.hint}" if self.error.hint else ""))
 
     @property
     def calls(self) -> tuple[Entry, ...]:
-        batch = self._batch if self._batch is not None else self._recorder.batch
+        r = self._recorder
         return tuple(Entry(**{f.name: getattr(e, f.name) for f in fields(e)})
-                     for e in summarise(self._recorder.calls, batch))
+                     for e in summarise(r.calls, self._batch, steps_are_forwards=False,
+                                        lengths=tuple(sorted(r.lengths))))
 
     def to_dict(self) -> dict:
         """The `rnnshape trace --json` document of what was recorded."""
         from rnnshape.render.trace import trace_dict
 
         return trace_dict(Trace("", self._recorder.forwards, self._recorder.model.training, self.calls,
-                                torch_version=_torch_version()))
+                                self.error, torch_version=_torch_version()))
 
     def _repr_html_(self) -> str:
         from rnnshape.render.trace import html
@@ -196,8 +225,11 @@ class Watch:
 
 
 def watch(model, batch: int | None = None) -> Watch:
-    """Record every call of ``model``'s recurrent modules inside the ``with`` block.
+    """Record every call of ``model``'s recurrent modules inside the ``with`` block (``module(x)`` and
+    ``module.forward(x)`` alike).
 
-    ``batch`` is your input's batch size, as ``--batch``: a module that reads it as time is flagged.
+    ``batch`` is your input's batch size, as ``--batch``: a module that reads it as time is flagged. In a
+    watched loop a state carried with its graph across a ``backward()`` or an optimizer step is flagged; one
+    carried between calls within a step (BPTT, a per-token decoder) is not.
     """
     return Watch(model, batch)

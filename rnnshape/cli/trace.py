@@ -5,7 +5,6 @@ Thin: options go to rnnshape.api.trace.trace, a renderer prints the Trace. torch
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Optional
 
 import typer
@@ -30,8 +29,9 @@ def trace_command(
                                                         "between calls.")] = 1,
     train: Annotated[bool, typer.Option("--train", help="Run in training mode (default: model.eval()).")] = False,
     batch: Annotated[Optional[int], typer.Option(
-        "--batch", help="Your input's batch size, so a module that reads it as time is flagged (default: "
-                        "dimension 0 of a first input of token ids, (N, L); otherwise not checked).")] = None,
+        "--batch", help="Your input's batch size, so a module that reads it as time is flagged (without it, "
+                        "only witnesses inside the run count: a fresh h_0, other calls' batch, a lengths "
+                        "vector; a token-id shape alone never does).")] = None,
     device: Annotated[str, typer.Option("--device", metavar="cpu|cuda|cuda:N",
                                         help="Move the model and the inputs here first.")] = "cpu",
     json_out: Annotated[bool, typer.Option("--json", "-j", help="One JSON document on stdout.")] = False,
@@ -43,20 +43,20 @@ def trace_command(
     """
     from rnnshape.api.trace import trace
 
+    from rnnshape.cli.output import emit, warn
+
     result = trace(target, inputs or (), calls=calls, train=train, batch=batch, device=device)
-    for w in result.warnings:
-        sys.stderr.write(f"rnnshape: warning: {w}\n")
+    warn(result.warnings)
     if json_out:
         from rnnshape.render.jsonout import dumps
         from rnnshape.render.trace import trace_dict
 
-        sys.stdout.write(dumps(trace_dict(result)) + "\n")
+        emit(dumps(trace_dict(result)))
     else:
         from rnnshape.cli.output import show
         from rnnshape.render.trace import render_trace
 
         show(render_trace(result))  # the one output seam: no line cut, no trailing spaces
-    sys.stdout.flush()
     if result.error is not None:
         raise ForwardFailed(result.error.message, hint=result.error.hint)
     return 0
