@@ -67,6 +67,7 @@ class Call:
     outputs: tuple[Seen, ...]
     facts: Facts = field(default_factory=Facts)
     training: bool = False
+    step: int = 0  # optimizer steps taken before it (watch: a training loop's step)
 
 
 @dataclass(frozen=True)
@@ -239,7 +240,7 @@ def find(entries: tuple[TraceEntry, ...], batch: int | None = None, *, steps_are
     one forward to the next with its graph is a leak even without a backward in between.
     """
     batches = _batches(entries)
-    forgetful = _forgetful(entries)
+    forgetful = _forgetful(entries, steps_are_forwards)
     out = []
     for e in entries:
         found = [_not_detached(e, steps_are_forwards), _swapped(e, batch, batches, lengths), _dropout(e), _chunk(e),
@@ -388,15 +389,16 @@ def _padding(e: TraceEntry):
                    f"{evidence}: lengths {list(lengths)}", sure)
 
 
-def _forgetful(entries: tuple[TraceEntry, ...]) -> dict:
-    """One module called step by step in one forward with no state: each call starts again from zeros.
-    One module reused on independent whole sequences (a Siamese encoder) is not this."""
+def _forgetful(entries: tuple[TraceEntry, ...], steps_are_forwards: bool) -> dict:
+    """One module called step by step in one forward (in a watched loop: one optimizer step, since the model
+    itself may be the per-step module) with no state: each call starts again from zeros. One module reused on
+    independent whole sequences (a Siamese encoder, one name after another) is not this."""
     per: dict[tuple[str, int], list[tuple[TraceEntry, Call]]] = {}
     for e in entries:
         if _has_state(e.inputs):
             continue
         for c in e.calls:
-            per.setdefault((e.path, c.forward), []).append((e, c))
+            per.setdefault((e.path, c.forward if steps_are_forwards else c.step), []).append((e, c))
     out = {}
     for (_, _), calls in per.items():
         steps = [(e, c) for e, c in calls if _one_step(e)]
@@ -412,8 +414,9 @@ def _forgetful(entries: tuple[TraceEntry, ...]) -> dict:
             evidence, sure = f"{len(steps)} one-step calls, {fed} fed an input computed from its own output", "high"
         else:
             evidence, sure = f"{len(steps)} calls with one time step each, none given a state", "medium"
+        within = "one forward" if steps_are_forwards else "one training step"
         pit = Pitfall(STATE_NOT_PASSED,
-                      f"called {len(steps)} times in one forward without a state: every call starts again from "
+                      f"called {len(steps)} times in {within} without a state: every call starts again from "
                       f"zeros, so the loop carries nothing from one step to the next",
                       f"pass the state back in: {_feedback(e)}",
                       evidence + "; calls on whole sequences (one encoder reused on independent inputs) never count",

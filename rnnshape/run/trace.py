@@ -270,7 +270,7 @@ class Recorder:
         self._by_call.append((path, self.forward, self._steps, facts.carried))
         self._mark(output, k)
         self.calls.append(Call(path, type(m).__name__, module_config(m), self.forward, inputs,
-                               describe_outputs(m, output), facts, m.training))
+                               describe_outputs(m, output), facts, m.training, self._steps))
         return output
 
     def _facts(self, path: str, m, x, hx, inputs) -> Facts:

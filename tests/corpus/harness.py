@@ -56,7 +56,8 @@ def repackage_hidden(h):  # word_language_model/main.py, as written
 
 
 def loop_word_language_model(model, steps=3, repackage=True):
-    """main.py's train(): one backward per bptt batch, the hidden carried (repackaged) into the next."""
+    """main.py's train(): one backward per bptt batch, the hidden carried (repackaged) into the next.
+    ``repackage=False`` is the planted mistake; torch then fails at the second backward (returned)."""
     model.train()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     hidden = model.init_hidden(4)
@@ -67,8 +68,12 @@ def loop_word_language_model(model, steps=3, repackage=True):
             hidden = repackage_hidden(hidden)
         output, hidden = model(data, hidden)
         loss = nn.functional.nll_loss(output, targets)
-        loss.backward(retain_graph=not repackage)  # without repackage, a second backward needs retain_graph
+        try:
+            loss.backward(retain_graph=not repackage)
+        except RuntimeError as err:  # without repackage: backward reaches the last batch's freed/stepped graph
+            return err
         optimizer.step()
+    return None
 
 
 def planted_batch_first_data():
@@ -252,44 +257,3 @@ def loop_char_rnn(model, steps=2, chunk_len=6, forget=False):
             loss += nn.functional.cross_entropy(output.view(8, -1), target[:, c])
         loss.backward()
         optimizer.step()
-
-
-# -- spro/practical-pytorch seq2seq-translation: per-token decoder, each token one call of the module ----------
-
-def seq2seq_per_token():
-    s2s = _load("seq2seq_per_token.py", "corpus_seq2seq_per_token")
-    s2s.USE_CUDA = False
-    torch.manual_seed(0)
-    return s2s.EncoderRNN(30, 16), s2s.AttnDecoderRNN("general", 16, 25)
-
-
-def loop_seq2seq_per_token(encoder, decoder, steps=2, carry=False):
-    """The notebook's train(): encoder over the sentence, decoder one token per call with its hidden passed
-    back, one backward per sentence. ``carry``: the planted mistake, the next sentence's encoder starting from
-    the last decoder hidden, its graph attached."""
-    import torch.nn.functional as F
-
-    encoder_optimizer = torch.optim.SGD(encoder.parameters(), lr=0.01)
-    decoder_optimizer = torch.optim.SGD(decoder.parameters(), lr=0.01)
-    carried = None
-    for _ in range(steps):
-        input_variable, target_variable = _ids(6, vocab=30), _ids(5, 1, vocab=25)
-        encoder_optimizer.zero_grad()
-        decoder_optimizer.zero_grad()
-        loss = 0
-        encoder_hidden = carried if (carry and carried is not None) else encoder.init_hidden()
-        encoder_outputs, encoder_hidden = encoder(input_variable, encoder_hidden)
-        decoder_input = torch.LongTensor([[0]])
-        decoder_context = torch.zeros(1, decoder.hidden_size)
-        decoder_hidden = encoder_hidden
-        for di in range(target_variable.size()[0]):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # F.log_softmax without dim, as written in 2017
-                decoder_output, decoder_context, decoder_hidden, decoder_attention = decoder(
-                    decoder_input, decoder_context, decoder_hidden, encoder_outputs)
-            loss += F.nll_loss(decoder_output, target_variable[di])
-            decoder_input = target_variable[di]
-        loss.backward(retain_graph=carry)
-        encoder_optimizer.step()
-        decoder_optimizer.step()
-        carried = decoder_hidden
