@@ -127,7 +127,7 @@ def blind_spots(model, recorder) -> list[str]:
 
     out = scripted(model)
     if recorder.unseen_kernels:
-        ran = ", ".join(f"{n} × {k}" for k, n in sorted(recorder.unseen_kernels.items()))
+        ran = ", ".join(f"{name} × {n}" for name, n in sorted(recorder.unseen_kernels.items()))
         out.append(f"torch's recurrent kernels ran outside any module rnnshape could wrap ({ran}): a module built "
                    f"inside forward, kept in a plain Python list instead of nn.ModuleList, or torch's functions "
                    f"called directly")

@@ -108,6 +108,9 @@ def padding(m, x) -> tuple[tuple[int, ...], bool] | None:
         steps = v.shape[0]
         if steps < 2 or v.shape[1] < 2:
             return None
+        # padding ends a sequence with a zero step or a repeated one: look at the last two steps first (cheap)
+        if not bool(((v[-1] == 0).all(-1) | (v[-1] == v[-2]).all(-1)).any()):
+            return None
         trailing = (v == 0).all(-1).flip(0).to(torch.int64).cumprod(0).sum(0)  # (N,)
         pad = int(trailing.sum())
         if 0 < pad < trailing.numel() * steps:
