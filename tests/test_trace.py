@@ -342,7 +342,7 @@ def _flat(out):
 def test_lengths_from_batch_sizes_equal_torch():
     from torch.nn.utils.rnn import pack_padded_sequence
 
-    from rnnshape.model.trace import lengths_from_batch_sizes
+    from rnnshape.api.trace import lengths_from_batch_sizes
 
     for lengths in ([5, 3, 2], [1], [4, 4, 4], [2, 7, 1, 7]):
         packed = pack_padded_sequence(torch.zeros(max(lengths), len(lengths), 1), lengths, enforce_sorted=False)
@@ -350,9 +350,10 @@ def test_lengths_from_batch_sizes_equal_torch():
 
 
 def test_a_shape_the_predictor_does_not_give_is_said():
+    from rnnshape.api.trace import spec_for, verify
     from rnnshape.model.predict import predict
     from rnnshape.model.spec import Kind, Module
-    from rnnshape.model.trace import Call, Seen, group, spec_for, verify
+    from rnnshape.model.trace import Call, Seen, group
 
     m = Module(Kind.GRU, False, 8, 16)
     call = Call("rnn", "GRU", m, 0, (Seen("input", (5, 3, 8)),), (Seen("output", (5, 3, 16)),

@@ -16,7 +16,117 @@ import contextlib
 import sys
 from dataclasses import dataclass, fields, replace
 
-from rnnshape.model.trace import Trace, TraceEntry, TraceError, explain, find, group, spec_for, verify
+from rnnshape.errors import UsageError
+from rnnshape.model.enums import Dtype, InitState
+from rnnshape.model.report import Prediction
+from rnnshape.model.spec import Spec, make_spec
+from rnnshape.model.trace import Trace, TraceEntry, TraceError, _by_name, _input, explain, find, group
+
+# -- the Spec each call rebuilds, and the predictor's check ---------------------------------------------------
+
+
+def lengths_from_batch_sizes(batch_sizes: tuple[int, ...]) -> tuple[int, ...]:
+    """A PackedSequence's lengths, longest first: sequence i runs while batch_sizes[t] > i."""
+    return tuple(sum(1 for b in batch_sizes if b > i) for i in range(batch_sizes[0])) if batch_sizes else ()
+
+
+def spec_for(entry: TraceEntry) -> Spec | None:
+    """The configuration that rebuilds this module and its input, or None when no Spec describes the call."""
+    m = entry.module
+    ins = _by_name(entry.inputs)
+    x = _input(entry.inputs)
+    if x is None:
+        return None
+    state = InitState.ZEROS if ("h_0" in ins or "c_0" in ins) else InitState.NONE
+    dtype = x.dtype if x.dtype in {d.value for d in Dtype} else Dtype.FLOAT32.value
+    common = dict(input_size=m.input_size, hidden_size=m.hidden_size, bias=bool(m.bias),
+                  nonlinearity=m.nonlinearity, init_state=state, dtype=dtype)
+    try:
+        if m.cell:
+            if len(x.shape) not in (1, 2):
+                return None
+            per_forward = max(entry.count // max(entry.forwards, 1), 1)
+            batch = x.shape[0] if len(x.shape) == 2 else None
+            return make_spec(m.kind, cell=True, seq_len=per_forward, batch=batch, unbatched=batch is None, **common)
+        layer = dict(num_layers=m.num_layers, bidirectional=m.bidirectional, proj_size=m.proj_size,
+                     batch_first=m.batch_first, dropout=m.dropout, **common)
+        if x.packed:
+            lengths = lengths_from_batch_sizes(x.batch_sizes or ())
+            return make_spec(m.kind, lengths=lengths, seq_len=max(lengths), **layer)
+        if len(x.shape) == 2:
+            return make_spec(m.kind, seq_len=x.shape[0], unbatched=True, **layer)
+        if len(x.shape) != 3:
+            return None
+        seq_len, batch = (x.shape[1], x.shape[0]) if m.batch_first else (x.shape[0], x.shape[1])
+        return make_spec(m.kind, seq_len=seq_len, batch=batch, **layer)
+    except UsageError:
+        return None
+
+
+def verify(entry: TraceEntry, prediction: Prediction) -> TraceEntry:
+    """Dims from the prediction on every tensor torch produced; a shape that differs is said, not shown."""
+    table = {t.name: (t.shape, t.dims) for t in prediction.inputs + prediction.outputs}
+    if entry.module.cell and "input" in table:
+        shape, dims = table["input"]
+        table["input"] = (shape[1:], dims[1:])  # the spec's (L, N, H_in) minus the loop's time axis
+    seen = []
+    for s in entry.inputs + entry.outputs:
+        if s.name not in table:
+            seen.append(s)
+            continue
+        shape, dims = table[s.name]
+        if shape != s.shape:
+            return replace(entry, mismatch=f"torch gave {s.name} {s.shape}, where rnnshape predicts {shape} "
+                                           f"for this configuration: a bug in rnnshape, please report it")
+        seen.append(replace(s, dims=dims))
+    n = len(entry.inputs)
+    return replace(entry, inputs=tuple(seen[:n]), outputs=tuple(seen[n:]), prediction=prediction)
+
+
+# -- the inputs rnnshape makes for --input -----------------------------------------------------------------
+
+_FLOATS = {"float32": "float32", "float": "float32", "float64": "float64", "double": "float64",
+           "float16": "float16", "half": "float16", "bfloat16": "bfloat16"}
+_INTS = {"long": "int64", "int64": "int64", "int": "int32", "int32": "int32", "int16": "int16", "int8": "int8",
+         "uint8": "uint8", "bool": "bool"}
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    shape: tuple[int, ...]
+    dtype: str = "float32"
+
+
+def parse_input(text: str) -> InputSpec:
+    """``32,50:long`` -> InputSpec((32, 50), 'int64')."""
+    shape_text, _, dtype = text.partition(":")
+    dtype = dtype.strip().lower() or "float32"
+    if dtype not in _FLOATS and dtype not in _INTS:
+        raise UsageError(f"--input dtype must be one of {', '.join(sorted({**_FLOATS, **_INTS}))} (got {dtype!r})",
+                         hint="for example --input 32,50:long")
+    try:
+        shape = tuple(int(p) for p in shape_text.split(","))
+    except ValueError:
+        raise UsageError(f"--input must be a comma-separated shape with an optional :dtype (got {text!r})",
+                         hint="for example --input 32,50:long or --input 7,4,16") from None
+    if any(d < 0 for d in shape):
+        raise UsageError(f"--input dimensions must be >= 0 (got {text!r})")
+    return InputSpec(shape, _FLOATS.get(dtype) or _INTS[dtype])
+
+
+def make_inputs(specs: list[InputSpec], device: str = "cpu") -> tuple:
+    """Zeros for integer dtypes, randn (seed 0) for float ones."""
+    import torch
+
+    gen = torch.Generator().manual_seed(0)
+    out = []
+    for s in specs:
+        dtype = getattr(torch, s.dtype)
+        if s.dtype in _INTS.values():
+            out.append(torch.zeros(s.shape, dtype=dtype, device=device))
+        else:
+            out.append(torch.randn(s.shape, generator=gen).to(device=device, dtype=dtype))
+    return tuple(out)
 
 
 def command(entry: TraceEntry) -> str | None:
@@ -89,7 +199,7 @@ def trace(target: str, inputs=(), *, calls: int = 1, train: bool = False, batch:
 
     from rnnshape.errors import UsageError
     from rnnshape.run.build import resolve_device
-    from rnnshape.run.trace import Recorder, load, make_inputs, parse_input, run_forwards, to_device
+    from rnnshape.run.trace import Recorder, load, run_forwards, to_device
 
     if calls < 1:
         raise UsageError(f"--calls must be >= 1 (got {calls})")
@@ -199,7 +309,8 @@ class Watch:
             self.error = failure(self._recorder, err)
             self._recorder.open.clear()
             if self.error.path is not None and hasattr(err, "add_note"):
-                err.add_note(f"rnnshape: {self.error.message}" + (f"\nhint: {self.error.hint}" if self.error.hint else ""))
+                hint = f"\nhint: {self.error.hint}" if self.error.hint else ""
+                err.add_note(f"rnnshape: {self.error.message}{hint}")
 
     @property
     def calls(self) -> tuple[Entry, ...]:

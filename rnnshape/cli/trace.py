@@ -42,7 +42,6 @@ def trace_command(
     This imports and runs your own code, as `python` would: trace only code you trust.
     """
     from rnnshape.api.trace import trace
-
     from rnnshape.cli.output import emit, warn
 
     result = trace(target, inputs or (), calls=calls, train=train, batch=batch, device=device)

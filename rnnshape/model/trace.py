@@ -9,8 +9,8 @@ evidence and its confidence), and explains a failing call in rnnshape's terms (`
 >>> from rnnshape.model.spec import Kind, Module
 >>> m = Module(Kind.GRU, False, 8, 16)
 >>> call = Call("rnn", "GRU", m, 0, (Seen("input", (5, 3, 8)),), (Seen("output", (5, 3, 16)), Seen("h_n", (1, 3, 16))))
->>> [e.count for e in group([call, call])], spec_for(group([call])[0]).seq_len
-([2], 5)
+>>> [e.count for e in group([call, call])]
+[2]
 >>> [p.code for p in find(group([call]), batch=5)[0].pitfalls]
 ['time-batch-swapped']
 """
@@ -19,10 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from rnnshape.errors import UsageError
-from rnnshape.model.enums import Dtype, InitState
 from rnnshape.model.report import Prediction
-from rnnshape.model.spec import Module, Spec, make_spec
+from rnnshape.model.spec import Module, Spec
 
 STATES = ("h_0", "c_0", "hx")
 
@@ -43,9 +41,8 @@ class Seen:
 class Facts:
     """What the run layer measured for the pitfalls: numbers and flags, never tensors."""
 
-    carried: str | None = None  # the state passed carries the graph of an earlier call, across: "backward" (a
-    # backward() already went through it), "step" (an optimizer step since), "forward" (an earlier forward of
-    # the model), "call" (an earlier call in this forward: BPTT); None: fresh, detached or no state
+    carried: str | None = None  # the state's graph reaches an earlier call across a "backward", a "step", a "forward"
+    # or within this forward ("call": BPTT); None: fresh, detached or no state
     carried_from: str | None = None  # the path of the module whose output the state carries
     real_lengths: tuple[int, ...] | None = None  # per sequence, steps before the trailing padding
     pad_zero: bool = True  # that padding is all-zero steps (False: one repeated non-zero vector)
@@ -124,7 +121,7 @@ class Trace:
     unseen: tuple[str, ...] = ()  # what rnnshape could not see: scripted modules, recurrent kernels outside modules
 
 
-# -- grouping, the Spec each call rebuilds, and the predictor's check -----------------------------------------
+# -- grouping (rnnshape.api.trace rebuilds each entry's Spec and holds it to the predictor) ---------------------
 
 
 def group(calls) -> tuple[TraceEntry, ...]:
@@ -143,70 +140,12 @@ def group(calls) -> tuple[TraceEntry, ...]:
     return tuple(out)
 
 
-def lengths_from_batch_sizes(batch_sizes: tuple[int, ...]) -> tuple[int, ...]:
-    """A PackedSequence's lengths, longest first: sequence i runs while batch_sizes[t] > i."""
-    return tuple(sum(1 for b in batch_sizes if b > i) for i in range(batch_sizes[0])) if batch_sizes else ()
-
-
 def _by_name(seen: tuple[Seen, ...]) -> dict[str, Seen]:
     return {s.name: s for s in seen}
 
 
 def _input(seen: tuple[Seen, ...]) -> Seen | None:
     return next((s for s in seen if s.name in ("input", "input.data")), None)
-
-
-def spec_for(entry: TraceEntry) -> Spec | None:
-    """The configuration that rebuilds this module and its input, or None when no Spec describes the call."""
-    m = entry.module
-    ins = _by_name(entry.inputs)
-    x = _input(entry.inputs)
-    if x is None:
-        return None
-    state = InitState.ZEROS if ("h_0" in ins or "c_0" in ins) else InitState.NONE
-    dtype = x.dtype if x.dtype in {d.value for d in Dtype} else Dtype.FLOAT32.value
-    common = dict(input_size=m.input_size, hidden_size=m.hidden_size, bias=bool(m.bias),
-                  nonlinearity=m.nonlinearity, init_state=state, dtype=dtype)
-    try:
-        if m.cell:
-            if len(x.shape) not in (1, 2):
-                return None
-            per_forward = max(entry.count // max(entry.forwards, 1), 1)
-            batch = x.shape[0] if len(x.shape) == 2 else None
-            return make_spec(m.kind, cell=True, seq_len=per_forward, batch=batch, unbatched=batch is None, **common)
-        layer = dict(num_layers=m.num_layers, bidirectional=m.bidirectional, proj_size=m.proj_size,
-                     batch_first=m.batch_first, dropout=m.dropout, **common)
-        if x.packed:
-            lengths = lengths_from_batch_sizes(x.batch_sizes or ())
-            return make_spec(m.kind, lengths=lengths, seq_len=max(lengths), **layer)
-        if len(x.shape) == 2:
-            return make_spec(m.kind, seq_len=x.shape[0], unbatched=True, **layer)
-        if len(x.shape) != 3:
-            return None
-        seq_len, batch = (x.shape[1], x.shape[0]) if m.batch_first else (x.shape[0], x.shape[1])
-        return make_spec(m.kind, seq_len=seq_len, batch=batch, **layer)
-    except UsageError:
-        return None
-
-
-def verify(entry: TraceEntry, prediction: Prediction) -> TraceEntry:
-    """Dims from the prediction on every tensor torch produced; a shape that differs is said, not shown."""
-    table = {t.name: (t.shape, t.dims) for t in prediction.inputs + prediction.outputs}
-    if entry.module.cell and "input" in table:
-        shape, dims = table["input"]
-        table["input"] = (shape[1:], dims[1:])  # the spec's (L, N, H_in) minus the loop's time axis
-    seen = []
-    for s in entry.inputs + entry.outputs:
-        if s.name not in table:
-            seen.append(s)
-            continue
-        shape, dims = table[s.name]
-        if shape != s.shape:
-            return replace(entry, mismatch=f"torch gave {s.name} {s.shape}, where rnnshape predicts {shape} "
-                                           f"for this configuration: a bug in rnnshape, please report it")
-        seen.append(replace(s, dims=dims))
-    n = len(entry.inputs)
-    return replace(entry, inputs=tuple(seen[:n]), outputs=tuple(seen[n:]), prediction=prediction)
 
 
 def macs(entry: TraceEntry) -> tuple[int, int] | None:
@@ -232,13 +171,9 @@ STATE_NOT_PASSED = "state-not-passed"
 
 def find(entries: tuple[TraceEntry, ...], batch: int | None = None, *, steps_are_forwards: bool = True,
          lengths: tuple[int, ...] = ()) -> tuple[TraceEntry, ...]:
-    """The entries with their pitfalls.
-
-    ``batch``: the batch size the user says their input has (``--batch``); ``lengths``: sizes of 1-D integer
-    arguments of the model's forward (a lengths vector has one entry per sequence); ``steps_are_forwards``:
-    each forward of the model is one training step (`rnnshape trace` runs them so), so a state carried from
-    one forward to the next with its graph is a leak even without a backward in between.
-    """
+    """The entries with their pitfalls. ``batch``: the user's --batch; ``lengths``: sizes of 1-D integer arguments
+    of the model (a lengths vector has one per sequence); ``steps_are_forwards``: each forward is one training
+    step (`trace` runs them so): a state carried into the next forward with its graph is a leak."""
     batches = _batches(entries)
     forgetful = _forgetful(entries, steps_are_forwards)
     out = []
@@ -292,10 +227,8 @@ def _batches(entries: tuple[TraceEntry, ...]) -> dict[int, set[int]]:
 
 
 def _own_batch(e: TraceEntry, x: Seen, c: Call) -> int | None:
-    if x.packed and x.batch_sizes:
-        return x.batch_sizes[0]
-    if e.module.cell and len(x.shape) == 2:
-        return x.shape[0]
+    if x.packed and x.batch_sizes or e.module.cell and len(x.shape) == 2:
+        return x.batch_sizes[0] if x.packed else x.shape[0]
     h = _by_name(e.inputs).get("h_0")
     if h is not None and len(h.shape) == 3 and c.facts.carried_from != e.path:
         return h.shape[1]
@@ -305,8 +238,7 @@ def _own_batch(e: TraceEntry, x: Seen, c: Call) -> int | None:
 def _swapped(e: TraceEntry, batch: int | None, batches: dict[int, set[int]], lengths: tuple[int, ...]):
     """A layer module reads the time axis as the batch. Witnesses: the user's ``--batch``, a lengths vector
     passed to the model, and every batch other calls in the same forward state (h_0, cells, packed input)."""
-    x = _input(e.inputs)
-    m = e.module
+    x, m = _input(e.inputs), e.module
     if m.cell or x is None or x.packed or len(x.shape) != 3 or x.shape[0] == x.shape[1]:
         return None
     time_dim = 1 if m.batch_first else 0
@@ -317,19 +249,15 @@ def _swapped(e: TraceEntry, batch: int | None, batches: dict[int, set[int]], len
     said = batch is not None and batch == steps
     if not said and not (swap and not agree and len(swap) >= 2):
         return None  # a token-id shape alone, or one witness, cannot tell a time-major model from a mistake
-    evidence = "; ".join(([f"you said --batch {batch}"] if said else []) + swap +
-                         [f"but {a}" for a in agree])
-    confidence = "high" if not agree else "medium"
-    if m.batch_first:
-        return Pitfall(TIME_BATCH_SWAPPED,
-                       f"input is {x.shape} with the batch ({steps}) on dimension 1, but batch_first=True reads "
-                       f"dimension 0 as the batch: it runs {x.shape[1]} steps over a batch of {x.shape[0]}",
-                       "pass x.transpose(0, 1), or build the module with batch_first=False", evidence, confidence)
+    evidence = "; ".join(([f"you said --batch {batch}"] if said else []) + swap + [f"but {a}" for a in agree])
+    where, flag = ("on dimension 1", "True") if m.batch_first else ("first", "False")
+    fix = ("pass x.transpose(0, 1), or build the module with batch_first=False" if m.batch_first else
+           f"build the module with batch_first=True, or pass x.transpose(0, 1) (if {steps} is really the sequence "
+           f"length, say so: --batch {read})")
     return Pitfall(TIME_BATCH_SWAPPED,
-                   f"input is {x.shape} with the batch ({steps}) first, but batch_first=False reads dimension 0 "
-                   f"as time: it runs {x.shape[0]} steps over a batch of {x.shape[1]}",
-                   f"build the module with batch_first=True, or pass x.transpose(0, 1) (if {steps} is really "
-                   f"the sequence length, say so: --batch {x.shape[1]})", evidence, confidence)
+                   f"input is {x.shape} with the batch ({steps}) {where}, but batch_first={flag} reads dimension "
+                   f"{1 - time_dim} as the batch: it runs {steps} steps over a batch of {read}", fix, evidence,
+                   "high" if not agree else "medium")
 
 
 def _witnesses(e: TraceEntry, size: int, others: set[int], lengths: tuple[int, ...]) -> list[str]:
@@ -374,15 +302,14 @@ def _padding(e: TraceEntry):
     total = steps * len(lengths)
     pad = total - sum(lengths)
     first = "batch_first=True, " if e.module.batch_first else ""
+    fix = f"pack it: pack_padded_sequence(x, lengths, {first}enforce_sorted=False)"
     if call.facts.pad_zero:
-        what, evidence, sure = "all-zero padding", "trailing all-zero input vectors, in sequences of different lengths", "high"
-        fix = f"pack it: pack_padded_sequence(x, lengths, {first}enforce_sorted=False)"
+        what, sure = "all-zero padding", "high"
+        evidence = "trailing all-zero input vectors, in sequences of different lengths"
     else:
-        what = "padding (one repeated non-zero vector: an embedding without padding_idx)"
-        evidence, sure = ("trailing runs of one identical non-zero input vector, the same in every sequence that has "
-                          "one, of different lengths"), "medium"
-        fix = (f"pack it: pack_padded_sequence(x, lengths, {first}enforce_sorted=False); and give the "
-               f"nn.Embedding padding_idx=<pad id>")
+        what, sure, fix = "padding (one repeated non-zero vector: no padding_idx)", "medium", fix + "; and give " \
+            "the nn.Embedding padding_idx=<pad id>"
+        evidence = "trailing runs of one identical non-zero input vector, the same in each sequence that has one"
     return Pitfall(PADDED_NOT_PACKED,
                    f"{pad} of {total} time steps ({pad / total:.0%}) are trailing {what}, run as if real: h_n is "
                    f"the state after the padding, not after each sequence's last step", fix,
@@ -400,7 +327,7 @@ def _forgetful(entries: tuple[TraceEntry, ...], steps_are_forwards: bool) -> dic
         for c in e.calls:
             per.setdefault((e.path, c.forward if steps_are_forwards else c.step), []).append((e, c))
     out = {}
-    for (_, _), calls in per.items():
+    for calls in per.values():
         steps = [(e, c) for e, c in calls if _one_step(e)]
         if len(steps) < 2:
             continue
@@ -430,9 +357,7 @@ def _one_step(e: TraceEntry) -> bool:
     x = _input(e.inputs)
     if x is None or x.packed:
         return False
-    if e.module.cell:
-        return True
-    return len(x.shape) >= 2 and x.shape[1 if e.module.batch_first and len(x.shape) == 3 else 0] == 1
+    return e.module.cell or (len(x.shape) >= 2 and x.shape[1 if e.module.batch_first and len(x.shape) == 3 else 0] == 1)
 
 
 def _feedback(e: TraceEntry) -> str:
@@ -476,9 +401,9 @@ def explain(path: str, cls: str, m: Module, inputs: tuple[Seen, ...], exception:
     """The failure of one call of ``m`` (at ``path``) with these inputs, explained; torch's words kept.
 
     >>> from rnnshape.model.spec import Kind
-    >>> lstm = Module(Kind.LSTM, False, 10, 20, num_layers=2)
+    >>> lstm, said = Module(Kind.LSTM, False, 10, 20, num_layers=2), "Expected hidden[0] size (2, 3, 20), ..."
     >>> ins = (Seen("input", (5, 3, 10)), Seen("h_0", (1, 3, 20)), Seen("c_0", (1, 3, 20)))
-    >>> print(explain("dec", "LSTM", lstm, ins, "RuntimeError: Expected hidden[0] size (2, 3, 20), got [1, 3, 20]").message)
+    >>> print(explain("dec", "LSTM", lstm, ins, said).message)
     dec (LSTM): h_0 is (1, 3, 20), torch expects (2, 3, 20): dimension 0 is num_layers × directions = 2 × 1 = 2 (got 1)
     """
     who = f"{path or 'the model'} ({cls})"

@@ -15,7 +15,6 @@ import inspect
 import os
 import sys
 import traceback
-from dataclasses import dataclass
 
 from rnnshape.errors import RnnshapeError, UsageError
 from rnnshape.model.enums import Kind
@@ -370,52 +369,8 @@ def scripted(model) -> list[str]:
 
 # -- the target: load it, make its inputs, run it ------------------------------------------------------------
 
-_FLOATS = {"float32": "float32", "float": "float32", "float64": "float64", "double": "float64",
-           "float16": "float16", "half": "float16", "bfloat16": "bfloat16"}
-_INTS = {"long": "int64", "int64": "int64", "int": "int32", "int32": "int32", "int16": "int16", "int8": "int8",
-         "uint8": "uint8", "bool": "bool"}
-
-
 class UserCodeError(RnnshapeError):
     """The user's own code raised while rnnshape imported or built it (exit 1)."""
-
-
-@dataclass(frozen=True)
-class InputSpec:
-    shape: tuple[int, ...]
-    dtype: str = "float32"
-
-
-def parse_input(text: str) -> InputSpec:
-    """``32,50:long`` -> InputSpec((32, 50), 'int64')."""
-    shape_text, _, dtype = text.partition(":")
-    dtype = dtype.strip().lower() or "float32"
-    if dtype not in _FLOATS and dtype not in _INTS:
-        raise UsageError(f"--input dtype must be one of {', '.join(sorted({**_FLOATS, **_INTS}))} (got {dtype!r})",
-                         hint="for example --input 32,50:long")
-    try:
-        shape = tuple(int(p) for p in shape_text.split(","))
-    except ValueError:
-        raise UsageError(f"--input must be a comma-separated shape with an optional :dtype (got {text!r})",
-                         hint="for example --input 32,50:long or --input 7,4,16") from None
-    if any(d < 0 for d in shape):
-        raise UsageError(f"--input dimensions must be >= 0 (got {text!r})")
-    return InputSpec(shape, _FLOATS.get(dtype) or _INTS[dtype])
-
-
-def make_inputs(specs: list[InputSpec], device: str = "cpu") -> tuple:
-    """Zeros for integer dtypes, randn (seed 0) for float ones."""
-    import torch
-
-    gen = torch.Generator().manual_seed(0)
-    out = []
-    for s in specs:
-        dtype = getattr(torch, s.dtype)
-        if s.dtype in _INTS.values():
-            out.append(torch.zeros(s.shape, dtype=dtype, device=device))
-        else:
-            out.append(torch.randn(s.shape, generator=gen).to(device=device, dtype=dtype))
-    return tuple(out)
 
 
 def to_device(args: tuple, device: str) -> tuple:
