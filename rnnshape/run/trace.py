@@ -1,7 +1,6 @@
 """Run the user's model and see every recurrent call: what each received and returned, and the few facts the
-pitfalls need. Also loads the target (`path/file.py:NAME` or `package.module:NAME`) and makes its inputs.
-
-This imports and runs the user's own code; torch is imported inside functions only. The recorder wraps each
+pitfalls need; and load the target (`path/file.py:NAME` or `package.module:NAME`). This runs the user's code;
+torch is imported inside functions only. The recorder wraps each
 recurrent module's ``forward`` on the instance, so it sees calls that skip forward hooks (``rnn.forward(x)``,
 AWD-LSTM's WeightDrop); it keeps shapes, dtypes and a few numbers, never a tensor or a graph: an earlier
 call's output is found again by a mark in its autograd node's metadata, which dies with the graph.
@@ -25,6 +24,7 @@ _WALK = 2_000  # autograd nodes walked from a state back to the last recurrent o
 _KERNELS = ("lstm", "gru", "rnn_tanh", "rnn_relu", "lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell")
 _CLASSES = ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell")
 _STRENGTH = {None: 0, "call": 1, "forward": 2, "step": 3, "backward": 4}
+_PADDING_CALLS = 16  # calls per module whose input is checked for padding: a padded batch shows in the first
 
 
 def recurrent_types() -> tuple[type, ...]:
@@ -163,11 +163,6 @@ def _torch_forward(m) -> bool:
     return any(own is base.forward for base in (nn.RNN, nn.LSTM, nn.GRU, nn.RNNCell, nn.LSTMCell, nn.GRUCell))
 
 
-def _weight_dtype(m) -> str:
-    p = next(iter(m.parameters()), None)
-    return _dtype(p) if p is not None else "float32"
-
-
 class Recorder:
     """Every call of ``model``'s recurrent modules while entered; ``calls`` holds what they saw, in call order.
 
@@ -182,16 +177,15 @@ class Recorder:
         self.open: list[tuple[str, object, tuple[Seen, ...], Facts]] = []  # calls entered, not yet returned
         self.lengths: set[int] = set()  # sizes of 1-D integer arguments of the model's forward
         self.unseen_kernels: dict[str, int] = {}
-        self._started = False
-        self._depth = 0
-        self._kernels = kernels
+        self._started, self._depth, self._kernels, self._mode = False, 0, kernels, None
         self._key = f"rnnshape-{id(self)}"
         self._by_call: list[tuple[str, int, int, str | None]] = []  # per call: path, forward, step, carried
         self._backwarded: set[int] = set()  # calls a backward() went through
         self._steps = 0  # optimizer steps taken while entered
         self._patched: list[tuple[object, object]] = []
         self._handles: list = []
-        self._mode = None
+        self._configs: dict[int, Module] = {}  # per module object: its configuration, read once
+        self._checked: dict[str, int] = {}  # per path: inputs checked for padding so far
 
     @property
     def forwards(self) -> int:
@@ -271,7 +265,8 @@ class Recorder:
         k = len(self.calls)
         self._by_call.append((path, self.forward, self._steps, facts.carried))
         self._mark(output, k)
-        self.calls.append(Call(path, type(m).__name__, module_config(m), self.forward, inputs,
+        config = self._configs.get(id(m)) or self._configs.setdefault(id(m), module_config(m))
+        self.calls.append(Call(path, type(m).__name__, config, self.forward, inputs,
                                describe_outputs(m, output), facts, m.training, self._steps))
         return output
 
@@ -279,7 +274,10 @@ class Recorder:
         import torch
 
         carried, source = self._carried(hx)
-        found = padding(m, x) if not isinstance(m, torch.nn.RNNCellBase) else None
+        found = None
+        if not isinstance(m, torch.nn.RNNCellBase) and self._checked.get(path, 0) < _PADDING_CALLS:
+            self._checked[path] = self._checked.get(path, 0) + 1
+            found = padding(m, x)
         storage, from_own = None, False
         one_step = isinstance(m, torch.nn.RNNCellBase) or (
             isinstance(x, torch.Tensor) and x.dim() == 3 and x.shape[1 if m.batch_first else 0] == 1)
@@ -289,7 +287,8 @@ class Recorder:
             from_own = any(self._by_call[k][:2] == (path, self.forward) for k in self._reach(x))
         return Facts(carried=carried, carried_from=source, real_lengths=found[0] if found else None,
                      pad_zero=found[1] if found else True, weights_chunked=weights_chunked(m),
-                     weight_dtype=_weight_dtype(m), input_storage=storage, input_from_own=from_own)
+                     weight_dtype=next((_dtype(p) for p in m.parameters()), "float32"), input_storage=storage,
+                     input_from_own=from_own)
 
     def _carried(self, hx) -> tuple[str | None, str | None]:
         """How far back the state's graph reaches: the strongest boundary between it and the recurrent
