@@ -130,7 +130,8 @@ def make_inputs(specs: list[InputSpec], device: str = "cpu") -> tuple:
 
 
 def command(entry: TraceEntry) -> str | None:
-    """The `rnnshape` command that rebuilds this module and runs it on input of the same shape."""
+    """The `rnnshape` command that rebuilds this module and runs it on input of the same shape (the one
+    spec-to-command writer, rnnshape.model.options.command_line)."""
     from rnnshape.model.options import command_line
 
     return None if entry.spec is None else command_line(entry.spec)
