@@ -175,3 +175,25 @@ def test_scripted_recurrent_module_is_reported(cli, user_file):
 def test_kernels_outside_any_module_are_reported(cli, user_file):
     doc = cli("trace", f"{user_file}:builds_in_forward", "--json").json()
     assert doc["calls"] == [] and any("lstm × 1" in u for u in doc["unseen"])
+
+
+def test_a_watched_model_can_be_deep_copied_and_pickled():
+    """A copy made inside the block (an EMA, a snapshot) runs its own weights, and torch.save(model) works."""
+    import copy
+    import io
+
+    rnn = nn.GRU(3, 4)
+    x = torch.randn(2, 1, 3)
+    with rnnshape.watch(rnn) as t:
+        twin = copy.deepcopy(rnn)
+        with torch.no_grad():
+            for p in twin.parameters():
+                p.zero_()
+        assert torch.equal(twin(x)[0], torch.zeros(2, 1, 4))  # the copy's own (zero) weights, not the original's
+        buffer = io.BytesIO()
+        torch.save(rnn, buffer)
+        buffer.seek(0)
+        loaded = torch.load(buffer, weights_only=False)
+        assert torch.equal(loaded(x)[0], rnn(x)[0])
+    assert sum(c.count for c in t.calls) == 1  # the original's one call; the copies are not the watched module
+    assert "forward" not in rnn.__dict__

@@ -221,14 +221,33 @@ def trace(target: str, inputs=(), *, calls: int = 1, train: bool = False, batch:
 
 def blind_spots(model, recorder) -> list[str]:
     """What rnnshape knows it could not see: scripted recurrent modules, kernels run outside any module."""
-    from rnnshape.run.trace import scripted
-
     out = scripted(model)
     if recorder.unseen_kernels:
         ran = ", ".join(f"{name} × {n}" for name, n in sorted(recorder.unseen_kernels.items()))
         out.append(f"torch's recurrent kernels ran outside any module rnnshape could wrap ({ran}): a module built "
                    f"inside forward, kept in a plain Python list instead of nn.ModuleList, or torch's functions "
                    f"called directly")
+    return out
+
+
+def scripted(model) -> list[str]:
+    """Recurrent modules inside torch.jit-scripted or traced code, where no Python wrapper can see a call."""
+    import torch
+
+    from rnnshape.run.trace import _CLASSES, _KERNELS
+
+    out = []
+    for path, m in model.named_modules():
+        if not isinstance(m, torch.jit.ScriptModule):
+            continue
+        name = getattr(m, "original_name", type(m).__name__)
+        try:
+            code = m.code if name not in _CLASSES else ""
+        except Exception:
+            code = ""
+        if name in _CLASSES or any(f"{k}(" in code for k in _KERNELS):
+            out.append(f"{path or '(the model)'} ({name}) is torch.jit code: its recurrent calls run inside "
+                       f"TorchScript, where rnnshape cannot see them")
     return out
 
 

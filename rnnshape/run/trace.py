@@ -165,10 +165,8 @@ def _torch_forward(m) -> bool:
 
 class Recorder:
     """Every call of ``model``'s recurrent modules while entered; ``calls`` holds what they saw, in call order.
-
-    ``kernels=True`` also counts torch's recurrent kernels that run outside any module it wraps (a module
-    built inside forward, kept in a plain list, or torch's functions called directly): `trace` turns them on;
-    ``watch()`` leaves them off, since a TorchFunctionMode costs on every op."""
+    ``kernels=True`` (`trace`; not `watch()`: a TorchFunctionMode costs on every op) also counts recurrent kernels
+    run outside any module it wraps (a module built inside forward, kept in a plain list, torch.lstm called)."""
 
     def __init__(self, model, *, kernels: bool = False) -> None:
         self.model = model
@@ -224,20 +222,8 @@ class Recorder:
         self._steps += 1
 
     def _wrap(self, path: str, m, recurrent: bool, top: bool) -> None:
-        bound = m.forward
         self._patched.append((m, m.__dict__.get("forward")))
-
-        def forward(*args, **kwargs):
-            if top:
-                self._begin(args)
-                self._depth += 1
-            try:
-                return self._record(path, m, bound, args, kwargs) if recurrent else bound(*args, **kwargs)
-            finally:
-                if top:
-                    self._depth -= 1
-
-        m.__dict__["forward"] = forward  # nn.Module.__call__ and a direct .forward() both land here
+        m.__dict__["forward"] = _Forward(self, path, m, m.forward, recurrent, top)  # m(x) and m.forward(x) land here
 
     def _begin(self, args) -> None:
         import torch
@@ -333,6 +319,39 @@ class Recorder:
             node.register_hook(lambda grad_in, grad_out, k=k: done.add(k))
 
 
+class _Forward:
+    """The wrapper put on a module instance's ``forward``. A deep copy of the module (an EMA, a snapshot) or a
+    pickled one (torch.save(model)) gets the class's own forward back, never this recorder."""
+
+    def __init__(self, recorder: Recorder, path: str, module, bound, recurrent: bool, top: bool) -> None:
+        self.recorder, self.path, self.module, self.bound, self.recurrent, self.top = (
+            recorder, path, module, bound, recurrent, top)
+
+    def __call__(self, *args, **kwargs):
+        rec = self.recorder
+        if self.top:
+            rec._begin(args)
+            rec._depth += 1
+        try:
+            if self.recurrent:
+                return rec._record(self.path, self.module, self.bound, args, kwargs)
+            return self.bound(*args, **kwargs)
+        finally:
+            if self.top:
+                rec._depth -= 1
+
+    def __deepcopy__(self, memo):
+        copied = memo.get(id(self.module))
+        return _plain_forward(copied) if copied is not None else self
+
+    def __reduce__(self):
+        return _plain_forward, (self.module,)
+
+
+def _plain_forward(module):
+    return type(module).forward.__get__(module)
+
+
 def _kernel_counter(recorder: Recorder):
     """A TorchFunctionMode that counts recurrent kernels run while no wrapped module call is open."""
     from torch.overrides import TorchFunctionMode
@@ -345,25 +364,6 @@ def _kernel_counter(recorder: Recorder):
             return func(*args, **(kwargs or {}))
 
     return Kernels()
-
-
-def scripted(model) -> list[str]:
-    """Recurrent modules inside torch.jit-scripted or traced code, where no Python wrapper can see a call."""
-    import torch
-
-    out = []
-    for path, m in model.named_modules():
-        if not isinstance(m, torch.jit.ScriptModule):
-            continue
-        name = getattr(m, "original_name", type(m).__name__)
-        try:
-            code = m.code if name not in _CLASSES else ""
-        except Exception:
-            code = ""
-        if name in _CLASSES or any(f"{k}(" in code for k in _KERNELS):
-            out.append(f"{path or '(the model)'} ({name}) is torch.jit code: its recurrent calls run inside "
-                       f"TorchScript, where rnnshape cannot see them")
-    return out
 
 
 # -- the target: load it, make its inputs, run it ------------------------------------------------------------
