@@ -96,7 +96,7 @@ def describe_outputs(m, output) -> tuple[Seen, ...]:
 def padding(m, x) -> tuple[tuple[int, ...], bool] | None:
     """(per sequence, the steps before its trailing padding; whether the padding is all-zero) or None.
 
-    Padding is trailing all-zero steps, or trailing runs of one repeated non-zero vector (an embedding
+    Padding is trailing all-zero steps (two or more in the batch), or trailing runs of one repeated non-zero vector (an embedding
     without padding_idx) shared by at least two sequences, one run at least 2 long, of different lengths."""
     import torch
 
@@ -112,7 +112,7 @@ def padding(m, x) -> tuple[tuple[int, ...], bool] | None:
             return None
         trailing = (v == 0).all(-1).flip(0).to(torch.int64).cumprod(0).sum(0)  # (N,)
         pad = int(trailing.sum())
-        if 0 < pad < trailing.numel() * steps:
+        if 1 < pad < trailing.numel() * steps:  # one zero step could be dropout's doing on a small embedding
             return tuple(steps - int(t) for t in trailing), True
         if pad:
             return None  # every step zero: no data to tell
