@@ -47,20 +47,21 @@ def trace_command(
     This imports and runs your own code, as `python` would: trace only code you trust.
     """
     from rnnshape.api.trace import trace
-    from rnnshape.cli.output import emit, warn
+    from rnnshape.cli import output
 
-    result = trace(target, inputs or (), calls=calls, train=train, batch=batch, device=device)
-    warn(result.warnings)
+    env = output.env()
+    # the user's own prints go to stderr: they must not mix with the result (--json)
+    result = trace(target, inputs or (), calls=calls, train=train, batch=batch, device=device, echo=env.stderr)
+    env.warn(result.warnings)
     if json_out:
         from rnnshape.render.jsonout import dumps
         from rnnshape.render.trace import trace_dict
 
-        emit(dumps(trace_dict(result)))
+        env.emit(dumps(trace_dict(result)))
     else:
-        from rnnshape.cli.output import show
         from rnnshape.render.trace import render_trace
 
-        show(render_trace(result))  # the one output seam: no line cut, no trailing spaces
+        env.show(render_trace(result))  # no line cut, no trailing spaces
     if result.error is not None:
         raise ForwardFailed(result.error.message, hint=result.error.hint)
     return 0

@@ -96,8 +96,8 @@ def describe_outputs(m, output) -> tuple[Seen, ...]:
 def padding(m, x) -> tuple[tuple[int, ...], bool] | None:
     """(per sequence, the steps before its trailing padding; whether the padding is all-zero) or None.
 
-    Padding is trailing all-zero steps (two or more in the batch), or trailing runs of one repeated non-zero vector (an embedding
-    without padding_idx) shared by at least two sequences, one run at least 2 long, of different lengths."""
+    Padding is trailing all-zero steps (two or more in the batch), or trailing runs of one repeated non-zero
+    vector (an embedding without padding_idx) shared by two or more sequences, one run 2 long, of different lengths."""
     import torch
 
     if not isinstance(x, torch.Tensor) or x.dim() != 3 or not x.is_floating_point() or x.device.type == "meta":
