@@ -4,27 +4,25 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from rnnshape.model.deploy import Deployment, OnnxInput, OnnxNode, OnnxView, VariantResult, gate_blocks
+from rnnshape.model.deploy import Deployment, OnnxLayer, OnnxRecurrent, OnnxView, VariantResult
 from rnnshape.model.enums import Kind
 from rnnshape.model.stats import Stats
 from rnnshape.render.deploy import deploy_view
-from rnnshape.render.deploy_json import deploy_keys
+from rnnshape.render.deploy import deploy_keys
 
 
 def _deployment() -> Deployment:
     s = lambda median: Stats(samples=(median * 0.99, median, median * 1.01), calls_per_run=10, threads=1)  # noqa: E731
-    node = OnnxNode(
-        op_type="LSTM", layer="l0", hidden_size=8,
-        inputs=(OnnxInput("W", "w", (2, 32, 5), (("weight_ih_l0",), ("weight_ih_l0_reverse",))),
-                OnnxInput("B", "b", (2, 64), (("bias_ih_l0", "bias_hh_l0"),
-                                              ("bias_ih_l0_reverse", "bias_hh_l0_reverse")))),
-        attributes=(("hidden_size", 8), ("direction", "bidirectional")), blocks=gate_blocks(Kind.LSTM, 8), matches=True)
+    layer = OnnxLayer("node_LSTM_0", (2, 32, 5), (2, 32, 8), (2, 64), inputs=("w", "r", "b"),
+                      attributes=(("hidden_size", 8), ("direction", "bidirectional")))
+    group = OnnxRecurrent(prefix="", op="LSTM", kind=Kind.LSTM, hidden_size=8, input_size=5, direction="bidirectional",
+                          layers=(layer,))
     return Deployment(rows=(
         VariantResult("eager", True, diffs=(("output", 0.0), ("h_n", 0.0)), bytes=1000, forward=s(2e-4)),
         VariantResult("int8-dynamic", True, diffs=(("output", 0.02), ("h_n", 0.03)), bytes=260, forward=s(1e-4)),
         VariantResult("bfloat16", True, diffs=(("output", 0.2),), bytes=500, forward=s(4e-4)),
         VariantResult("onnxruntime", False, error="needs onnx: pip install 'rnnshape[deploy]'"),
-    ), onnx=OnnxView(opset=18, nodes=(node,), ops=(("LSTM", 1),)))
+    ), onnx=OnnxView(opset=18, groups=(group,), ops=(("LSTM", 1),), matches=(True,)))
 
 
 def _text(renderable) -> str:

@@ -16,6 +16,7 @@ from torch import nn
 from rnnshape.model.deploy import TOLERANCE
 from rnnshape.model.spec import make_spec
 from rnnshape.run.build import Built
+from rnnshape.checkpoint.onnxfile import read_states
 from rnnshape.run.deploy import deploy
 
 FAST = ("bfloat16", "float16", "int8-dynamic", "onnxruntime")  # torch.compile has its own, slow, test
@@ -84,15 +85,16 @@ def test_sizes_are_what_torch_save_writes_and_int8_is_at_most_four_tenths():
 def test_exported_nodes_hold_torchs_weights_by_the_mapping():
     pytest.importorskip("onnxruntime", reason="needs the deploy extra: pip install 'rnnshape[deploy]'")
     spec, built, _, _ = _built("gru", num_layers=2, bidirectional=True)
-    view = deploy(spec, built, timed=False, variants=("onnxruntime",)).onnx
-    assert [n.op_type for n in view.nodes] == ["GRU", "GRU"]
-    for layer, node in enumerate(view.nodes):
+    view = deploy(spec, built, timed=False, variants=("onnxruntime",), onnx_reader=read_states).onnx
+    (group,) = view.groups
+    assert group.op == "GRU" and len(group.layers) == 2 and group.prefix == ""
+    assert view.matches == (True,)  # the arrays read back are the module's state_dict, exactly
+    for layer, node in enumerate(group.layers):
         width = 16 if layer == 0 else 2 * 32
-        shapes = {i.role: i.shape for i in node.inputs}
-        assert shapes == {"W": (2, 3 * 32, width), "R": (2, 3 * 32, 32), "B": (2, 6 * 32)}
+        assert (node.W, node.R, node.B) == ((2, 3 * 32, width), (2, 3 * 32, 32), (2, 6 * 32))
         assert dict(node.attributes)["linear_before_reset"] == 1
-        assert node.matches
-        assert node.inputs[0].sources == ((f"weight_ih_l{layer}",), (f"weight_ih_l{layer}_reverse",))
+    sources = [m.torch for m in group.mapping() if m.tensor == "W"]
+    assert sources == ["weight_ih_l0", "weight_ih_l0_reverse", "weight_ih_l1", "weight_ih_l1_reverse"]
 
 
 @pytest.mark.parametrize("kind, kw, variant, words", [

@@ -7,7 +7,7 @@ import json
 from rnnshape import __version__
 from rnnshape.model.report import Report, TensorInfo
 from rnnshape.model.spec import Spec
-from rnnshape.render.deploy_json import deploy_keys
+from rnnshape.render.deploy import deploy_keys
 from rnnshape.render.timing_json import timing_dict
 
 SCHEMA_VERSION = 1

@@ -1,0 +1,167 @@
+"""The constant folder of rnnshape's ONNX reader: W, R, B (and cell weights) that a graph computes from stored
+tensors, evaluated with numpy.
+
+Exporters put shape and indexing ops between the stored weights and a recurrent node: torch's TorchScript
+exporter slices ``weight_ih`` into gate blocks and concatenates them in ONNX's order (inside ``If`` branches,
+where its constant folding does not reach), tf2onnx transposes and splits Keras kernels. ``Folder.value``
+follows an input back to initializers and Constant nodes (through enclosing scopes: a subgraph reads outer
+names) and evaluates each op on the way; anything that depends on a graph input, or an op it does not know,
+is ``Unreadable`` with the reason, for that node only.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+class Unreadable(Exception):
+    """This node (only) cannot be read; the message says why."""
+
+
+@dataclass
+class Folder:
+    """Evaluates a node input that depends on stored tensors only, with numpy: (array, initializer names)."""
+
+    scope: object  # rnnshape.checkpoint.onnxfile._Scope
+    onnx: object
+
+    def value(self, name: str, role: str):
+        return self._value(name, role, 0)
+
+    def _value(self, name: str, role: str, depth: int):
+        if not name:
+            return None, frozenset()
+        where = self.scope.find(name)
+        if where is None:
+            raise Unreadable(f"its {role} ({name}) is computed from the graph's input, not from stored tensors")
+        if name in where.values:
+            return where.values[name]
+        if depth > 64:
+            raise Unreadable(f"its {role} ({name}) is computed through more than 64 operations")
+        if name in where.inits:
+            result = self._initializer(where.inits[name], role), frozenset([name])
+        else:
+            node = where.producer[name]
+            inputs = [self._value(i, role, depth + 1) for i in node.input]
+            arrays = [a for a, _ in inputs]
+            names = frozenset().union(*(n for _, n in inputs)) if inputs else frozenset()
+            try:
+                outs = _evaluate(node, arrays, self.onnx)
+            except Unreadable:
+                raise
+            except Exception as err:
+                raise Unreadable(f"its {role} ({name}) comes from {node.op_type} node {node.name!r}, which "
+                                  f"rnnshape's folder cannot evaluate ({type(err).__name__}: {err})") from None
+            for out_name, out in zip(node.output, outs):
+                where.values[out_name] = (out, names)
+            result = where.values[name]
+        where.values[name] = result
+        return result
+
+    def _initializer(self, tensor, role: str):
+        from onnx import numpy_helper
+
+        if tensor.data_location == self.onnx.TensorProto.EXTERNAL:
+            _external(tensor, self.scope.base_dir, role)
+        return numpy_helper.to_array(tensor)
+
+
+def _external(tensor, base_dir: str | None, role: str) -> None:
+    """Fill ``tensor`` from its external data file, which must sit beside the model (or below it)."""
+    from onnx.external_data_helper import load_external_data_for_tensor
+
+    location = next((e.value for e in tensor.external_data if e.key == "location"), "")
+    if base_dir is None:
+        raise Unreadable(f"its {role} ({tensor.name}) is in an external data file ({location})")
+    full = os.path.realpath(os.path.join(base_dir, location))
+    if not full.startswith(os.path.realpath(base_dir) + os.sep):
+        raise Unreadable(f"its {role} ({tensor.name}) points outside the model's folder ({location})")
+    if not os.path.isfile(full):
+        raise Unreadable(f"its {role} ({tensor.name}) is in {location}, which is not beside the model")
+    try:
+        load_external_data_for_tensor(tensor, base_dir)
+    except Exception as err:
+        raise Unreadable(f"its {role} ({tensor.name}) cannot be read from {location}: {err}") from None
+
+
+def _evaluate(node, x: list, onnx) -> list:
+    """One ONNX operator on constant inputs (the shape and indexing ops exporters put between stored weights
+    and a recurrent node, plus elementwise arithmetic)."""
+    import numpy as np
+    from onnx import numpy_helper
+
+    op = node.op_type
+    a = {k.name: plain(onnx.helper.get_attribute_value(k)) for k in node.attribute}
+    if op == "Constant":
+        if "value" in a:
+            return [numpy_helper.to_array(next(k.t for k in node.attribute if k.name == "value"))]
+        for key, dtype in (("value_float", np.float32), ("value_floats", np.float32), ("value_int", np.int64),
+                           ("value_ints", np.int64)):
+            if key in a:
+                return [np.array(a[key], dtype=dtype)]
+        raise Unreadable(f"Constant node {node.name!r} holds no tensor rnnshape reads")
+    if op in ("Identity", "Dropout"):
+        return [x[0]]
+    if op == "Cast":
+        return [x[0].astype(onnx.helper.tensor_dtype_to_np_dtype(a["to"]))]
+    if op == "Transpose":
+        return [np.transpose(x[0], a.get("perm"))]
+    if op in ("Squeeze", "Unsqueeze"):
+        axes = [int(v) for v in (x[1] if len(x) > 1 and x[1] is not None else a.get("axes", []))]
+        if op == "Squeeze":
+            return [np.squeeze(x[0], axis=tuple(axes) if axes else None)]
+        out = x[0]
+        for ax in sorted(v % (out.ndim + len(axes)) for v in axes):
+            out = np.expand_dims(out, ax)
+        return [out]
+    if op == "Reshape":
+        shape = [int(v) for v in x[1]]
+        if not a.get("allowzero", 0):
+            shape = [x[0].shape[k] if v == 0 else v for k, v in enumerate(shape)]
+        return [x[0].reshape(shape)]
+    if op == "Concat":
+        return [np.concatenate([v for v in x if v is not None], axis=a["axis"])]
+    if op == "Gather":
+        return [np.take(x[0], x[1].astype(np.int64), axis=a.get("axis", 0))]
+    if op == "Slice":
+        data = x[0]
+        if len(x) > 1:
+            starts, ends = x[1], x[2]
+            axes = x[3] if len(x) > 3 and x[3] is not None else range(len(starts))
+            steps = x[4] if len(x) > 4 and x[4] is not None else [1] * len(starts)
+        else:  # opset < 10: attributes
+            starts, ends = a["starts"], a["ends"]
+            axes, steps = a.get("axes", range(len(starts))), [1] * len(starts)
+        index = [slice(None)] * data.ndim
+        for s, e, ax, st in zip(starts, ends, axes, steps):
+            index[int(ax)] = slice(*slice(int(s), int(e), int(st)).indices(data.shape[int(ax)]))
+        return [data[tuple(index)]]
+    if op == "Split":
+        axis = a.get("axis", 0)
+        sizes = x[1] if len(x) > 1 and x[1] is not None else a.get("split")
+        if sizes is None:
+            return np.array_split(x[0], a.get("num_outputs", len(node.output)), axis=axis)
+        return np.split(x[0], np.cumsum([int(v) for v in sizes])[:-1], axis=axis)
+    if op in ("Add", "Sub", "Mul", "Div"):
+        fn = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Div": np.divide}[op]
+        return [fn(x[0], x[1]).astype(x[0].dtype)]
+    if op == "Neg":
+        return [-x[0]]
+    if op == "ConstantOfShape":
+        fill = numpy_helper.to_array(next(k.t for k in node.attribute if k.name == "value")) if "value" in a \
+            else np.zeros(1, np.float32)
+        return [np.full([int(v) for v in x[0]], fill.reshape(-1)[0], dtype=fill.dtype)]
+    if op == "Shape":
+        return [np.array(x[0].shape, dtype=np.int64)]
+    if op == "Expand":
+        return [x[0] * np.ones([int(v) for v in x[1]], dtype=x[0].dtype)]
+    raise Unreadable(f"it is computed by a {op} node ({node.name!r}), which rnnshape's folder does not evaluate")
+
+
+def plain(value):
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, list):
+        return [v.decode() if isinstance(v, bytes) else v for v in value]
+    return value
