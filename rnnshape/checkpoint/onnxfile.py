@@ -239,7 +239,10 @@ def _name(node, scope: _Scope, names: frozenset) -> tuple[str, str, bool]:
     prefixes = {m["prefix"] or "" for m in params}
     if len(prefixes) == 1:
         return prefixes.pop(), "weight names", cell
-    return _node_path(node), "node names", cell
+    if _node_path(node):
+        return _node_path(node), "node names", cell
+    # no path anywhere (tf2onnx names nodes LSTM__228): the node's own name, so that no two modules merge
+    return _clean(node.name).strip("/") or node.output[0], "node", cell
 
 
 def _node_path(node) -> str:
@@ -294,10 +297,15 @@ def _cells(scope: _Scope, onnx) -> list[OnnxRecurrent]:
     """nn.LSTMCell/GRUCell/RNNCell written as Gemm/MatMul: their stored weights keep torch's cell names
     (``dec.cell.weight_ih``), or the node's metadata names the cell class and its module path."""
     found: dict[str, dict] = {}
+    unrolled: dict[str, str] = {}  # module path -> class, for layer modules written as products per step
     for node in scope.graph.node:
         if node.op_type not in ("Gemm", "MatMul") or len(node.input) < 2:
             continue
         classes = _metadata(node, _CLASSES)
+        layer_cls = next((c for c in classes if c.rsplit(".", 1)[-1] in GATES and c.startswith("torch.nn.")), None)
+        scopes = _metadata(node, _SCOPES)
+        if layer_cls and len(scopes) >= 2:
+            unrolled.setdefault(scopes[-2], layer_cls.rsplit(".", 1)[-1])
         cls = next((c.rsplit(".", 1)[-1] for c in classes if c.rsplit(".", 1)[-1] in _CELL_CLASSES), None)
         try:
             weight, names = _Folder(scope, onnx).value(node.input[1], "weight")
@@ -327,11 +335,13 @@ def _cells(scope: _Scope, onnx) -> list[OnnxRecurrent]:
             entry["weights"].setdefault(param, weight)
             if bias is not None:
                 entry["biases"].setdefault(param.replace("weight", "bias"), bias[0])
-    out = []
-    for prefix, e in found.items():
-        grp = _cell_group(prefix, e, scope)
-        if grp is not None:
-            out.append(grp)
+    out = [g for g in (_cell_group(prefix, e, scope) for prefix, e in found.items()) if g is not None]
+    for prefix, cls in unrolled.items():  # dropped by _distinct when a recurrent node of that module was found
+        out.append(OnnxRecurrent(prefix=prefix, op="MatMul", kind=KIND_OF_OP[cls], hidden_size=0, input_size=0,
+                                 branch=scope.branch, where_named="metadata scopes",
+                                 error=f"{prefix} (nn.{cls}) was exported unrolled, as matrix products per time "
+                                       f"step with no {cls} node; rnnshape does not rebuild a layer module from "
+                                       f"its unrolled steps"))
     return out
 
 
@@ -414,6 +424,8 @@ def _distinct(found: list[OnnxRecurrent]) -> tuple[OnnxRecurrent, ...]:
     """One entry per module: nodes that run the same weights are one module's calls; distinct modules that
     share a name are told apart by their branch."""
     out: list[OnnxRecurrent] = []
+    read = {g.prefix for g in found if g.error is None}
+    found = [g for g in found if not (g.op == "MatMul" and g.error and not g.layers and g.prefix in read)]
     for grp in found:
         twin = next((k for k, o in enumerate(out) if _base(o.prefix) == _base(grp.prefix) and _same_weights(o, grp)),
                     None)
