@@ -7,8 +7,7 @@ from rich.console import Console
 from rnnshape.model.deploy import Deployment, OnnxLayer, OnnxRecurrent, OnnxView, VariantResult
 from rnnshape.model.enums import Kind
 from rnnshape.model.stats import Stats
-from rnnshape.render.deploy import deploy_view
-from rnnshape.render.deploy import deploy_keys
+from rnnshape.render.deploy import deploy_keys, deploy_view
 
 
 def _deployment() -> Deployment:

@@ -13,10 +13,10 @@ import pytest
 import torch
 from torch import nn
 
-from rnnshape.model.deploy import TOLERANCE
+from rnnshape.checkpoint.onnxfile import read_states
+from rnnshape.model.deploy import TOLERANCE, OnnxView
 from rnnshape.model.spec import make_spec
 from rnnshape.run.build import Built
-from rnnshape.checkpoint.onnxfile import read_states
 from rnnshape.run.deploy import deploy
 
 FAST = ("bfloat16", "float16", "int8-dynamic", "onnxruntime")  # torch.compile has its own, slow, test
@@ -152,3 +152,46 @@ def test_torch_compile_matches_eager_within_its_tolerance():
     row = deploy(spec, built, timed=False, variants=("torch.compile",)).rows[1]
     assert row.ok, row.error
     assert row.max_abs_diff <= TOLERANCE["torch.compile"]
+
+
+@pytest.mark.parametrize("kind, kw", [
+    ("lstm", dict(num_layers=2, bidirectional=True)),
+    ("gru", dict(num_layers=3)),
+    ("gru", dict(bidirectional=True)),
+    ("rnn", dict(num_layers=2)),
+])
+def test_the_torch_free_onnx_view_is_what_the_exporter_writes(kind, kw, tmp_path):
+    """issue 24: W, R, B shapes, direction, activations and linear_before_reset predicted without torch, held
+    to torch.onnx's export read back."""
+    pytest.importorskip("onnxruntime", reason="needs the deploy extra: pip install 'rnnshape[deploy]'")
+    from rnnshape.model.deploy import predicted_view
+
+    spec, built, module, x = _built(kind, **kw)
+    if kind == "rnn":  # the dynamo exporter unrolls nn.RNN into MatMul per step; the TorchScript one writes RNN
+        import warnings
+
+        from rnnshape.checkpoint.onnxfile import read_onnx
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(module, (x,), str(tmp_path / "rnn.onnx"), dynamo=False)
+        view = OnnxView(18, read_onnx(str(tmp_path / "rnn.onnx")).onnx, ())
+    else:
+        view = deploy(spec, built, timed=False, variants=("onnxruntime",), onnx_reader=read_states).onnx
+        assert view.matches and all(view.matches)
+    predicted = predicted_view(spec.modules())
+
+    def shapes(v):
+        return [(g.prefix, g.op, g.direction, g.activations, g.linear_before_reset,
+                 [(x.W, x.R, x.B) for x in g.layers]) for g in v.groups]
+
+    assert shapes(predicted) == shapes(view)
+
+
+def test_the_onnx_row_counts_the_weights_not_the_exporters_metadata():
+    """issue 24: the row's bytes are the stored tensors: torch's float32 parameters, reordered, nothing else."""
+    pytest.importorskip("onnxruntime", reason="needs the deploy extra: pip install 'rnnshape[deploy]'")
+    spec, built, _, _ = _built("lstm", num_layers=2)
+    row = deploy(spec, built, timed=False, variants=("onnxruntime",)).rows[1]
+    params = sum(p.numel() for p in built.module.parameters())
+    assert row.ok and 4 * params <= row.bytes <= 4 * params + 1024  # a few shape constants besides

@@ -285,10 +285,12 @@ def _notes(node, attrs: dict, acts: tuple[str, ...], direction: str) -> tuple[st
 def _continues(prev: OnnxRecurrent, grp: OnnxRecurrent) -> bool:
     if prev.error is not None or prev.cell or grp.cell or prev.branch != grp.branch:
         return False
-    same = (prev.op, prev.hidden_size, prev.direction, prev.prefix, prev.layout, prev.activations,
+    # nodes named only by themselves (RNN, RNN_1; LSTM__228) say nothing of their module: the data flow decides
+    named = prev.where_named != "node" or grp.where_named != "node"
+    same = (prev.op, prev.hidden_size, prev.direction, prev.prefix if named else "", prev.layout, prev.activations,
             prev.linear_before_reset, prev.dtype)
-    return same == (grp.op, grp.hidden_size, grp.direction, grp.prefix, grp.layout, grp.activations,
-                    grp.linear_before_reset, grp.dtype)
+    return same == (grp.op, grp.hidden_size, grp.direction, grp.prefix if named else "", grp.layout,
+                    grp.activations, grp.linear_before_reset, grp.dtype)
 
 
 # --- cells exported as matrix products -----------------------------------------------------------------
@@ -435,6 +437,8 @@ def _distinct(found: list[OnnxRecurrent]) -> tuple[OnnxRecurrent, ...]:
             out[twin] = replace(o, calls=calls, prefix=min(o.prefix, grp.prefix, key=len))
             continue
         out.append(grp)
+    if len(out) == 1 and out[0].where_named == "node":
+        out = [replace(out[0], prefix="")]  # the file's one module, named by no path: the top level
     names = [g.prefix for g in out]
     return tuple(replace(g, prefix=f"{g.prefix}[{_label(g, out)}]") if names.count(g.prefix) > 1 and g.branch else g
                  for g in out)

@@ -187,6 +187,37 @@ class OnnxView:
     matches: tuple[bool, ...] = ()  # per group: the weights read back are torch's state_dict, exactly
 
 
+def predicted_view(modules, opset: int = 18) -> OnnxView:
+    """The ONNX nodes torch.onnx writes for these modules (``Spec.modules()``), predicted without torch or onnx:
+    a node per layer, W ``(D, G·H, H_in)``, R ``(D, G·H, H)``, B ``(D, 2·G·H)``, gates in ONNX's order, GRU with
+    linear_before_reset=1. Cells have no node (torch writes them as matrix products); nor has a projection
+    (ONNX's LSTM has none). tests/test_deploy_torch.py holds it equal to what the exporter writes.
+
+    >>> from rnnshape.model.spec import make_spec
+    >>> (g,) = predicted_view(make_spec(Kind.GRU, input_size=10, hidden_size=20, num_layers=2).modules()).groups
+    >>> [(layer.W, layer.R, layer.B) for layer in g.layers]
+    [((1, 60, 10), (1, 60, 20), (1, 120)), ((1, 60, 20), (1, 60, 20), (1, 120))]
+    """
+    groups = []
+    for i, m in enumerate(modules):
+        if m.cell or m.proj_size:
+            continue
+        d, gh, h = m.directions, m.kind.gates * m.hidden_size, m.hidden_size
+        op = m.kind.torch_name
+        act = {"LSTM": ("Sigmoid", "Tanh", "Tanh"), "GRU": ("Sigmoid", "Tanh")}.get(
+            op, (("Relu",) if m.nonlinearity == "relu" else ("Tanh",)))
+        layers = tuple(OnnxLayer(f"{op} l{k}", (d, gh, m.input_size if k == 0 else d * h), (d, gh, h),
+                                 (d, 2 * gh) if m.bias else None, inputs=("W", "R", "B" if m.bias else ""),
+                                 attributes=(("hidden_size", h),) + ((("direction", "bidirectional"),) if d == 2
+                                                                     else ()))
+                       for k in range(m.num_layers))
+        groups.append(OnnxRecurrent(prefix=str(i) if len(modules) > 1 else "", op=op, kind=m.kind, hidden_size=h,
+                                    input_size=m.input_size, direction="bidirectional" if d == 2 else "forward",
+                                    layers=layers, activations=act * d,
+                                    linear_before_reset=1 if op == "GRU" else None, where_named="prediction"))
+    return OnnxView(opset=opset, groups=tuple(groups), ops=(), matches=tuple(True for _ in groups))
+
+
 @dataclass(frozen=True)
 class VariantResult:
     """One deployed form: whether it runs here (or why not), how exact, how big, how fast."""
