@@ -53,3 +53,21 @@ def test_the_text_has_every_row_its_reason_and_the_gate_rows():
     assert "[1] bias_ih_l0_reverse ‖ bias_hh_l0_reverse" in text
     assert ["c", "24:32", "←", "g", "16:24"] in lines
     assert max(len(line) for line in text.splitlines()) <= 80
+
+
+def test_the_predicted_onnx_view_shows_shapes_and_gate_rows_without_torch():
+    """issue 24: the ONNX node shapes and gate map from the spec alone (no torch, no onnx imported here)."""
+
+    from rnnshape.model.deploy import predicted_view
+    from rnnshape.model.spec import make_spec
+    from rnnshape.render.deploy import onnx_view, view_dict
+
+    view = predicted_view(make_spec("gru", input_size=5, hidden_size=8, num_layers=2, bidirectional=True).modules())
+    doc = view_dict(view)
+    assert [[i["shape"] for i in n["inputs"]] for n in doc["nodes"]] == [
+        [[2, 24, 5], [2, 24, 8], [2, 48]], [[2, 24, 16], [2, 24, 8], [2, 48]]]
+    assert all(n["matches_torch"] is None for n in doc["nodes"])
+    assert doc["nodes"][1]["inputs"][0]["sources"] == [["weight_ih_l1"], ["weight_ih_l1_reverse"]]
+    text = _text(onnx_view(view))
+    assert "predicted without torch" in text and "✓" not in text
+    assert ["z", "0:8", "←", "z", "8:16"] in [line.split() for line in text.splitlines()]

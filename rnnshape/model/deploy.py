@@ -184,7 +184,11 @@ class OnnxView:
     opset: int
     groups: tuple[OnnxRecurrent, ...]
     ops: tuple[tuple[str, int], ...]  # every op type in the graph with its count, first seen first
-    matches: tuple[bool, ...] = ()  # per group: the weights read back are torch's state_dict, exactly
+    matches: tuple[bool, ...] = ()  # per group: the weights read back are torch's state_dict, exactly; () predicted
+
+    @property
+    def predicted(self) -> bool:
+        return bool(self.groups) and not self.matches
 
 
 def predicted_view(modules, opset: int = 18) -> OnnxView:
@@ -215,7 +219,7 @@ def predicted_view(modules, opset: int = 18) -> OnnxView:
                                     input_size=m.input_size, direction="bidirectional" if d == 2 else "forward",
                                     layers=layers, activations=act * d,
                                     linear_before_reset=1 if op == "GRU" else None, where_named="prediction"))
-    return OnnxView(opset=opset, groups=tuple(groups), ops=(), matches=tuple(True for _ in groups))
+    return OnnxView(opset=opset, groups=tuple(groups), ops=(), matches=())  # no weights: nothing to compare
 
 
 @dataclass(frozen=True)

@@ -108,9 +108,9 @@ def onnx_view(view: OnnxView) -> RenderableType:
         ops = ", ".join(f"{op} × {n}" for op, n in view.ops[:8]) + (" …" if len(view.ops) > 8 else "")
         return Text(f"ONNX (opset {view.opset}): torch.onnx emitted no LSTM, GRU or RNN node; the graph "
                     f"unrolls the steps into plain ops ({ops})")
+    fed = "as torch.onnx writes them" if view.predicted else "as ONNX Runtime feeds them to each node"
     parts: list[RenderableType] = [Text(f"ONNX (opset {view.opset}): {len(nodes)} {nodes[0]['op_type']} "
-                                        f"node{'s' if len(nodes) > 1 else ''}; W, R, B as ONNX Runtime "
-                                        f"feeds them to each node", style="bold")]
+                                        f"node{'s' if len(nodes) > 1 else ''}; W, R, B {fed}", style="bold")]
     for k, node in enumerate(nodes):
         parts.append(_node(k, node))
     shown = set()
@@ -127,7 +127,7 @@ def onnx_view(view: OnnxView) -> RenderableType:
 def node_dicts(view: OnnxView) -> list[dict]:
     """One dict per exported recurrent node (a layer of a group), in the form the JSON and the text show."""
     out = []
-    for g, matches in zip(view.groups, view.matches):
+    for g, matches in zip(view.groups, view.matches or (None,) * len(view.groups)):
         mapping = g.mapping()
         for k, layer in enumerate(g.layers):
             inputs = []
@@ -167,7 +167,9 @@ def _node(k: int, node: dict) -> RenderableType:
     if dict(node["attributes"]).get("linear_before_reset") == 1:
         lines.append(Text("  linear_before_reset=1: r multiplies (R_h·h + Rb_h), as torch's n gate does",
                           style="dim"))
-    if node["matches"]:
+    if node["matches"] is None:
+        lines.append(Text("  predicted without torch (the tests hold it to torch.onnx's export)", style="dim"))
+    elif node["matches"]:
         lines.append(Text("  ✓ equal, exactly, to torch's weights moved by these rows", style="green"))
     else:
         lines.append(Text("  ✗ differs from torch's weights moved by these rows", style="red"))
