@@ -309,6 +309,8 @@ def _cells(scope: _Scope, onnx) -> list[OnnxRecurrent]:
         if layer_cls and len(scopes) >= 2:
             unrolled.setdefault(scopes[-2], layer_cls.rsplit(".", 1)[-1])
         cls = next((c.rsplit(".", 1)[-1] for c in classes if c.rsplit(".", 1)[-1] in _CELL_CLASSES), None)
+        if not cls and not any((m := _PARAM.match(n)) and m["sfx"] is None for n in _stored(node.input[1], scope)):
+            continue  # not a cell's product: leave its (maybe large) weight unread
         try:
             weight, names = _Folder(scope, onnx).value(node.input[1], "weight")
         except _Unreadable:
@@ -345,6 +347,16 @@ def _cells(scope: _Scope, onnx) -> list[OnnxRecurrent]:
                                        f"step with no {cls} node; rnnshape does not rebuild a layer module from "
                                        f"its unrolled steps"))
     return out
+
+
+def _stored(name: str, scope: _Scope, depth: int = 0) -> set[str]:
+    """The initializers a value is computed from, by name only (nothing is read)."""
+    where = scope.find(name) if name and depth < 8 else None
+    if where is None:
+        return set()
+    if name in where.inits:
+        return {name}
+    return set().union(*(_stored(i, where, depth + 1) for i in where.producer[name].input))
 
 
 def _bias(node, scope: _Scope, onnx):
