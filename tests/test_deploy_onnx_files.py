@@ -393,3 +393,32 @@ def test_if_and_loop_subgraphs_and_an_unreadable_node(cli, tmp_path):
     assert r.code == 0, r.stderr
     text = cli("inspect", str(path))
     assert text.code == 0 and "'/bad/LSTM'" in text.stdout and "Traceback" not in text.stderr
+
+
+def test_scan_body_and_external_data_beside_the_model(cli, tmp_path):
+    """A GRU in a Scan body, its weights in an external data file; the file missing is that node's reason."""
+    rng = np.random.default_rng(0)
+    gru = helper.make_node("GRU", ["xs", "W", "R", "B"], ["y"], name="/body/gru/GRU", hidden_size=3,
+                           linear_before_reset=1)
+    body = helper.make_graph([gru, helper.make_node("Identity", ["s_in"], ["s_out"])], "body",
+                             [helper.make_tensor_value_info("s_in", TensorProto.FLOAT, [1]),
+                              helper.make_tensor_value_info("xs", TensorProto.FLOAT, [5, 2, 4])],
+                             [helper.make_tensor_value_info("s_out", TensorProto.FLOAT, [1]),
+                              helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    scan = helper.make_node("Scan", ["s0", "seqs"], ["s", "ys"], name="over_batches", body=body, num_scan_inputs=1)
+    graph = helper.make_graph([scan], "g", [helper.make_tensor_value_info("s0", TensorProto.FLOAT, [1]),
+                                            helper.make_tensor_value_info("seqs", TensorProto.FLOAT, [7, 5, 2, 4])],
+                              [helper.make_tensor_value_info("ys", TensorProto.FLOAT, None)],
+                              [_init("W", (1, 9, 4), rng), _init("R", (1, 9, 3), rng), _init("B", (1, 18), rng)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    path = tmp_path / "scan.onnx"
+    onnx.save(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True, location="scan.onnx.data",
+              size_threshold=0)
+    doc = _inspect(cli, path)
+    (m,) = doc["modules"]
+    assert (m["prefix"], m["constructor"]) == ("body.gru", "nn.GRU(input_size=4, hidden_size=3)")
+    assert doc["onnx"][0]["branch"] == "over_batches.body"
+    assert _witness(path, doc, m) <= 1e-5
+    (tmp_path / "scan.onnx.data").unlink()
+    doc = _inspect(cli, path)
+    assert doc["modules"] == [] and "scan.onnx.data, which is not beside the model" in doc["onnx"][0]["error"]

@@ -27,8 +27,11 @@ import re
 from dataclasses import replace
 
 from rnnshape.checkpoint.onnxfold import Folder as _Folder
+from rnnshape.checkpoint.onnxfold import Scope as _Scope
 from rnnshape.checkpoint.onnxfold import Unreadable as _Unreadable
+from rnnshape.checkpoint.onnxfold import loop_constants as _loop_constants
 from rnnshape.checkpoint.onnxfold import plain as _plain
+from rnnshape.checkpoint.onnxfold import stored as _stored
 from rnnshape.errors import EnvironmentUnfit, UsageError
 from rnnshape.model.deploy import GATES, KIND_OF_OP, OnnxLayer, OnnxRecurrent
 
@@ -118,25 +121,6 @@ def read_model(model, base_dir: str | None = None) -> tuple[OnnxRecurrent, ...]:
 
 # --- walking the graph and its subgraphs ---------------------------------------------------------------
 
-class _Scope:
-    """One graph (the main one or a subgraph) with its enclosing scopes: subgraphs read outer names."""
-
-    def __init__(self, graph, parent: _Scope | None, branch: str, base_dir: str | None = None) -> None:
-        self.graph, self.parent, self.branch = graph, parent, branch
-        self.base_dir = parent.base_dir if parent is not None else base_dir
-        self.inits = {i.name: i for i in graph.initializer}
-        self.producer = {out: node for node in graph.node for out in node.output if out}
-        self.values: dict = {}  # folded constants, by name
-
-    def find(self, name: str):
-        scope = self
-        while scope is not None:
-            if name in scope.inits or name in scope.producer:
-                return scope
-            scope = scope.parent
-        return None
-
-
 def _walk(scope: _Scope, found: list, onnx) -> None:
     chains: dict[str, int] = {}  # Y of a recurrent node -> its index in found
     for node in scope.graph.node:
@@ -161,14 +145,17 @@ def _walk(scope: _Scope, found: list, onnx) -> None:
                 list(attr.graphs) if attr.type == onnx.AttributeProto.GRAPHS else [])
             for sub in subgraphs:
                 label = f"{_clean(node.name).strip('/') or node.op_type}.{attr.name.replace('_branch', '')}"
-                _walk(_Scope(sub, scope, f"{scope.branch}/{label}" if scope.branch else label), found, onnx)
+                inner = _Scope(sub, scope, f"{scope.branch}/{label}" if scope.branch else label)
+                if node.op_type == "Loop":
+                    inner.aliases = _loop_constants(node, sub)
+                _walk(inner, found, onnx)
     found.extend(_cells(scope, onnx))
 
 
 def _through(name: str, scope: _Scope) -> str:
     """Follow shape-only ops back from a node's input to the output of the node that made it."""
     for _ in range(6):
-        where = scope.find(name)
+        where, name = scope.find(name)
         node = where.producer.get(name) if where is not None else None
         if node is None or node.op_type not in _PASS or not node.input:
             return name
@@ -347,16 +334,6 @@ def _cells(scope: _Scope, onnx) -> list[OnnxRecurrent]:
                                        f"step with no {cls} node; rnnshape does not rebuild a layer module from "
                                        f"its unrolled steps"))
     return out
-
-
-def _stored(name: str, scope: _Scope, depth: int = 0) -> set[str]:
-    """The initializers a value is computed from, by name only (nothing is read)."""
-    where = scope.find(name) if name and depth < 8 else None
-    if where is None:
-        return set()
-    if name in where.inits:
-        return {name}
-    return set().union(*(_stored(i, where, depth + 1) for i in where.producer[name].input))
 
 
 def _bias(node, scope: _Scope, onnx):

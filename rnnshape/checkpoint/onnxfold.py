@@ -1,5 +1,5 @@
-"""The constant folder of rnnshape's ONNX reader: W, R, B (and cell weights) that a graph computes from stored
-tensors, evaluated with numpy.
+"""The graph scopes and the constant folder of rnnshape's ONNX reader: W, R, B (and cell weights) that a graph
+computes from stored tensors, evaluated with numpy.
 
 Exporters put shape and indexing ops between the stored weights and a recurrent node: torch's TorchScript
 exporter slices ``weight_ih`` into gate blocks and concatenates them in ONNX's order (inside ``If`` branches,
@@ -19,11 +19,59 @@ class Unreadable(Exception):
     """This node (only) cannot be read; the message says why."""
 
 
+class Scope:
+    """One graph (the main one or a subgraph) with its enclosing scopes: subgraphs read outer names."""
+
+    def __init__(self, graph, parent: Scope | None, branch: str, base_dir: str | None = None) -> None:
+        self.graph, self.parent, self.branch = graph, parent, branch
+        self.base_dir = parent.base_dir if parent is not None else base_dir
+        self.inits = {i.name: i for i in graph.initializer}
+        self.producer = {out: node for node in graph.node for out in node.output if out}
+        self.values: dict = {}  # folded constants, by name
+        self.aliases: dict[str, str] = {}  # a Loop body's input -> the outer value it always holds
+
+    def find(self, name: str) -> tuple[Scope | None, str]:
+        """The scope that defines ``name`` and its name there (a passed-through Loop input is the outer value)."""
+        scope = self
+        while scope is not None:
+            if name in scope.inits or name in scope.producer:
+                return scope, name
+            name = scope.aliases.get(name, name)
+            scope = scope.parent
+        return None, name
+
+
+def loop_constants(node, body) -> dict[str, str]:
+    """A Loop's carried values that its body passes on unchanged (tf2onnx carries a Keras cell's weights so):
+    {body input name: the Loop's input name}."""
+    produced = {o: n for n in body.node for o in n.output}
+    out = {}
+    for k, (inner, outer) in enumerate(zip(body.input[2:], node.input[2:])):
+        if len(body.output) <= k + 1 or not outer:
+            continue
+        name = body.output[k + 1].name
+        while name in produced and produced[name].op_type == "Identity":
+            name = produced[name].input[0]
+        if name == inner.name:
+            out[inner.name] = outer
+    return out
+
+
+def stored(name: str, scope: Scope, depth: int = 0) -> set[str]:
+    """The initializers a value is computed from, by name only (nothing is read)."""
+    where, name = scope.find(name) if name and depth < 8 else (None, name)
+    if where is None:
+        return set()
+    if name in where.inits:
+        return {name}
+    return set().union(*(stored(i, where, depth + 1) for i in where.producer[name].input))
+
+
 @dataclass
 class Folder:
     """Evaluates a node input that depends on stored tensors only, with numpy: (array, initializer names)."""
 
-    scope: object  # rnnshape.checkpoint.onnxfile._Scope
+    scope: Scope
     onnx: object
 
     def value(self, name: str, role: str):
@@ -32,7 +80,7 @@ class Folder:
     def _value(self, name: str, role: str, depth: int):
         if not name:
             return None, frozenset()
-        where = self.scope.find(name)
+        where, name = self.scope.find(name)
         if where is None:
             raise Unreadable(f"its {role} ({name}) is computed from the graph's input, not from stored tensors")
         if name in where.values:
