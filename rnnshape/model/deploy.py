@@ -213,7 +213,8 @@ def predicted_view(modules, opset: int = 18) -> OnnxView:
         layers = tuple(OnnxLayer(f"{op} l{k}", (d, gh, m.input_size if k == 0 else d * h), (d, gh, h),
                                  (d, 2 * gh) if m.bias else None, inputs=("W", "R", "B" if m.bias else ""),
                                  attributes=(("hidden_size", h),) + ((("direction", "bidirectional"),) if d == 2
-                                                                     else ()))
+                                                                     else ())
+                                 + ((("linear_before_reset", 1),) if op == "GRU" else ()))
                        for k in range(m.num_layers))
         groups.append(OnnxRecurrent(prefix=str(i) if len(modules) > 1 else "", op=op, kind=m.kind, hidden_size=h,
                                     input_size=m.input_size, direction="bidirectional" if d == 2 else "forward",

@@ -104,6 +104,9 @@ def onnx_view(view: OnnxView) -> RenderableType:
     from rich.text import Text
 
     nodes = node_dicts(view)
+    if not nodes and not view.ops:  # predicted: cells, or a projection
+        return Text("ONNX: torch.onnx writes no LSTM, GRU or RNN node for cells (matrix products instead) nor for "
+                    "a projection (ONNX's LSTM has none)")
     if not nodes:
         ops = ", ".join(f"{op} × {n}" for op, n in view.ops[:8]) + (" …" if len(view.ops) > 8 else "")
         return Text(f"ONNX (opset {view.opset}): torch.onnx emitted no LSTM, GRU or RNN node; the graph "
@@ -111,6 +114,9 @@ def onnx_view(view: OnnxView) -> RenderableType:
     fed = "as torch.onnx writes them" if view.predicted else "as ONNX Runtime feeds them to each node"
     parts: list[RenderableType] = [Text(f"ONNX (opset {view.opset}): {len(nodes)} {nodes[0]['op_type']} "
                                         f"node{'s' if len(nodes) > 1 else ''}; W, R, B {fed}", style="bold")]
+    if view.predicted and any(n["op_type"] == "RNN" for n in nodes):
+        parts.append(Text("torch.onnx's TorchScript exporter (dynamo=False) writes these RNN nodes; the default "
+                          "dynamo exporter unrolls nn.RNN into MatMul per step", style="dim"))
     for k, node in enumerate(nodes):
         parts.append(_node(k, node))
     shown = set()
