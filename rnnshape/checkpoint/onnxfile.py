@@ -211,7 +211,8 @@ def _recurrent(node, scope: _Scope, onnx) -> OnnxRecurrent:
 
 def _unreadable(node, scope: _Scope, why: str) -> OnnxRecurrent:
     name = node.name or (node.output[0] if node.output else node.op_type)
-    return OnnxRecurrent(prefix=_node_path(node) or name, op=node.op_type, kind=KIND_OF_OP[node.op_type],
+    prefix, where, _ = _name(node, scope, frozenset())
+    return OnnxRecurrent(prefix=prefix or name, op=node.op_type, kind=KIND_OF_OP[node.op_type], where_named=where,
                          hidden_size=0, input_size=0, layers=(OnnxLayer(name, (), (), None),),
                          branch=scope.branch, error=f"node {name!r} ({node.op_type}) cannot be read: {why}")
 
