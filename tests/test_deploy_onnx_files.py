@@ -320,18 +320,32 @@ def test_a_cell_whose_recurrent_weights_were_folded_away_is_said(cli, tmp_path):
 
 # --- tf2onnx --------------------------------------------------------------------------------------------
 
-def test_tf2onnx_bidirectional_lstms_are_two_modules(cli):
+def test_tf2onnx_keras_model_every_layer_found_and_the_whole_model_computes_as_torch(cli):
+    """Two Bidirectional LSTMs (ONNX LSTM nodes named LSTM__228, LSTM__202: no path) and a GRU that tf2onnx
+    wrote as a Loop of MatMuls: three modules; torch built from what inspect prints, loaded with the arrays
+    rnnshape maps back, then the file's own Dense head, gives ONNX Runtime's score on a random input."""
     path = FILES / "keras_bilstm_tf2onnx.onnx"
     doc = _inspect(cli, path)
-    lstms = [m for m in doc["modules"] if m["kind"] == "lstm"]
-    assert [(m["input_size"], m["hidden_size"], m["bidirectional"]) for m in lstms] == [(6, 8, True), (16, 5, True)]
-    assert len({m["prefix"] for m in lstms}) == 2 and all(m["prefix"] for m in lstms)
-    assert [len([e for e in m["parameters"]]) for m in lstms] == [8, 8]
-    for m in lstms:
+    got = [(m["kind"], m["input_size"], m["hidden_size"], m["bidirectional"]) for m in doc["modules"]]
+    assert got == [("lstm", 6, 8, True), ("lstm", 16, 5, True), ("gru", 10, 4, False)]
+    assert len({m["prefix"] for m in doc["modules"]}) == 3 and all(m["prefix"] for m in doc["modules"])
+    assert [len(m["parameters"]) for m in doc["modules"]] == [8, 8, 4]
+    for m in doc["modules"][:2]:
         assert _witness(path, doc, m) <= 1e-5
         against = f"lstm --input-size {m['input_size']} --hidden-size {m['hidden_size']} --bidirectional"
         r = cli("inspect", path, "--against", against, "--prefix", m["prefix"])
         assert r.code == 0, r.stderr
+    lstm1, lstm2, gru = (_loaded(path, m) for m in doc["modules"])
+    inits = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(path)).graph.initializer}
+    dense_w = torch.from_numpy(inits["functional_1/score_1/Cast/ReadVariableOp:0"])
+    dense_b = torch.from_numpy(inits["functional_1/score_1/Add/ReadVariableOp:0"])
+    x = torch.randn(3, 7, 6)
+    with torch.no_grad():
+        h = gru(lstm2(lstm1(x.transpose(0, 1))[0])[0])[1][-1]
+        want = torch.sigmoid(h @ dense_w + dense_b).numpy()
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (score,) = session.run(None, {"features": x.numpy()})
+    assert np.abs(score - want).max() <= 1e-5
 
 
 # --- graphs built here: If, Loop, Scan, and a node that cannot be read -----------------------------------

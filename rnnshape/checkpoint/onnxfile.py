@@ -29,6 +29,7 @@ from dataclasses import replace
 from rnnshape.checkpoint.onnxfold import Folder as _Folder
 from rnnshape.checkpoint.onnxfold import Scope as _Scope
 from rnnshape.checkpoint.onnxfold import Unreadable as _Unreadable
+from rnnshape.checkpoint.onnxfold import keras_cells as _keras_cells
 from rnnshape.checkpoint.onnxfold import loop_constants as _loop_constants
 from rnnshape.checkpoint.onnxfold import plain as _plain
 from rnnshape.checkpoint.onnxfold import stored as _stored
@@ -150,6 +151,7 @@ def _walk(scope: _Scope, found: list, onnx) -> None:
                     inner.aliases = _loop_constants(node, sub)
                 _walk(inner, found, onnx)
     found.extend(_cells(scope, onnx))
+    found.extend(_keras_cells(scope, onnx))
 
 
 def _through(name: str, scope: _Scope) -> str:

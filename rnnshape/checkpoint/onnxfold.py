@@ -1,5 +1,5 @@
 """The graph scopes and the constant folder of rnnshape's ONNX reader: W, R, B (and cell weights) that a graph
-computes from stored tensors, evaluated with numpy.
+computes from stored tensors, evaluated with numpy; and Keras layers that tf2onnx writes as a Loop of products.
 
 Exporters put shape and indexing ops between the stored weights and a recurrent node: torch's TorchScript
 exporter slices ``weight_ih`` into gate blocks and concatenates them in ONNX's order (inside ``If`` branches,
@@ -12,6 +12,7 @@ is ``Unreadable`` with the reason, for that node only.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
 
@@ -213,3 +214,82 @@ def plain(value):
     if isinstance(value, list):
         return [v.decode() if isinstance(v, bytes) else v for v in value]
     return value
+
+
+# --- Keras cells that tf2onnx writes as a Loop of matrix products ---------------------------------------
+
+_KERAS_CELL = re.compile(r"^(?P<path>(?:[^/]+/)*?(?P<layer>[^/]+))/(?P<cell>gru|lstm|simple_rnn)_cell(?:_\d+)?/")
+_KERAS_KIND = {"gru": "GRU", "lstm": "LSTM", "simple_rnn": "RNN"}
+_KERAS_ORDER = {"GRU": (1, 0, 2), "LSTM": (0, 1, 2, 3), "RNN": (0,)}  # torch block k = Keras block ORDER[k]
+
+
+def _is_stored(name: str, scope: Scope) -> bool:
+    where, name = scope.find(name)
+    return where is not None and name in where.inits
+
+
+def keras_cells(scope: Scope, onnx) -> list:
+    """Keras LSTM/GRU/SimpleRNN layers that tf2onnx converted into a Loop whose body multiplies by the stored
+    ``kernel`` (in, G·H) and ``recurrent_kernel`` (H, G·H): named by their TF variables (``gru_1/gru_cell_1/...``),
+    mapped to torch's layout (transposed; GRU gates z, r, h -> r, z, n; Keras' one LSTM bias as bias_ih with a
+    zero bias_hh). A GRU with reset_after=False (one bias vector) computes what torch's nn.GRU cannot: said."""
+    import numpy as np
+
+    from rnnshape.model.deploy import KIND_OF_OP, OnnxLayer, OnnxRecurrent
+
+    layers: dict[str, dict] = {}
+    inputs = {i.name for i in scope.graph.input}
+    for node in scope.graph.node:
+        for k, name in enumerate(node.input):
+            for source in stored(name, scope):
+                m = _KERAS_CELL.match(source)
+                if not m:
+                    continue
+                e = layers.setdefault(m["layer"], {"kind": _KERAS_KIND[m["cell"]], "mats": {}, "bias": {},
+                                                   "nodes": []})
+                if node.op_type == "MatMul" and k == 1:
+                    e["mats"][source] = (name, node.input[0] in inputs)
+                    e["nodes"].append(node.name or node.output[0])
+                elif _is_stored(name, scope):  # the bias itself, not a product that read the kernel
+                    e["bias"][source] = name
+    out = []
+    for layer, e in layers.items():
+        kind = KIND_OF_OP[e["kind"]]
+        base = dict(prefix=layer, op="MatMul", kind=kind, hidden_size=0, input_size=0, branch=scope.branch,
+                    where_named="weight names", layers=tuple(OnnxLayer(n, (), (), None) for n in e["nodes"]))
+        try:
+            mats = [(Folder(scope, onnx).value(n, "kernel")[0], carried) for n, carried in e["mats"].values()]
+            if len(mats) != 2 or any(m.ndim != 2 for m, _ in mats):
+                continue
+            g = kind.gates
+            h = mats[0][0].shape[1] // g
+            recurrent = [m for m, carried in mats if m.shape[0] == h and (carried or mats[0][0].shape[0] != h or
+                                                                            mats[1][0].shape[0] != h)]
+            kernel = [m for m, _ in mats if not any(m is r for r in recurrent[:1])]
+            if len(recurrent) < 1 or len(kernel) != 1:
+                raise Unreadable("its kernel and recurrent kernel cannot be told apart")
+            biases = [Folder(scope, onnx).value(n, "bias")[0] for n in dict.fromkeys(e["bias"].values())]
+        except Unreadable as err:
+            out.append(OnnxRecurrent(**base, error=f"Keras {e['kind']} layer {layer!r} cannot be read: {err}"))
+            continue
+        order = [j for b in _KERAS_ORDER[e["kind"]] for j in range(b * h, (b + 1) * h)]
+        w_ih, w_hh = kernel[0].T[order], recurrent[0].T[order]
+        bias = next((b for b in biases if b.shape in ((g * h,), (2, g * h))), None)
+        if kind.value == "gru" and bias is not None and bias.shape == (g * h,):
+            out.append(OnnxRecurrent(**base, error=f"Keras GRU layer {layer!r} has reset_after=False (one bias "
+                                     f"vector): torch's nn.GRU applies the reset gate after the product, so it "
+                                     f"cannot compute this layer"))
+            continue
+        tensors = {"weight_ih_l0": w_ih, "weight_hh_l0": w_hh}
+        if bias is not None:
+            pair = (bias[0], bias[1]) if bias.ndim == 2 else (bias, np.zeros_like(bias))
+            tensors.update(bias_ih_l0=pair[0][order], bias_hh_l0=pair[1][order])
+        acts = ("Relu",) if kind.value == "rnn" and any(n.op_type == "Relu" for n in scope.graph.node) else (
+            ("Tanh",) if kind.value == "rnn" else ())
+        notes = ("tf2onnx wrote this Keras layer as a Loop of matrix products; Keras' go_backwards, if set, is "
+                 "not visible here",) + (("Keras' single LSTM bias is bias_ih; bias_hh is zeros",)
+                                         if kind.value == "lstm" and bias is not None else ())
+        out.append(OnnxRecurrent(**{**base, "hidden_size": h, "input_size": int(w_ih.shape[1])},
+                                 activations=acts, dtype=str(w_ih.dtype), notes=notes,
+                                 params=tuple((k, tuple(v.shape)) for k, v in tensors.items()), tensors=tensors))
+    return out

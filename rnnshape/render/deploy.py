@@ -345,9 +345,9 @@ def group_tables(g: OnnxRecurrent) -> list:
         return [Words(Text.assemble(("✗ ", "red"), g.error), indent=2), *where]
     notes = [Words(Text.assemble(("note: ", "cyan"), n), indent=2) for n in g.notes]
     if g.op not in GATES:
-        cls = f"nn.{g.kind.torch_name}Cell"
-        line = (f"{cls} exported as matrix products ({g.op} nodes {', '.join(g.nodes)}); its weights are stored "
-                f"in torch's layout, named from the {g.where_named}")
+        cls = f"nn.{g.kind.torch_name}" + ("Cell" if g.cell else "")
+        line = (f"{cls} written as matrix products ({g.op} nodes {', '.join(g.nodes)}); its weights mapped to "
+                f"torch's layout, named from the {g.where_named}")
         return [Words(line, indent=2), *where, *calls, *notes]
     onnx_order, torch_order, _ = GATES[g.op]
     title = (f"ONNX {g.op} · {g.direction} · hidden_size {g.hidden_size} · {len(g.layers)} "
