@@ -24,6 +24,7 @@ import pytest
 import torch
 from torch import nn
 
+from rnnshape.checkpoint.files import read_tensors
 from rnnshape.checkpoint.onnxfile import onnx_state_dicts
 
 onnx = pytest.importorskip("onnx", reason="needs the onnx extra: pip install 'rnnshape[onnx]'")
@@ -54,10 +55,14 @@ def _torch_module(m: dict) -> nn.Module:
 
 
 def _loaded(path, m: dict) -> nn.Module:
+    """The printed module, loaded (strict) with what files.read_tensors (the one interface for every format,
+    which --save-state-dict writes) gives under its prefix; the same as onnx_state_dicts' arrays."""
     module = _torch_module(m)
     state = onnx_state_dicts(str(path))[m["prefix"]]
-    module.load_state_dict({k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in state.items()},
-                           strict=True)
+    cut = len(m["prefix"]) + 1 if m["prefix"] else 0
+    tensors = {k[cut:]: v for k, v in read_tensors(path).items() if k[:cut] == (m["prefix"] + "." if cut else "")}
+    assert set(tensors) == set(state) and all(np.array_equal(tensors[k].numpy(), state[k]) for k in state)
+    module.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=True)
     return module.eval()
 
 
