@@ -88,18 +88,6 @@ def onnx_state_dicts(path: str) -> dict[str, dict]:
     return {g.prefix: state_dict(g) for g in ckpt.onnx if g.error is None}
 
 
-def read_onnx_tensors(path: str) -> dict:
-    """{full entry name: CPU torch tensor} for ``rnnshape.checkpoint.files.read_tensors``: the same names as
-    ``read_onnx(path).entries``, in torch's layout and gate order."""
-    import torch
-
-    out = {}
-    for prefix, state in onnx_state_dicts(path).items():
-        for name, array in state.items():
-            out[f"{prefix}.{name}" if prefix else name] = torch.from_numpy(array.copy())
-    return out
-
-
 def state_dict(g: OnnxRecurrent) -> dict:
     """One module's {local torch name: numpy array}, in torch's gate order (the rows ``g.mapping()`` lists)."""
     import numpy as np
