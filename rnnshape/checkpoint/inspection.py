@@ -42,7 +42,9 @@ def inspect_checkpoint(path: str | os.PathLike, prefix: str | None = None) -> In
     from rnnshape.checkpoint.recover import find_modules
 
     ckpt = read_checkpoint(path)
-    modules = tuple(_with_attributes(m, dict(ckpt.attributes).get(m.prefix)) for m in find_modules(ckpt.entries))
+    sources = {s.prefix: s for s in ckpt.sources}
+    modules = tuple(_with_source(_with_attributes(m, dict(ckpt.attributes).get(m.prefix)), sources.get(m.prefix))
+                    for m in find_modules(ckpt.entries))
     if prefix is not None:
         modules = (select(modules, prefix, ckpt.file),)
     notes = _notes(ckpt)
@@ -93,8 +95,16 @@ def _with_attributes(m: Recovered, attributes) -> Recovered:
                                notes=notes + ((f"stored in the file: {said}",) if said else ()))
 
 
+def _with_source(m: Recovered, source) -> Recovered:
+    """A Keras, NumPy or other non-torch file's own word on the module: its settings, what torch does otherwise."""
+    if source is None:
+        return m
+    said = tuple(source.notes) + tuple(f"torch computes this differently: {d}" for d in source.differs)
+    return dataclasses.replace(m, notes=tuple(m.notes) + said)
+
+
 def _notes(ckpt: Checkpoint) -> tuple[str, ...]:
-    notes = []
+    notes = list(ckpt.notes)
     if len(ckpt.files) > 1:
         notes.append(f"read {len(ckpt.files)} shards: " + ", ".join(os.path.basename(f) for f in ckpt.files))
     elif ckpt.files and ckpt.files[0] != ckpt.file:
