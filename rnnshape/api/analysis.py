@@ -17,7 +17,7 @@ from rnnshape.api.engine import run_report
 from rnnshape.errors import UsageError
 from rnnshape.model import modes
 from rnnshape.model.options import DEFAULT_MIN_TIME
-from rnnshape.model.predict import predict
+from rnnshape.model.predict import dry_report
 from rnnshape.model.report import Report
 from rnnshape.model.spec import Spec, make_spec, validate
 from rnnshape.run.measure import TimingOptions
@@ -62,8 +62,7 @@ def analyze(
     if deploy:
         modes.refuse_deploy(dry_run=dry_run, device=spec.device, dtype=spec.dtype.value)
     if dry_run:
-        return results.of(Report(predict(spec), verified=False, torch_version=None, timing=None,
-                                 warnings=spec.warnings))
+        return results.of(dry_report(spec))
     return results.of(run_report(spec, opts if time else None, check_flops=check_flops, deploy=deploy))
 
 

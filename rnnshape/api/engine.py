@@ -12,7 +12,7 @@ from rnnshape.api import results
 from rnnshape.errors import WitnessMismatch
 from rnnshape.model import modes
 from rnnshape.model.memory import check_memory, check_meta
-from rnnshape.model.predict import predict
+from rnnshape.model.predict import dry_report, predict
 from rnnshape.model.report import Prediction, Report
 from rnnshape.model.spec import Spec, validate, with_device
 from rnnshape.run.measure import DEFAULT_MIN_TIME, TimingOptions
@@ -47,8 +47,7 @@ def analyze_many(specs: Sequence[Spec], *, dry_run: bool = False, min_time: floa
         if deploy:
             modes.refuse_deploy(dry_run=dry_run, device=spec.device, dtype=spec.dtype.value)
     if dry_run:
-        return [results.of(Report(predict(spec), verified=False, torch_version=None, timing=None,
-                                  warnings=spec.warnings)) for spec in specs]
+        return [results.of(dry_report(spec)) for spec in specs]
     prepared = []
     for i, spec in enumerate(specs):
         if step:
