@@ -28,7 +28,7 @@ Vary = Annotated[list[str], typer.Option("--vary", metavar="<option=v1,v2,...>",
 
 def sweep_command(
     ctx: typer.Context, vary: Vary = (), dry_run: multi.DryRun = False, min_time: multi.MinTime = DEFAULT_MIN_TIME,
-    threads: multi.Threads = None, json_out: multi.Json = False, csv_out: multi.Csv = False,
+    threads: multi.Threads = None, backward: multi.Backward = False, json_out: multi.Json = False, csv_out: multi.Csv = False,
     markdown: multi.Markdown = False, svg: multi.Svg = None, html: multi.Html = None,
 ) -> int:
     """Measure one configuration over a range of values, chart it, and fit how time grows (time ∝ x^k).
@@ -46,7 +46,7 @@ def sweep_command(
         raise UsageError("sweep needs at least one --vary", hint="for example --vary seq-len=16,64,256,1024")
     points = grid(varies)
     specs = sweep_specs(list(ctx.args), varies, points)
-    run = multi.run_options(ctx, dry_run, min_time, threads, False)
+    run = multi.run_options(ctx, dry_run, min_time, threads, backward)
     return sweep_configurations(varies, points, specs, run=run, out=Output(json_out, csv_out, markdown, svg, html))
 
 

@@ -12,10 +12,12 @@ The CLI, compare, sweep and the Python API all ask here. Value rules live in rnn
 '--dry-run'
 >>> ignored({"threads": "--threads"}, untimed=untimed(dry_run=True))
 ['--threads has no effect with --dry-run: nothing is timed']
->>> ignored({"backward": "--backward"}, untimed="--no-time")
+>>> ignored({"vs_loop": "--vs-loop"}, untimed="--no-time")
 Traceback (most recent call last):
 ...
-rnnshape.errors.UsageError: --backward has no effect with --no-time: nothing is timed
+rnnshape.errors.UsageError: --vs-loop has no effect with --no-time: nothing is timed
+>>> ignored({"backward": "--backward"}, untimed="--dry-run")
+[]
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ TIMING = frozenset({"min_time", "threads", "backward", "vs_loop"})
 # Everything a shape comparison (--check FILE) ignores: it runs nothing and prints its own answer.
 OUTPUT = TIMING | {"code", "dry_run", "explain", "diagram", "svg", "html", "no_time", "check_flops", "no_live",
                    "deploy", "layer", "reverse", "gate"}
+# Asked of an untimed run, these are answered from the predictor: --backward gives the training step's memory
+# estimate and its parts (rnnshape.model.memory), which needs no run (issue 24).
+PREDICTED = frozenset({"backward"})
 # Options that only tune what would not happen: ignoring them loses nothing.
 REDUNDANT = frozenset({"min_time", "threads", "no_time", "dry_run", "no_live"})
 
@@ -48,7 +53,7 @@ def ignored(given: Mapping[str, str], *, check: bool = False, code: bool = False
             why = f"{flag} has no effect with --check, which compares shapes and runs nothing"
         elif code and name in TIMING | {"check_flops", "no_live", "dry_run", "no_time", "deploy"}:
             why = f"{flag} has no effect with --code, which prints code and runs nothing"
-        elif untimed and name in TIMING:
+        elif untimed and name in TIMING - PREDICTED:
             why = f"{flag} has no effect with {untimed}: nothing is timed"
         if why and name in REDUNDANT:
             warnings.append(why)

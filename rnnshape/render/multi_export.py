@@ -62,7 +62,8 @@ def sweep_dict(s: Sweep) -> dict:
         "schema_version": SCHEMA_VERSION,
         "vary": {v.field: list(v.values) for v in s.varies},
         "points": points,
-        "fit": {"variables": list(g.variables), "time": _fit(g.time), "macs": _fit(g.macs)},
+        "fit": {"variables": list(g.variables), "time": _fit(g.time), "macs": _fit(g.macs),
+                **({"training_memory": _fit(g.training_memory)} if g.training_memory is not None else {})},
         "planned": s.planned,
         "interrupted": s.interrupted,
     }
