@@ -43,7 +43,8 @@ def analyze(
     """Build and run a configuration with torch (or only predict it with ``dry_run=True``).
 
     ``options`` are :func:`rnnshape.model.spec.make_spec`'s keyword arguments (PyTorch's constructor names).
-    ``backward`` also times forward+backward (untimed: ``report.memory`` holds its predicted memory), ``vs_loop`` the same weights as a per-step cell loop,
+    ``backward`` also times forward+backward (untimed: ``report.memory`` holds its predicted memory),
+    ``vs_loop`` the same weights as a per-step cell loop,
     ``deploy`` runs the deployed variants (bfloat16, int8, torch.compile, ONNX Runtime) against eager.
     ``note(text)`` hears what timing a long forward will cost before it is spent (default: stderr).
     A mistake raises :class:`rnnshape.errors.UsageError` (a ``ValueError``; a ``TypeError`` for a value

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from rnnshape import __version__
-from rnnshape.cli import compare, inspect, kind, sweep, trace
+from rnnshape.cli import compare, inspect, kind, sweep, trace, why
 from rnnshape.cli.edge import Group
 
 app = typer.Typer(
@@ -46,6 +46,7 @@ compare.register(app)
 sweep.register(app)
 inspect.register(app)
 trace.register(app)
+why.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,7 +25,8 @@ KINDS = tuple(k.value for k in Kind)
 PANEL = "Measure and print"
 EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": ["-h", "--help"]}
 
-Backward = Annotated[bool, typer.Option("--backward", help="Also time forward+backward (a training step); with --dry-run, predict its memory.", rich_help_panel=PANEL)]
+Backward = Annotated[bool, typer.Option("--backward", help="Also time forward+backward (a training step); with "
+                                                            "--dry-run, predict its memory.", rich_help_panel=PANEL)]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Predict only, without torch: no times.",
                                       rich_help_panel=PANEL)]
 MinTime = Annotated[float, typer.Option("--min-time", metavar="<seconds>", help="Measure each at least this long.",

@@ -67,7 +67,8 @@ MinTime = Annotated[float, typer.Option("--min-time", metavar="<seconds>",
     help="Measure at least this long (more is more precise).", rich_help_panel=HELP_RUN)]
 Threads = Annotated[Optional[int], typer.Option("--threads", help="torch threads (default: fastest in a probe).",
     rich_help_panel=HELP_RUN)]
-Backward = Annotated[bool, typer.Option("--backward", help="Also time forward+backward (a training step); with --dry-run or --no-time, predict its memory.",
+Backward = Annotated[bool, typer.Option("--backward", help="Also time forward+backward (a training step); with "
+                                                            "--dry-run or --no-time, predict its memory.",
     rich_help_panel=HELP_RUN)]
 VsLoop = Annotated[bool, typer.Option("--vs-loop", help="Also time the same weights as a per-step cell loop.",
     rich_help_panel=HELP_RUN)]

@@ -28,7 +28,8 @@ Vary = Annotated[list[str], typer.Option("--vary", metavar="<option=v1,v2,...>",
 
 def sweep_command(
     ctx: typer.Context, vary: Vary = (), dry_run: multi.DryRun = False, min_time: multi.MinTime = DEFAULT_MIN_TIME,
-    threads: multi.Threads = None, backward: multi.Backward = False, json_out: multi.Json = False, csv_out: multi.Csv = False,
+    threads: multi.Threads = None, backward: multi.Backward = False, json_out: multi.Json = False,
+    csv_out: multi.Csv = False,
     markdown: multi.Markdown = False, svg: multi.Svg = None, html: multi.Html = None,
 ) -> int:
     """Measure one configuration over a range of values, chart it, and fit how time grows (time ∝ x^k).

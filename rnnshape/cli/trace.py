@@ -5,7 +5,6 @@ Thin: options go to rnnshape.api.trace.trace, a renderer prints the Trace. torch
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Annotated, Optional
 
