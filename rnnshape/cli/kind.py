@@ -114,7 +114,7 @@ def run_kind(kind: Kind, ctx: typer.Context, o: dict) -> int:
 
 def _focus(o: dict):
     """--layer/--reverse/--gate narrow --explain; alone they would do nothing, so they ask for it."""
-    from rnnshape.views.explain_focus import Focus
+    from rnnshape.views.explain import Focus
 
     f = Focus(o["layer"], o["reverse"], o["gate"])
     if f.active and not o["explain"]:
