@@ -106,13 +106,15 @@ def _hidden(m: re.Match, line: str) -> Why:
     if dim == 0:
         name = "num_layers × directions"
         why = f"dimension 0 is {name} = {want[0]} (got {value})"
+        rows = f"{value} row" + ("s" if value != 1 else "")
         if want[0] == 2 * value:
-            cause = (f"the state was built for {value} row(s): a bidirectional module keeps one per layer and "
-                     f"direction ({want[0]} = num_layers × 2 if bidirectional, or {want[0]} layers)")
+            cause = (f"{tensor} has {rows}, the module wants one per layer and direction: {want[0]} layers, or "
+                     f"{value} bidirectional layer{'s' if value != 1 else ''} (the message cannot tell which)")
         elif value == 2 * want[0]:
-            cause = f"the state has a row per direction, but the module is {want[0]} layer(s), one direction"
+            cause = (f"{tensor} has {rows}, as for a bidirectional module or {value} layers; the module has "
+                     f"{want[0]} (num_layers × directions)")
         else:
-            cause = f"the state was built for another number of layers: the module has {want[0]} layer × direction rows"
+            cause = f"{tensor} was built for {rows} (layers × directions); the module has {want[0]}"
         if want[0] % 2 == 0:
             bidir = _kind_cmd(kind, hidden_size=want[-1], layers=want[0] // 2 if want[0] > 2 else None,
                               bidirectional=True, batch=want[1] if len(want) == 3 else None)
