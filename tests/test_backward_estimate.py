@@ -93,3 +93,11 @@ def test_backward_dry_run_answers_in_a_fraction_of_import_torch():
         theirs.append(_median_s(torch_cmd, 1))
     ratio = statistics.median(ours) / statistics.median(theirs)
     assert ratio < 0.15, f"--backward --dry-run took {ratio:.2f} × import torch"
+
+
+def test_compare_shows_each_training_estimate_relative_to_the_first(cli):
+    doc = _doc(cli, "compare", "lstm", "gru", "--backward", "--dry-run")
+    sizes = [e["memory"]["estimate_bytes"] for e in doc["entries"]]
+    r = cli("compare", "lstm", "gru", "--backward", "--dry-run", env={"COLUMNS": "100"})
+    assert r.code == 0 and "training memory" in r.stdout
+    assert f"×{sizes[1] / sizes[0]:.2f}" in r.stdout
