@@ -34,11 +34,12 @@ def why_command(
     """Explain a PyTorch RNN/LSTM/GRU error message without the model: which tensor, which dimension, the
     rule, the likely cause, the fix, and the rnnshape command that shows the right shapes.
 
+    Examples:
       rnnshape why "Expected hidden[0] size (2, 4, 20), got [1, 4, 20]"
-
+      rnnshape why "input.size(-1) must be equal to input_size. Expected 6, got 7" --json
       python train.py 2>&1 | rnnshape why -
 
-    Exit codes: 0 explained, 1 not a message rnnshape knows (try rnnshape trace), 2 usage error.
+    Exit codes: 0 explained; 1 not a message rnnshape knows (rnnshape trace sees the tensors); 2 a usage error.
     """
     from rnnshape.model.why import decode
 
