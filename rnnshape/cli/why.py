@@ -36,7 +36,7 @@ def why_command(
 
     Examples:
       rnnshape why "Expected hidden[0] size (2, 4, 20), got [1, 4, 20]"
-      rnnshape why "input.size(-1) must be equal to input_size. Expected 6, got 7" --json
+      rnnshape why --json "Expected hidden size (1, 3, 8), got [1, 4, 8]"
       python train.py 2>&1 | rnnshape why -
 
     Exit codes: 0 explained; 1 not a message rnnshape knows (rnnshape trace sees the tensors); 2 a usage error.
