@@ -191,3 +191,15 @@ def test_a_broken_torch_is_exit_3_with_its_own_line(dist, tmp_path):
     assert r.returncode == 3, r.stderr
     first = r.stderr.splitlines()[0]
     assert "torch is installed but fails to import (OSError: libtorch_cpu.so" in first and "reinstall" in first
+
+
+def test_the_sdist_test_suite_collects_from_the_unpacked_sdist(dist, tmp_path):
+    """Issue 24 found 22 collection errors (no conftest, goldens or examples in the sdist): collect all of it."""
+    with tarfile.open(dist[1]) as t:
+        t.extractall(tmp_path, filter="data")
+    root, = tmp_path.iterdir()
+    r = _run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"], cwd=root)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+    assert "error" not in r.stdout.lower().splitlines()[-1]
+    collected = int(r.stdout.strip().splitlines()[-1].split()[0])
+    assert collected > 2000
