@@ -215,3 +215,15 @@ def test_why_does_not_import_torch():
             "main(['why', 'Expected hidden size (1, 3, 8), got [1, 4, 8]']); assert 'torch' not in sys.modules")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
+
+
+def test_help_examples_explain(cli):
+    import shlex
+
+    from tests.test_help import examples, piped_help
+
+    for example in examples(piped_help("why")):
+        words = shlex.split(example)[1:]
+        if "-" not in words:  # the stdin example is test_reads_a_whole_traceback_from_stdin
+            r = cli(*words)
+            assert r.code == 0 and r.stdout, (example, r.stderr)

@@ -28,6 +28,11 @@ def inspect_command(
 ) -> int:
     """Find the recurrent modules in a checkpoint, recover their configuration, and say why one won't load.
 
+    Examples:
+      rnnshape inspect model.pt
+      rnnshape inspect model.safetensors --prefix encoder.rnn --json
+      rnnshape inspect model.pt --against 'lstm --hidden-size 1024 --layers 2'
+
     Nothing in the file runs: objects other than tensors become inert stand-ins.
 
     With --against: exit 0 when the checkpoint would load, 1 when it would not.
@@ -54,8 +59,7 @@ def inspect_command(
     if not args or args[0] not in kinds:
         raise UsageError(f"--against must start with {', '.join(kinds)} (got {against!r})",
                          hint="for example --against 'lstm --hidden-size 256 --layers 2'")
-    from rnnshape.cli.click_compat import exceptions as click_exceptions
-    from rnnshape.cli.edge import usage_message
+    from rnnshape.cli.edge import click_exceptions, usage_message
     from rnnshape.cli.kind import kind_command
 
     sub = kind_command(args[0])

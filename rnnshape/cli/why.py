@@ -37,9 +37,9 @@ def why_command(
     Examples:
       rnnshape why "Expected hidden[0] size (2, 4, 20), got [1, 4, 20]"
       rnnshape why --json "Expected hidden size (1, 3, 8), got [1, 4, 8]"
-      python train.py 2>&1 | rnnshape why -
+      rnnshape why - < traceback.txt
 
-    Exit codes: 0 explained; 1 not a message rnnshape knows (rnnshape trace sees the tensors); 2 a usage error.
+    A whole traceback works (the last line rnnshape knows is explained): python train.py 2>&1 | rnnshape why -
     """
     from rnnshape.model.why import decode
 
