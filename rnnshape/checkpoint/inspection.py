@@ -14,11 +14,14 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from rnnshape.checkpoint.files import Checkpoint, read_checkpoint
-from rnnshape.checkpoint.recover import Recovered, find_modules
 from rnnshape.errors import UsageError
 from rnnshape.model.spec import make_spec
+
+if TYPE_CHECKING:  # types only: the readers are imported when a file is read, not on every start (issue 21)
+    from rnnshape.checkpoint.files import Checkpoint
+    from rnnshape.checkpoint.recover import Recovered
 
 _WRAPPERS = (
     ("module.", "saved from DataParallel or DistributedDataParallel"),
@@ -35,8 +38,13 @@ class Inspection:
 
 def inspect_checkpoint(path: str | os.PathLike, prefix: str | None = None) -> Inspection:
     """Read ``path`` and recover every recurrent module in it (only the one under ``prefix`` if given)."""
+    from rnnshape.checkpoint.files import read_checkpoint
+    from rnnshape.checkpoint.recover import find_modules
+
     ckpt = read_checkpoint(path)
-    modules = tuple(_with_attributes(m, dict(ckpt.attributes).get(m.prefix)) for m in find_modules(ckpt.entries))
+    sources = {s.prefix: s for s in ckpt.sources}
+    modules = tuple(_with_source(_with_attributes(m, dict(ckpt.attributes).get(m.prefix)), sources.get(m.prefix))
+                    for m in find_modules(ckpt.entries))
     if prefix is not None:
         modules = (select(modules, prefix, ckpt.file),)
     notes = _notes(ckpt)
@@ -87,8 +95,16 @@ def _with_attributes(m: Recovered, attributes) -> Recovered:
                                notes=notes + ((f"stored in the file: {said}",) if said else ()))
 
 
+def _with_source(m: Recovered, source) -> Recovered:
+    """A Keras, NumPy or other non-torch file's own word on the module: its settings, what torch does otherwise."""
+    if source is None:
+        return m
+    said = tuple(source.notes) + tuple(f"torch computes this differently: {d}" for d in source.differs)
+    return dataclasses.replace(m, notes=tuple(m.notes) + said)
+
+
 def _notes(ckpt: Checkpoint) -> tuple[str, ...]:
-    notes = []
+    notes = list(ckpt.notes)
     if len(ckpt.files) > 1:
         notes.append(f"read {len(ckpt.files)} shards: " + ", ".join(os.path.basename(f) for f in ckpt.files))
     elif ckpt.files and ckpt.files[0] != ckpt.file:
