@@ -227,3 +227,16 @@ def test_help_examples_explain(cli):
         if "-" not in words:  # the stdin example is test_reads_a_whole_traceback_from_stdin
             r = cli(*words)
             assert r.code == 0 and r.stdout, (example, r.stderr)
+
+
+@pytest.mark.parametrize("build, arg", [
+    (lambda: nn.LSTM(10, 20, proj_size=20), "proj_size"), (lambda: nn.LSTM(10, 20, proj_size=-1), "proj_size"),
+    (lambda: nn.GRU(10, 20, proj_size=0), "proj_size"), (lambda: nn.RNN(0, 20), "input_size"),
+    (lambda: nn.GRU(10, 0), "hidden_size"), (lambda: nn.LSTM(10, 20, num_layers=0), "num_layers"),
+    (lambda: nn.LSTM(10, 20, dropout=1.5), "dropout"), (lambda: nn.RNN(10, 20, nonlinearity="sigmoid"), "nonlinearity"),
+])
+def test_constructor_errors_name_the_argument_and_the_command_works(cli, build, arg):
+    w = decode(_said(build))
+    assert w is not None and w.tensor == arg
+    r = cli(*w.command.split()[1:])
+    assert r.code == 0, r.stderr

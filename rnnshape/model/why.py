@@ -364,6 +364,40 @@ def _nonlinearity(m: re.Match, line: str) -> Why:
                "pass nonlinearity='tanh' or 'relu' as a keyword", None, None, _kind_cmd("rnn", nonlinearity="relu"))
 
 
+# --- construction: torch's value checks (RNNBase.__init__), worded as rnnshape's rules -----------------------------
+
+_BUILD = {
+    "proj_size has to be smaller than hidden_size": (
+        "proj_size", "proj_size < hidden_size: the projection narrows h", "proj_size set to the hidden size (or "
+        "above), e.g. from a config that meant the output size", "use a smaller proj_size, or proj_size=0 (none)",
+        dict(hidden_size=20, proj_size=5)),
+    "proj_size should be a positive integer or zero": (
+        "proj_size", "proj_size ≥ 0; 0 means no projection", "a negative proj_size", "pass proj_size=0 or a "
+        "positive size below hidden_size", dict(hidden_size=20, proj_size=5)),
+    "proj_size argument is only supported for LSTM": (
+        "proj_size", "only nn.LSTM takes proj_size (even proj_size=0 is refused by RNN and GRU)",
+        "proj_size passed to nn.RNN or nn.GRU", "drop proj_size, or use nn.LSTM", dict(hidden_size=20, proj_size=5)),
+    "input_size must be greater than zero": (
+        "input_size", "input_size ≥ 1: the features per time step", "a size computed as 0 (an empty vocabulary "
+        "embedding, a wrong config key)", "pass the input's last dimension, x.size(-1)", dict(input_size=100)),
+    "hidden_size must be greater than zero": (
+        "hidden_size", "hidden_size ≥ 1", "a size computed as 0", "pass a positive hidden_size",
+        dict(hidden_size=20)),
+    "num_layers must be greater than zero": (
+        "num_layers", "num_layers ≥ 1", "num_layers=0", "pass num_layers=1 or more", dict(layers=1)),
+    "dropout should be a number in range [0, 1]": (
+        "dropout", "0 ≤ dropout ≤ 1: the probability of zeroing an activation between layers", "a percentage "
+        "(50) or a keep probability passed as dropout", "pass a probability, e.g. dropout=0.5",
+        dict(layers=2, dropout=0.5)),
+}
+
+
+def _build(m: re.Match, line: str) -> Why:
+    arg, rule, cause, fix, example = _BUILD[m.group(0)]
+    return Why(line, "construction", arg, f"{arg} is out of range for the module's constructor", rule, cause, fix,
+               None, None, _kind_cmd("lstm", **example))
+
+
 _RULES: list[tuple[re.Pattern, Callable[[re.Match, str], Why]]] = [
     (re.compile(r"Expected hidden(?:\[(?P<index>[01])\])? size \((?P<want>[\d, ]+)\), got \[(?P<got>[\d, ]+)\]"),
      _hidden),
@@ -402,4 +436,5 @@ _RULES: list[tuple[re.Pattern, Callable[[re.Match, str], Why]]] = [
     (re.compile(r"Input and (?P<what>parameter|hidden) tensors are not at the same device, found input tensor at "
                 r"(?P<a>[\w:]+) and (?:parameter|hidden) tensor at (?P<b>[\w:]+)"), _device),
     (re.compile(r"Unknown nonlinearity:? '?(?P<nl>[^'.\s]+)'?"), _nonlinearity),
+    (re.compile("|".join(re.escape(k) for k in _BUILD)), _build),
 ]
