@@ -350,9 +350,13 @@ def _dtype(m: re.Match, line: str) -> Why:
 def _device(m: re.Match, line: str) -> Why:
     what, a, b = m.group("what"), m.group("a"), m.group("b")
     tensor = "h_0" if what == "hidden" else "input"
+    if what == "hidden":
+        cause = (f"h_0 (or c_0) made on {b} while the input is on {a}: torch.zeros(...) without device= makes it "
+                 "on the CPU")
+    else:
+        cause = f"the model is on {b} and the input on {a}: one of model.to(...) and x.to(...) was missed"
     return Why(line, "device", tensor, f"the input is on {a}, the {what} tensor on {b}",
-               "input, states and weights on one device", f"model.to({b!r}) without moving the {tensor}, "
-               "or a state made with torch.zeros(...) on the default device",
+               "input, states and weights on one device", cause,
                f"move it: {tensor}.to({(b if what == 'parameter' else a)!r}), or build states with device=x.device",
                None, None, None)
 
