@@ -125,7 +125,8 @@ def _hidden(m: re.Match, line: str) -> Why:
                                                       if lstm else "hidden_size")
         why = f"dimension {dim} is {width} = {want[dim]} (got {value})"
         if tensor == "c_0":
-            cause = ("c_0 is hidden_size wide even with a projection (c is never projected)" if value < want[dim]
+            cause = (f"c_0 was built {value} wide; it is hidden_size = {want[dim]} wide even when the LSTM projects "
+                     f"h to proj_size (c is never projected)" if value < want[dim]
                      else f"c_0 was built for a hidden_size of {value}")
         elif lstm and value > want[dim]:
             cause = (f"with proj_size={want[dim]}, h_0 is proj_size wide, not hidden_size: {value} looks like "
