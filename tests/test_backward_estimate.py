@@ -101,3 +101,13 @@ def test_compare_shows_each_training_estimate_relative_to_the_first(cli):
     r = cli("compare", "lstm", "gru", "--backward", "--dry-run", env={"COLUMNS": "100"})
     assert r.code == 0 and "training memory" in r.stdout
     assert f"×{sizes[1] / sizes[0]:.2f}" in r.stdout
+
+
+def test_sweep_csv_and_markdown_carry_the_training_estimate(cli):
+    doc = _doc(cli, "sweep", "gru", "--vary", "layers=1,2", "--backward", "--dry-run")
+    sizes = [p["memory"]["estimate_bytes"] for p in doc["points"]]
+    r = cli("sweep", "gru", "--vary", "layers=1,2", "--backward", "--dry-run", "--csv")
+    head, *rows = r.stdout.strip().splitlines()
+    assert head.endswith(",training_memory_bytes") and [int(x.rsplit(",", 1)[1]) for x in rows] == sizes
+    md = cli("sweep", "gru", "--vary", "layers=1,2", "--backward", "--dry-run", "--markdown").stdout
+    assert "| training memory |" in md and "training memory ∝ num_layers^" in md
