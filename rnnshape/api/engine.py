@@ -28,6 +28,21 @@ def run_report(spec: Spec, timing_options: TimingOptions | None, *, check_flops:
     return _deployed(reports, prepared, timing_options)[0] if deploy else reports[0]
 
 
+def with_training_estimate(report: Report, backward: bool) -> Report:
+    """``--backward`` where nothing measured the training step (--dry-run, --no-time, meta): the report carries
+    the torch-free estimate of its peak memory and the parts of it (rnnshape.model.memory), as a timed run
+    carries its measurement under ``timing.memory``."""
+    if not backward or (report.timing is not None and report.timing.memory is not None):
+        return report
+    from dataclasses import replace
+
+    from rnnshape.model.memory import estimate
+    from rnnshape.model.report import Memory
+
+    parts, total = estimate(report.prediction, backward=True)
+    return replace(report, memory=Memory(parts=parts, estimate_bytes=total, peak_of="forward+backward"))
+
+
 def analyze_many(specs: Sequence[Spec], *, dry_run: bool = False, min_time: float = DEFAULT_MIN_TIME,
                  threads: int | None = None, backward: bool = False, clock: Callable[[], float] | None = None,
                  step: Callable[[int], None] | None = None,
@@ -47,7 +62,7 @@ def analyze_many(specs: Sequence[Spec], *, dry_run: bool = False, min_time: floa
         if deploy:
             modes.refuse_deploy(dry_run=dry_run, device=spec.device, dtype=spec.dtype.value)
     if dry_run:
-        return [results.of(dry_report(spec)) for spec in specs]
+        return [results.of(with_training_estimate(dry_report(spec), backward)) for spec in specs]
     prepared = []
     for i, spec in enumerate(specs):
         if step:
@@ -56,7 +71,7 @@ def analyze_many(specs: Sequence[Spec], *, dry_run: bool = False, min_time: floa
     if step:
         step(len(specs))
     try:
-        reports = _timed(prepared, opts)
+        reports = [with_training_estimate(r, backward) for r in _timed(prepared, opts)]
         return [results.of(r) for r in (_deployed(reports, prepared, opts) if deploy else reports)]
     except Interrupted as stop:
         raise Interrupted([results.of(r) for r in stop.reports]) from None

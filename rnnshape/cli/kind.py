@@ -131,7 +131,7 @@ def _focus(o: dict):
     """--layer/--reverse/--gate narrow --explain; alone they would do nothing, so they ask for it."""
     if not (o["explain"] or o["layer"] is not None or o["reverse"] or o["gate"] is not None):
         return None  # no explanation asked: the explain views stay unimported (start-up, issue 21)
-    from rnnshape.views.explain_focus import Focus
+    from rnnshape.views.explain import Focus
 
     f = Focus(o["layer"], o["reverse"], o["gate"])
     if f.active and not o["explain"]:
