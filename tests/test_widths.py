@@ -23,8 +23,7 @@ from rnnshape.render.explain import DiagramView, ExplanationView
 from rnnshape.render.multi import render_comparison, render_sweep
 from rnnshape.render.tables import render
 from rnnshape.views.diagram import diagram
-from rnnshape.views.explain import explain
-from rnnshape.views.explain_focus import Focus, focus
+from rnnshape.views.explain import Focus, explain, focus
 
 TIMING = Timing(forward=Stats(samples=(7.1e-4, 7.2e-4, 7.3e-4, 7.3e-4, 7.5e-4, 8.8e-4), calls_per_run=10, threads=2))
 BIG = make_spec("lstm", input_size=256, hidden_size=512, num_layers=2, bidirectional=True, proj_size=128)

@@ -55,6 +55,7 @@ class Checkpoint:
     config: tuple[tuple[str, object], ...] = ()  # a folder's config.json: model type and recurrent settings
     onnx: tuple = ()  # .onnx: one OnnxRecurrent per recurrent node group
     origin: str | None = None  # the training framework the file's layout says wrote it, when it says
+    hyperparameters: tuple = ()  # (where, ((name, value), ...)): the constructor arguments training code kept
     notes: tuple[str, ...] = ()  # what the reader says about the whole file
     sources: tuple[SourceModule, ...] = ()  # other formats: each recurrent module as the file states it
 

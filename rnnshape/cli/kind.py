@@ -67,11 +67,13 @@ def _switched_off(given: bool) -> bool:
     return not given
 
 
-def signature(command: str, kind: str | None = None, leading: tuple[inspect.Parameter, ...] = ()) -> inspect.Signature:
-    """A command's Typer signature: ``ctx``, then ``leading`` (its own arguments), then its rows of the table."""
+def signature(command: str, kind: str | None = None, leading: tuple[inspect.Parameter, ...] = (), *,
+              configuration: bool = True) -> inspect.Signature:
+    """A command's Typer signature: ``ctx``, then ``leading`` (its own arguments), then its rows of the table;
+    ``configuration=False`` leaves out the Spec's options (compare and sweep read those as words)."""
     ctx = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
-    return inspect.Signature([ctx, *leading, *(parameter(o, command, kind) for o in for_command(command))],
-                             return_annotation=int)
+    rows = (o for o in for_command(command) if configuration or o.role != "spec")
+    return inspect.Signature([ctx, *leading, *(parameter(o, command, kind) for o in rows)], return_annotation=int)
 
 
 def command_for(kind: Kind):
@@ -110,15 +112,15 @@ def run_kind(kind: Kind, ctx: typer.Context, o: dict) -> int:
 
         emit(snippet(spec))
         return 0
-    from rnnshape.api import analyze
-
     run = dict(time=o["time"], min_time=o["min_time"], threads=o["threads"], check_flops=o["check_flops"],
                backward=o["backward"], vs_loop=o["vs_loop"], deploy=o["deploy"], note=output.note)
-    views = dict(explain=o["explain"], diagram=o["diagram"], explain_focus=explain_focus)
+    views = dict(explain=o["explain"], diagram=o["diagram"], explain_focus=explain_focus, onnx=o["onnx"])
     plain = (o["dry_run"] or o["json"] or not o["live"] or o["explain"] or o["diagram"] or o["svg"] or o["html"]
-             or o["deploy"])
+             or o["deploy"] or o["onnx"])
     if not plain and _live(spec, run):
         return 0
+    from rnnshape.api import analyze
+
     report = analyze(spec, dry_run=o["dry_run"], **run)
     warn(report.warnings)
     out.print(json=lambda: _json(report, **views), rich=lambda: _tables(report, **views))
@@ -129,17 +131,18 @@ def _focus(o: dict):
     """--layer/--reverse/--gate narrow --explain; alone they would do nothing, so they ask for it."""
     if not (o["explain"] or o["layer"] is not None or o["reverse"] or o["gate"] is not None):
         return None  # no explanation asked: the explain views stay unimported (start-up, issue 21)
-    from rnnshape.views.explain_focus import Focus
+    from rnnshape.views.explain import Focus
 
     f = Focus(o["layer"], o["reverse"], o["gate"])
     if f.active and not o["explain"]:
-        flag = "--layer" if o["layer"] is not None else ("--reverse" if o["reverse"] else "--gate")
-        raise UsageError(f"{flag} focuses --explain, which was not given (got {flag} without --explain)",
-                         hint="add --explain; for the number of layers use --layers")
+        name = "layer" if o["layer"] is not None else ("reverse" if o["reverse"] else "gate")
+        raise UsageError(field=name, message="{%s} focuses {explain=True}, which was not given (got {%s} without "
+                         "{explain=True})" % (name, name), hint="add {explain=True}; for the number of layers use "
+                         "{num_layers}")
     return f
 
 
-def _json(report, *, explain: bool, diagram: bool, explain_focus) -> str:
+def _json(report, *, explain: bool, diagram: bool, explain_focus, onnx: bool = False) -> str:
     from rnnshape.render.jsonout import dumps, report_dict
 
     doc = report_dict(report)
@@ -147,10 +150,15 @@ def _json(report, *, explain: bool, diagram: bool, explain_focus) -> str:
         from rnnshape.render.explain import json_extras
 
         doc.update(json_extras(report.prediction, explain=explain, diagram=diagram, explain_focus=explain_focus))
+    if onnx:  # --deploy's "onnx" (read back from a real export) wins over the prediction
+        from rnnshape.model.deploy import predicted_view
+        from rnnshape.render.deploy import view_dict
+
+        doc.setdefault("onnx", view_dict(predicted_view(report.prediction.spec.modules())))
     return dumps(doc)
 
 
-def _tables(report, *, explain: bool, diagram: bool, explain_focus):
+def _tables(report, *, explain: bool, diagram: bool, explain_focus, onnx: bool = False):
     from rnnshape.render.tables import render
 
     renderable = render(report)
@@ -159,6 +167,14 @@ def _tables(report, *, explain: bool, diagram: bool, explain_focus):
 
         renderable = with_views(renderable, report.prediction, explain=explain, diagram=diagram,
                                 explain_focus=explain_focus)
+    if onnx:
+        from rich.console import Group
+        from rich.text import Text
+
+        from rnnshape.model.deploy import predicted_view
+        from rnnshape.render.deploy import onnx_view
+
+        renderable = Group(renderable, Text(), onnx_view(predicted_view(report.prediction.spec.modules())))
     return renderable
 
 
@@ -174,20 +190,28 @@ def spec_from_params(kind: Kind, params: dict):
 
 def _live(spec, run: dict) -> bool:
     """On a terminal: the predicted tables at once, settled by torch's verdict (rnnshape.render.screen)."""
-    from rnnshape.api import analyze
     from rnnshape.render import screen as live  # the live display
 
     env = output.env()
     console = env.live_console()
     if not live.wanted(console):
         return False
-    predicted = analyze(spec, dry_run=True)
+    # the predicted tables without importing the API: it loads while they show
+    from rnnshape.model.predict import dry_report
+
+    predicted = dry_report(spec)
     warn(predicted.warnings)
     with env.above(console):  # notes print above the live display, which a bare write to the terminal would tear
-        report = live.show(predicted, lambda: analyze(spec, **run), console,
+        report = live.show(predicted, lambda: _analyze(spec, **run), console,
                            timed=run["time"] and spec.device != "meta")
     warn(w for w in report.warnings if w not in predicted.warnings)
     return True
+
+
+def _analyze(spec, **run):
+    from rnnshape.api import analyze
+
+    return analyze(spec, **run)
 
 
 def kind_command(kind: str):

@@ -136,14 +136,16 @@ _TABLE = (
     Option("gate", ("--gate",), str, None, "With --explain: only this gate's equation and rows ({gates}).", MODE,
            role="output", metavar="<gate>", optional=True),
     Option("diagram", ("--diagram",), bool, False, "Draw the network unrolled over time.", MODE, role="output"),
+    Option("onnx", ("--onnx",), bool, False, "The ONNX nodes torch.onnx writes for it: W, R, B shapes and the gate "
+           "rows (ONNX LSTM i, o, f, c; GRU z, r, h), predicted without torch or onnx.", MODE, role="output"),
     # How the run is done: analyze()'s keywords.
     Option("time", ("--no-time",), bool, True, "Build and run, but do not time.", RUN, role="run", negate=True),
     Option("min_time", ("--min-time",), float, DEFAULT_MIN_TIME, "Measure each statement at least this long "
            "(more is more precise).", RUN, role="run", metavar="<seconds>", commands=EVERY),
     Option("threads", ("--threads",), int, None, "torch threads.", RUN, role="run", optional=True,
            shown_default="the fastest in a probe", commands=EVERY),
-    Option("backward", ("--backward",), bool, False, "Also time forward+backward (a training step).", RUN,
-           role="run", commands=frozenset({KIND, COMPARE})),
+    Option("backward", ("--backward",), bool, False, "Also time forward+backward (a training step); with "
+           "--dry-run or --no-time, predict its memory.", RUN, role="run", commands=EVERY),
     Option("vs_loop", ("--vs-loop",), bool, False, "Also time the same weights as a per-step cell loop.", RUN,
            role="run"),
     Option("check_flops", ("--check-flops",), bool, False, "Cross-check the analytic FLOPs with torch's "
@@ -173,7 +175,6 @@ _TABLE = (
 OPTIONS: dict[str, Option] = {o.name: o for o in _TABLE}
 SPEC: tuple[Option, ...] = tuple(o for o in _TABLE if o.role == "spec")
 SPEC_NAMES = frozenset(o.name for o in SPEC)
-RUN_NAMES = frozenset(o.name for o in _TABLE if o.role == "run")
 KIND_ONLY: dict[str, tuple[str, ...]] = {o.name: o.kinds for o in _TABLE if o.kinds is not None}
 
 
@@ -197,7 +198,7 @@ def cli_name(name: str, value: str | None = None) -> str:
     return opt.flag if value is None else f"{opt.flag} {value}"
 
 
-def to_json(opt: Option, value):
+def _json(value):
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, tuple):
@@ -207,7 +208,7 @@ def to_json(opt: Option, value):
 
 def spec_json(spec) -> dict:
     """The JSON object of a Spec (the report's ``"spec"``): its kind, then every field the table declares."""
-    return {"kind": spec.kind.value, **{o.name: to_json(o, getattr(spec, o.name)) for o in SPEC}}
+    return {"kind": spec.kind.value, **{o.name: _json(getattr(spec, o.name)) for o in SPEC}}
 
 
 def _implied(spec) -> dict[str, object]:

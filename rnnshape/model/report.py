@@ -317,6 +317,8 @@ class Report(Shows):
     warnings: tuple[str, ...] = ()
     flops_counted: int | None = None  # FlopCounterMode on a meta copy (--check-flops), equal to totals.flops
     deploy: Deployment | None = None  # --deploy: each deployed variant against eager
+    # --backward with nothing timed (--dry-run, --no-time, meta): the training step's memory, predicted (issue 24)
+    memory: Memory | None = None
 
     JSON: ClassVar = keys(
         Key("schema_version", lambda r: SCHEMA_VERSION),
@@ -333,6 +335,8 @@ class Report(Shows):
         Key("input_shape", lambda r: None if r.spec.input_shape is None else {
             "shape": r.spec.input_shape, "reading": r.prediction.reading}),
         Key("timing", lambda r: _timing(r)),
+        # --backward untimed: the training step's memory, predicted (a timed run measures it in timing.memory)
+        Key("memory", present=lambda r: r.memory is not None),
         Key("deploy", spread=True, present=lambda r: r.deploy is not None),  # "deploy" and "onnx"
         "warnings",
     )

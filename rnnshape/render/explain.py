@@ -28,10 +28,9 @@ from rnnshape.render.fit import Fit
 from rnnshape.render.words import Words, prose
 from rnnshape.views.diagram import Diagram, Level, sequence_ends, shown_steps
 from rnnshape.views.diagram import diagram as build_diagram
-from rnnshape.views.explain import Equation, Explanation
+from rnnshape.views.explain import Equation, Explanation, Focus, focus
 from rnnshape.views.explain import Group as ExGroup
 from rnnshape.views.explain import explain as build_explanation
-from rnnshape.views.explain_focus import Focus, focus
 
 SHAPE_STYLE, WEIGHT_STYLE, REVERSE_STYLE = "green", "cyan", "magenta"
 # A weight symbol and the space after it: a styled span that starts with a space loses it in some SVG viewers.
@@ -43,7 +42,7 @@ class ExplanationView:
 
     def __init__(self, ex: Explanation, focus: str | None = None) -> None:
         self.ex = ex
-        self.focus = focus  # "layer 1 · reverse · gate f" when ``ex`` is cut to one block (explain_focus)
+        self.focus = focus  # "layer 1 · reverse · gate f" when ``ex`` is cut to one block (views.explain.focus)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         ex = self.ex

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from rnnshape.model.deploy import Deployment
 from rnnshape.model.report import JSON_KEYS, SCHEMA_VERSION, Key, Report, document, dumps, keys
-from rnnshape.render.deploy_json import deploy_list, onnx_dict
+from rnnshape.render.deploy import deploy_list, view_dict
 
 __all__ = ["SCHEMA_VERSION", "document", "dumps", "report_dict"]
 
-# Declared here until D declares them on the classes (rnnshape.model.report.Key): deploy_json's functions.
-JSON_KEYS.setdefault(Deployment, keys(Key("deploy", deploy_list), Key("onnx", lambda d: onnx_dict(d.onnx))))
+# Declared here until D declares them on the classes (rnnshape.model.report.Key): render/deploy.py's functions.
+JSON_KEYS.setdefault(Deployment, keys(Key("deploy", deploy_list), Key("onnx", lambda d: view_dict(d.onnx))))
 
 
 def report_dict(report: Report) -> dict:

@@ -51,6 +51,7 @@ class Row:
     relative: Any = None  # comparison.Ratios (compare only)
     values: tuple[int, ...] = ()  # the varied options' values (sweep only)
     steps_per_s: float | None = None
+    base: Report | None = None  # the first entry's report (compare only)
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class Column:
     stats: Callable[[Report], Stats | None] | None = None
     left: bool = False  # justified left (text), else right (numbers)
     shown: Callable[[list[Row]], bool] = lambda rows: True
+    csv_when_shown: bool = False  # the CSV has its fields only when shown (else always, empty where unknown)
 
     def unit(self, rows: list[Row]) -> tuple[str, float] | None:
         return fmt.table_unit([self.stats(r.report) for r in rows]) if self.stats else None
@@ -112,6 +114,27 @@ def _path(report: Report) -> str | None:
     return getattr(report.timing, "path", None)
 
 
+def _training(report: Report) -> int | None:
+    """--backward untimed: the training step's memory, predicted (issue 24)."""
+    return report.memory.estimate_bytes if report.memory is not None else None
+
+
+def _training_shown(rows: list[Row]) -> bool:
+    return any(r.report.memory is not None for r in rows)
+
+
+def _training_ratio(r: Row) -> str:
+    here, first = _training(r.report), _training(r.base) if r.base is not None else None
+    return fmt.ratio(here / first if here is not None and first else None)
+
+
+TRAINING = Column("training memory", "training memory", lambda r, u: fmt.nbytes(m) if (m := _training(r.report))
+                  is not None else "–", shown=_training_shown)
+TRAINING_CSV = Column("training_memory_bytes", "",
+                      csv=(("training_memory_bytes", lambda r: _none(_training(r.report))),),
+                      shown=_training_shown, csv_when_shown=True)
+
+
 def _totals(r: Row):
     return r.report.prediction.totals
 
@@ -138,14 +161,16 @@ COMPARE = (
     *COUNTS,
     _time_column("forward", "forward", forward, "forward"),
     _time_column("backward", "backward", backward, "backward"),
+    Column(TRAINING.key, TRAINING.title, TRAINING.value, _training_ratio, shown=_training_shown),
     *SHAPES,
     *(Column(f"relative_{name}", "", csv=((f"relative_{name}", lambda r, n=name: _none(getattr(r.relative, n))),))
       for name in ("parameters", "macs", "memory_bytes", "forward", "backward")),
     Column("kernel", "kernel", lambda r, u: PATHS.get(_path(r.report) or "", _path(r.report) or "–"),
            csv=(("kernel_path", lambda r: _none(_path(r.report))),), left=True,
            shown=lambda rows: any(_path(r.report) for r in rows)),
+    TRAINING_CSV,
 )
-COST_TABLE = ("#", "configuration", "parameters", "macs", "memory", "forward", "backward", "kernel")
+COST_TABLE = ("#", "configuration", "parameters", "macs", "memory", "forward", "backward", "training memory", "kernel")
 SHAPES_TABLE = ("#", "configuration", "output", "states")
 
 
@@ -157,11 +182,13 @@ def sweep_columns(s: Sweep) -> tuple[Column, ...]:
     steps = Column("steps/s", "steps/s", lambda r, u: fmt.count(round(r.steps_per_s)) if r.steps_per_s else "–",
                    csv=(("steps_per_s", lambda r: _none(r.steps_per_s)),), shown=fwd.shown)
     counts = tuple(Column(c.key, c.title, c.value, None, c.csv) for c in COUNTS)  # no ratios in a sweep
-    return (*varied, fwd, steps, *counts, *(Column(c.key, c.title, None, None, c.csv) for c in SHAPES))
+    return (*varied, fwd, steps, *counts, TRAINING, *(Column(c.key, c.title, None, None, c.csv) for c in SHAPES),
+            TRAINING_CSV)
 
 
 def _compare_rows(c: Comparison) -> list[Row]:
-    return [Row(i, e.label, e.report, e.relative) for i, e in enumerate(c.entries, 1)]
+    base = c.entries[0].report if c.entries else None
+    return [Row(i, e.label, e.report, e.relative, base=base) for i, e in enumerate(c.entries, 1)]
 
 
 def _sweep_rows(s: Sweep) -> list[Row]:
@@ -190,7 +217,7 @@ def sweep_json(s: Sweep) -> str:
 
 
 def _csv(columns: Sequence[Column], rows: list[Row]) -> str:
-    fields = [f for c in columns for f in c.csv]
+    fields = [f for c in columns if not c.csv_when_shown or c.shown(rows) for f in c.csv]
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow([name for name, _ in fields])
@@ -232,7 +259,8 @@ def compare_markdown(c: Comparison) -> str:
 def sweep_markdown(s: Sweep) -> str:
     rows = _sweep_rows(s)
     text = _md(_pick(sweep_columns(s), rows), rows)
-    lines = [x for x in (power_law("time", s.growth.time), power_law("MACs", s.growth.macs)) if x]
+    lines = [x for x in (power_law("time", s.growth.time), power_law("MACs", s.growth.macs),
+                         power_law("training memory", s.growth.training_memory)) if x]
     lines += growth_verdicts(s)
     if s.interrupted:
         lines.append(fmt.interrupted_text(len(s.points), s.planned, "points").capitalize() + ".")
@@ -398,7 +426,9 @@ def growth_lines(s: Sweep) -> list[RenderableType]:
     """The fits, measured over predicted, and what their difference says; wrapped lines keep their indent."""
     g = s.growth
     rows = [(label, text) for label, text in (("measured", power_law("time", g.time)),
-                                              ("predicted", power_law("MACs", g.macs))) if text]
+                                              ("predicted", power_law("MACs", g.macs)),
+                                              ("predicted", power_law("training memory", g.training_memory)))
+            if text]
     rows += [("", v) for v in growth_verdicts(s)]
     if not rows:
         return []
