@@ -120,7 +120,7 @@ def test_completion_of_kinds_and_devices():
 
 
 def test_vary_help_and_completion_cover_every_sweepable_option(helps):
-    from rnnshape.model.sweep import VARIABLES
+    from rnnshape.model.many import VARIABLES
 
     from rnnshape.cli.multi import VARY_EXAMPLES
 
