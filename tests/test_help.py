@@ -120,9 +120,8 @@ def test_completion_of_kinds_and_devices():
 
 
 def test_vary_help_and_completion_cover_every_sweepable_option(helps):
-    from rnnshape.model.many import VARIABLES
-
     from rnnshape.cli.multi import VARY_EXAMPLES
+    from rnnshape.model.many import VARIABLES
 
     vary = " ".join(helps["sweep"].split("│ --vary", 1)[1].split("│ --", 1)[0].replace("│", " ").split())
     assert all(name in vary for name in VARIABLES) and set(VARY_EXAMPLES) == set(VARIABLES)
