@@ -29,3 +29,4 @@ class Checkpoint:
     config: tuple[tuple[str, object], ...] = ()  # a folder's config.json: model type and recurrent settings
     onnx: tuple = ()  # .onnx: one OnnxRecurrent per recurrent node group
     origin: str | None = None  # the training framework the file's layout says wrote it, when it says
+    hyperparameters: tuple = ()  # (where, ((name, value), ...)): the constructor arguments training code kept

@@ -36,14 +36,18 @@ class Inspection:
 def inspect_checkpoint(path: str | os.PathLike, prefix: str | None = None) -> Inspection:
     """Read ``path`` and recover every recurrent module in it (only the one under ``prefix`` if given)."""
     ckpt = read_checkpoint(path)
-    modules = tuple(_with_attributes(m, dict(ckpt.attributes).get(m.prefix)) for m in find_modules(ckpt.entries))
+    onnx = {g.prefix: g for g in ckpt.onnx}
+    attributes: dict[str, list] = {}
+    for where, pairs in ckpt.attributes:
+        attributes.setdefault(where, []).extend(pairs)
+    modules = tuple(_with_attributes(m, attributes.get(m.prefix, ()), onnx.get(m.prefix))
+                    for m in find_modules(ckpt.entries))
     if prefix is not None:
         modules = (select(modules, prefix, ckpt.file),)
     notes = _notes(ckpt)
-    known = {p for p, attrs in ckpt.attributes if any(a in ("batch_first", "mode") for a, _ in attrs)}
-    if any(m.spec is not None and not m.cell and m.prefix not in known for m in modules):
-        notes += ("batch_first and dropout are not stored in a state_dict: the constructors show torch's "
-                  "defaults, and a module saved with either loads all the same",)
+    if any(m.spec is not None and not m.cell and not {"batch_first", "dropout"} <= set(m.stored) for m in modules):
+        notes += ("batch_first and dropout are not stored in a state_dict: the constructors leave them out "
+                  "(torch's defaults), the JSON says null, and a module saved with either loads all the same",)
     return Inspection(ckpt, modules, notes)
 
 
@@ -63,28 +67,60 @@ def location_text(location: tuple[str, ...]) -> str:
     return "checkpoint" + "".join(f"[{k!r}]" for k in location)
 
 
-def _with_attributes(m: Recovered, attributes) -> Recovered:
-    """A pickled module keeps what a state_dict does not: batch_first, dropout, an RNN's nonlinearity."""
-    if not attributes or m.spec is None:
+_NOT_STORED = {
+    "batch_first": "a state_dict does not store batch_first: the file says nothing of the input's layout",
+    "dropout": "a state_dict does not store dropout (it has no weights)",
+    "nonlinearity": "tanh and relu have the same weights: the file does not say which (see candidates)",
+}
+
+
+def not_stored(m: Recovered) -> dict[str, str]:
+    """The constructor arguments the file does not record, each with the reason (the JSON shows them null)."""
+    if m.spec is None:
+        return {}
+    if m.cell:
+        out = {"batch_first": "a cell takes one time step: batch_first does not apply",
+               "dropout": "a cell has no dropout"}
+    else:
+        out = {k: v for k, v in _NOT_STORED.items() if k != "nonlinearity" and k not in m.stored}
+    if m.module.kind.info.takes_nonlinearity and "nonlinearity" not in m.stored:
+        out["nonlinearity"] = _NOT_STORED["nonlinearity"]
+    return out
+
+
+def _with_attributes(m: Recovered, attributes, onnx=None) -> Recovered:
+    """A pickled module keeps what a state_dict does not: batch_first, dropout, an RNN's nonlinearity.
+
+    An ONNX node records its layout and activations; a reader may add ("untorchable", why) for what the
+    source computes that no torch module can (ONNX's own notes on a node say the same).
+    """
+    if m.spec is None:
         return m
-    known = dict(attributes)
+    untorchable = tuple(v for k, v in attributes if k == "untorchable" and isinstance(v, str))
+    known = {k: v for k, v in attributes if k != "untorchable"}
+    if onnx is not None:
+        known.setdefault("batch_first", onnx.layout == 1)
+        untorchable += tuple(getattr(onnx, "untorchable", onnx.notes))
     mode = known.pop("mode", None)
     if mode in ("RNN_TANH", "RNN_RELU"):
         known["nonlinearity"] = mode[4:].lower()
     module = m.module
     changes = {k: v for k, v in known.items() if k in ("batch_first", "dropout", "nonlinearity")
                and (k != "nonlinearity" or module.kind.value == "rnn") and (k == "nonlinearity" or not m.cell)}
+    if not changes and not untorchable:
+        return m
     try:
         spec = make_spec(module.kind, cell=m.cell, input_size=module.input_size, hidden_size=module.hidden_size,
                          num_layers=module.num_layers, bidirectional=module.bidirectional,
                          proj_size=module.proj_size, bias=module.bias, dtype=m.spec.dtype,
                          **{**{"nonlinearity": module.nonlinearity}, **changes})
     except (UsageError, TypeError, ValueError):
-        return m
+        return dataclasses.replace(m, untorchable=untorchable)
     said = ", ".join(f"{k}={v!r}" for k, v in changes.items())
     notes = tuple(n for n in m.notes if "nonlinearity" not in n or "nonlinearity" not in changes)
     return dataclasses.replace(m, spec=spec, candidates=() if "nonlinearity" in changes else m.candidates,
-                               notes=notes + ((f"stored in the file: {said}",) if said else ()))
+                               notes=notes + ((f"stored in the file: {said}",) if said else ()),
+                               stored=tuple(changes), untorchable=untorchable)
 
 
 def _notes(ckpt: Checkpoint) -> tuple[str, ...]:
