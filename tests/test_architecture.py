@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "rnnshape"
-MAX_LINES = 300
+MAX_LINES = 500
 MAX_TOP_LEVEL_MODULES = 8
 
 

@@ -118,12 +118,12 @@ class Inspection(inspection.Inspection, _Shows):
     """The recurrent modules of a checkpoint (``rnnshape inspect``)."""
 
     def to_dict(self) -> dict:
-        from rnnshape.render.inspect_json import inspection_dict
+        from rnnshape.render.inspect import inspection_dict
 
         return inspection_dict(self)
 
     def _renderable(self):
-        from rnnshape.render.inspect_tables import render_inspection
+        from rnnshape.render.inspect import render_inspection
 
         return render_inspection(self)
 

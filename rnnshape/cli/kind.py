@@ -81,7 +81,7 @@ def run_kind(kind: Kind, ctx: typer.Context, o: dict) -> int:
     untimed = modes.untimed(no_time=o["no_time"], dry_run=o["dry_run"], meta=spec.device == "meta")
     redundant = modes.ignored(typed, check=o["check"] is not None, code=o["code"], untimed=untimed)
     if o["check"] is not None:
-        from rnnshape.cli.inspect_run import check_checkpoint
+        from rnnshape.cli.inspect import check_checkpoint
 
         warn(redundant)
         return check_checkpoint(spec, o["check"], (ctx.obj or {}).get("prefix"), o["json_out"])
