@@ -71,17 +71,17 @@ def _summary(modules: tuple[Recovered, ...]) -> Fit:
 _SHOWN = 12  # hyperparameters in the table; the JSON has them all
 
 
-def _hyperparameters(where: str, values) -> Fit:
+def _hyperparameters(where: str, values) -> RenderableType:
     """The constructor arguments training code saved beside the weights (size-holding names first)."""
     more = len(values) - _SHOWN
-    table = Table(title=f"Hyperparameters in {where}" + (f" (first {_SHOWN} of {len(values)}; --json has all)"
-                                                          if more > 0 else ""),
-                  title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_header=False)
+    title = Words(Text.assemble((f"Hyperparameters in {where}", "bold"),
+                                f" (first {_SHOWN} of {len(values)}; --json has all)" if more > 0 else ""))
+    table = Table(box=None, pad_edge=False, show_header=False, padding=(0, 3, 0, 1))
     table.add_column("name", no_wrap=True)
     table.add_column("value", ratio=1)
     for name, value in values[:_SHOWN]:
         table.add_row(name, repr(value))
-    return Fit(table)
+    return Group(title, Fit(table))
 
 
 def _numel(shape: tuple[int, ...]) -> int:
