@@ -19,6 +19,7 @@ from rnnshape.checkpoint.files import Checkpoint, read_checkpoint
 from rnnshape.checkpoint.recover import Recovered, find_modules
 from rnnshape.errors import RnnshapeError, UsageError
 from rnnshape.model.spec import make_spec
+from rnnshape.views.code import constructor as constructor_line
 
 _WRAPPERS = (
     ("module.", "saved from DataParallel or DistributedDataParallel"),
@@ -118,7 +119,11 @@ def _with_attributes(m: Recovered, attributes, onnx=None) -> Recovered:
         return dataclasses.replace(m, untorchable=untorchable)
     said = ", ".join(f"{k}={v!r}" for k, v in changes.items())
     notes = tuple(n for n in m.notes if "nonlinearity" not in n or "nonlinearity" not in changes)
-    return dataclasses.replace(m, spec=spec, candidates=() if "nonlinearity" in changes else m.candidates,
+    module = spec.modules()[0]  # the candidates differ only in the nonlinearity: they show the stored rest too
+    candidates = () if "nonlinearity" in changes else tuple(
+        dataclasses.replace(c, constructor=constructor_line(dataclasses.replace(module, nonlinearity=c.nonlinearity)))
+        for c in m.candidates)
+    return dataclasses.replace(m, spec=spec, candidates=candidates,
                                notes=notes + ((f"stored in the file: {said}",) if said else ()),
                                stored=tuple(changes), untorchable=untorchable)
 
