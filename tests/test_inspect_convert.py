@@ -231,7 +231,8 @@ def test_hyperparameters_are_shown_the_way_frameworks_save_them(cli, tmp_path):
                  "hyper_parameters": {"lr": 1e-3, "hidden_size": 64, "num_layers": 2}}
     expect = {"fairseq_old": ("checkpoint['args']", "encoder_hidden_size"),
               "fairseq_new": ("checkpoint['cfg']['model']", "encoder_hidden_size"),
-              "onmt": ("checkpoint['opt']", "enc_layers"), "lightning": ("checkpoint['hyper_parameters']", "hidden_size")}
+              "onmt": ("checkpoint['opt']", "enc_layers"),
+              "lightning": ("checkpoint['hyper_parameters']", "hidden_size")}
     for name, obj in {"fairseq_old": fairseq_old, "fairseq_new": fairseq_new, "onmt": onmt,
                       "lightning": lightning}.items():
         path = tmp_path / f"{name}.pt"

@@ -190,7 +190,8 @@ def test_a_whole_pickled_module_whose_class_is_gone(cli, tmp_path, where, legacy
                                         "--batch-first --dropout 0.1")
     # the module matches, but torch.load's default (weights_only=True) refuses a whole pickled module: exit 1
     r = cli("inspect", path, "--prefix", "encoder", "--against", by["encoder"]["command"][9:], "--json")
-    assert r.code == 1 and r.json()["loads"] and r.json()["mismatches"] == [] and "weights_only" in r.json()["torch_load"]
+    doc = r.json()
+    assert r.code == 1 and doc["loads"] and doc["mismatches"] == [] and "weights_only" in doc["torch_load"]
 
 
 @contextlib.contextmanager

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rnnshape.checkpoint.files import Entry, read_checkpoint
-from rnnshape.checkpoint.recover import find_modules
+from rnnshape.checkpoint.inspection import find_modules
 
 
 def _entries(pairs):

@@ -4,7 +4,7 @@
 Torch-free: the requested side is the predictor's parameter list, the checkpoint side its header shapes.
 
 >>> from rnnshape.checkpoint.files import Entry
->>> from rnnshape.checkpoint.recover import find_modules
+>>> from rnnshape.checkpoint.inspection import find_modules
 >>> from rnnshape.model.spec import make_spec
 >>> found = find_modules([Entry("weight_ih_l0", (80, 10), "float32"), Entry("weight_hh_l0", (80, 20), "float32"),
 ...                       Entry("weight_ih_l0_reverse", (80, 10), "float32"),
@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from rnnshape.checkpoint.recover import Recovered
+from rnnshape.checkpoint.inspection import Recovered
 from rnnshape.errors import UsageError
 from rnnshape.model.predict import predict
 from rnnshape.model.spec import Kind, Module, Spec

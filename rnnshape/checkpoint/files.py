@@ -104,9 +104,8 @@ def _check_zip(path: str) -> None:
 
 def _from_object(path: str, loaded) -> Checkpoint:
     obj = loaded.obj
-    from rnnshape.checkpoint.recover import hyperparameters
-
-    common = dict(reader=loaded.reader, foreign=loaded.foreign, origin=_origin(obj), hyperparameters=hyperparameters(obj))
+    common = dict(reader=loaded.reader, foreign=loaded.foreign, origin=_origin(obj),
+                  hyperparameters=walk.hyperparameters(obj))
     found = walk.locate(obj)
     if found is not None:
         entries = tuple(_entry(k, v) for k, v in found.state.items() if walk.is_tensor(v))

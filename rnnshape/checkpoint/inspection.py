@@ -1,4 +1,21 @@
-"""`rnnshape inspect`: the recurrent modules a checkpoint file holds, as a frozen result.
+"""`rnnshape inspect`: the recurrent modules a checkpoint file holds, recovered from its names and shapes.
+
+Recover recurrent modules' configurations from a checkpoint's (name, shape) list. Pure Python, no torch.
+
+Every recurrent parameter is ``G·H`` rows tall (G = 1 RNN, 3 GRU, 4 LSTM) and ``weight_hh`` is
+``(G·H, H_out)``, so the kind follows from the shapes: without a projection ``H_out = H`` and
+``G = rows / columns``; with one, ``weight_hr`` is ``(P, H)`` and names H directly. The shapes therefore
+decide the kind whenever ``H >= 1``. What they never record is an RNN's nonlinearity: tanh and relu
+modules have identical parameters, so both are listed as candidates. (A cell with ``hidden_size=0``
+has empty weights that fit every kind; those are candidates too, and not modelled further.)
+
+A recovered configuration counts only when the predictor's parameter list for it equals the
+checkpoint's names and shapes exactly; anything else is reported as not recognised, with the reason.
+
+>>> from rnnshape.checkpoint.files import Entry
+>>> entries = [Entry("enc.weight_ih_l0", (80, 100), "float32"), Entry("enc.weight_hh_l0", (80, 20), "float32")]
+>>> [m.constructor for m in find_modules(entries)]
+['nn.LSTM(input_size=100, hidden_size=20, bias=False)']
 
 >>> import tempfile, os, json, struct
 >>> header = json.dumps({"gru.weight_ih_l0": {"dtype": "F32", "shape": [60, 10], "data_offsets": [0, 2400]},
@@ -13,13 +30,194 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import dataclass
 
+from rnnshape.checkpoint.entries import Entry
 from rnnshape.checkpoint.files import Checkpoint, read_checkpoint
-from rnnshape.checkpoint.recover import Recovered, find_modules
-from rnnshape.errors import RnnshapeError, UsageError
-from rnnshape.model.spec import make_spec
+from rnnshape.errors import UsageError
+from rnnshape.model.predict import predict
+from rnnshape.model.report import Prediction
+from rnnshape.model.spec import Dtype, Kind, Module, Spec, make_spec
 from rnnshape.views.code import constructor as constructor_line
+
+_NAME = re.compile(
+    r"^(?:(?P<prefix>.+)\.)?(?P<param>weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)"
+    r"(?P<sfx>_l(?P<layer>\d+)(?P<rev>_reverse)?)?$"
+)
+_KINDS = {k.gates: k for k in Kind}  # row blocks -> kind, from the kind table
+_BLOCKS = ", ".join(f"{k.torch_name} {g}" for g, k in sorted(_KINDS.items()))  # "RNN 1, GRU 3, LSTM 4"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One configuration whose parameters are exactly the checkpoint's."""
+
+    kind: Kind
+    cell: bool
+    nonlinearity: str | None
+    constructor: str
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """One recurrent module found in a checkpoint, under ``prefix`` ('' for a bare module's state_dict)."""
+
+    prefix: str
+    cell: bool
+    entries: tuple[Entry, ...]  # the checkpoint's tensors for this module, full names
+    spec: Spec | None  # the verified configuration; None when not recognised
+    candidates: tuple[Candidate, ...] = ()  # set when the shapes fit more than one configuration
+    reason: str | None = None  # why it is not recognised
+    notes: tuple[str, ...] = ()
+    prediction: Prediction | None = None  # the predictor's view of ``spec``, which the recovery was held to
+    stored: tuple[str, ...] = ()  # the function's arguments the file records (batch_first, dropout, nonlinearity)
+    untorchable: tuple[str, ...] = ()  # what the source computes that no torch module can: why it is not exact
+
+    @property
+    def recognised(self) -> bool:
+        return self.spec is not None
+
+    @property
+    def module(self) -> Module | None:
+        return self.spec.modules()[0] if self.spec else None
+
+    @property
+    def constructor(self) -> str | None:
+        return constructor_line(self.module) if self.spec else None
+
+    def local(self) -> dict[str, tuple[int, ...]]:
+        """Names relative to the module, as its own state_dict() has them."""
+        cut = len(self.prefix) + 1 if self.prefix else 0
+        return {e.name[cut:]: e.shape for e in self.entries}
+
+
+class _NotRecognised(Exception):
+    pass
+
+
+def find_modules(entries) -> tuple[Recovered, ...]:
+    """Every recurrent module among ``entries`` (Entry or (name, shape[, dtype]) tuples), in file order."""
+    groups: dict[str, list[Entry]] = {}
+    for e in entries:
+        e = e if isinstance(e, Entry) else Entry(e[0], tuple(e[1]), e[2] if len(e) > 2 else "float32")
+        match = _NAME.match(e.name)
+        if match:
+            groups.setdefault(match["prefix"] or "", []).append(e)
+    return tuple(recover(prefix, tuple(group)) for prefix, group in groups.items())
+
+
+def recover(prefix: str, entries: tuple[Entry, ...]) -> Recovered:
+    """The configuration of one module's parameters, verified against the predictor."""
+    suffixed = {bool(_NAME.match(e.name)["sfx"]) for e in entries}
+    cell = suffixed == {False}
+    shell = Recovered(prefix, cell, entries, None)
+    cut = len(prefix) + 1 if prefix else 0
+    local = {e.name[cut:]: e.shape for e in entries}
+    try:
+        if len(suffixed) > 1:
+            raise _NotRecognised("it mixes cell names (weight_ih) with layer names (weight_ih_l0)")
+        kwargs = _cell_kwargs(local) if cell else _layer_kwargs(local)
+    except _NotRecognised as err:
+        return _with(shell, reason=str(err), candidates=getattr(err, "candidates", ()))
+    dtypes = {e.dtype for e in entries}
+    dtype = dtypes.pop() if len(dtypes) == 1 else None
+    notes = []
+    if dtype not in {d.value for d in Dtype}:
+        notes.append(f"parameters are stored as {dtype or 'mixed dtypes'}; memory is shown at float32")
+        dtype = "float32"
+    kind = kwargs.pop("kind")
+    variants = ["tanh", "relu"] if kind.info.takes_nonlinearity else [None]
+    specs, predictions = [], []
+    for nonlinearity in variants:
+        try:
+            spec = make_spec(kind, cell=cell, dtype=dtype, nonlinearity=nonlinearity, **kwargs)
+        except UsageError as err:
+            return _with(shell, reason=f"the shapes suggest an invalid configuration: {err.message}")
+        prediction = predict(spec)
+        predicted = {p.name: p.shape for p in prediction.parameters}
+        if predicted != local:
+            return _with(shell, reason=_difference(predicted, local))
+        specs.append(spec)
+        predictions.append(prediction)
+    candidates = ()
+    if len(specs) > 1:
+        candidates = tuple(Candidate(s.kind, s.cell, s.nonlinearity, constructor_line(s.modules()[0])) for s in specs)
+        notes.append("an RNN's nonlinearity (tanh or relu) is not stored in its weights: both load; "
+                     "the constructor shows torch's default, tanh")
+    return Recovered(prefix, cell, entries, specs[0], candidates, None, tuple(notes), predictions[0])
+
+
+def _with(r: Recovered, **changes) -> Recovered:
+    return Recovered(**{**r.__dict__, **changes})
+
+
+def _matrix(local, name: str) -> tuple[int, int]:
+    shape = local.get(name)
+    if shape is None:
+        raise _NotRecognised(f"it has no {name}")
+    if len(shape) != 2:
+        raise _NotRecognised(f"{name} is {len(shape)}-D {shape}, not a matrix")
+    return shape
+
+
+def _gate_kind(rows: int, hidden: int, where: str) -> Kind:
+    if hidden < 1 or rows % hidden:
+        raise _NotRecognised(f"{where} has {rows} rows, not a multiple of the hidden size {hidden}")
+    g = rows // hidden
+    if g not in _KINDS:
+        raise _NotRecognised(f"{where} has {rows} rows = {g}·H with H={hidden}: no recurrent module "
+                             f"stacks {g} gate blocks ({_BLOCKS})")
+    return _KINDS[g]
+
+
+def _cell_kwargs(local) -> dict:
+    rows, input_size = _matrix(local, "weight_ih")
+    _, hidden = _matrix(local, "weight_hh")
+    if hidden == 0:
+        err = _NotRecognised("hidden_size 0: empty weights fit every kind")
+        err.candidates = tuple(
+            Candidate(k, True, nl, constructor_line(Module(k, True, input_size, 0, nonlinearity=nl)))
+            for k, nl in ((k, "tanh" if k.info.takes_nonlinearity else None) for k in Kind)
+        )
+        raise err
+    kind = _gate_kind(rows, hidden, "weight_ih")
+    return {"kind": kind, "input_size": input_size, "hidden_size": hidden, "bias": "bias_ih" in local}
+
+
+def _layer_kwargs(local) -> dict:
+    rows, input_size = _matrix(local, "weight_ih_l0")
+    _, h_out = _matrix(local, "weight_hh_l0")
+    proj, hidden = _matrix(local, "weight_hr_l0") if "weight_hr_l0" in local else (0, h_out)
+    kind = _gate_kind(rows, hidden, "weight_ih_l0")
+    if proj and not kind.info.takes_proj_size:
+        raise _NotRecognised(f"weight_hr_l0 is a projection, which only LSTM has, but the rows say "
+                             f"{kind.torch_name} (built with a positional proj_size, torch cannot run it)")
+    layers = {int(m["layer"]) for m in map(_NAME.match, local) if m and m["layer"] is not None}
+    return {
+        "kind": kind,
+        "input_size": input_size,
+        "hidden_size": hidden,
+        "num_layers": max(layers) + 1,
+        "bidirectional": any(name.endswith("_reverse") for name in local),
+        "proj_size": proj,
+        "bias": "bias_ih_l0" in local,
+    }
+
+
+def _difference(predicted: dict, local: dict) -> str:
+    missing = [n for n in predicted if n not in local]
+    extra = [n for n in local if n not in predicted]
+    if missing:
+        return f"a module with these shapes would also have {missing[0]}" + (
+            f" and {len(missing) - 1} more" if len(missing) > 1 else "")
+    if extra:
+        return f"it has {extra[0]}, which no module with these shapes has"
+    name = next(n for n in predicted if predicted[n] != local[n])
+    return f"{name} is {local[name]}, where a module with these shapes has {predicted[name]}"
+
+
+# ---- a file: read it, recover its modules, and what it says beside the weights ----
 
 _WRAPPERS = (
     ("module.", "saved from DataParallel or DistributedDataParallel"),
@@ -161,329 +359,3 @@ def _notes(ckpt: Checkpoint) -> tuple[str, ...]:
         if names and all(n.startswith(wrapper) for n in names):
             notes.append(f"every name starts with {wrapper!r} ({why}): strip it to load into the plain model")
     return tuple(notes)
-
-
-# ---- --save-state-dict: the recovered modules' weights, torch-named, in a file torch loads strictly ----
-
-_OUT_FORMATS = {".safetensors": "safetensors", ".pt": "pt", ".pth": "pt", ".bin": "pt"}
-_ST_CODES = {"float64": "F64", "float32": "F32", "float16": "F16", "bfloat16": "BF16"}
-TOLERANCE = 1e-5  # max |diff| allowed between the source's outputs and the converted module's, times max(1, |y|)
-
-
-class NotExact(RnnshapeError):
-    """The conversion cannot be exact, or the check of it failed: nothing is written (exit 1)."""
-
-    exit_code = 1
-
-
-@dataclass(frozen=True)
-class Converted:
-    """One module written: its constructor, the keys it has in the file, and how it was verified."""
-
-    prefix: str
-    constructor: str
-    keys: tuple[str, ...]
-    dtype: str
-    compared_with: str | None = None  # what computed the source's outputs (onnxruntime, ...); None: nothing ran
-    max_abs_diff: float | None = None
-    input_shape: tuple[int, ...] | None = None  # the random input both were given
-
-
-@dataclass(frozen=True)
-class Conversion:
-    file: str
-    out: str
-    format: str  # "safetensors" or "pt"
-    modules: tuple[Converted, ...]
-    prefixed: bool  # keys keep the module's prefix (several modules in one file)
-    notes: tuple[str, ...] = ()
-
-
-def save_state_dict(path: str | os.PathLike, out: str | os.PathLike, prefix: str | None = None,
-                    trust: bool = False) -> Conversion:
-    """Write each recovered module's weights (or the one under ``prefix``) as a torch state_dict file.
-
-    Every module is rebuilt in torch, the weights loaded with ``load_state_dict(strict=True)``, and,
-    where the source can be evaluated here, both are run on one random input; then the file is written
-    and read back. A conversion that cannot be exact raises :class:`NotExact` and writes nothing.
-    """
-    out = os.fspath(out)
-    fmt = _OUT_FORMATS.get(os.path.splitext(out)[1].lower())
-    if fmt is None:
-        raise UsageError(f"--save-state-dict writes .safetensors or .pt files (got {out!r})",
-                         hint="end the name with .safetensors, or .pt for torch.save's format")
-    if not os.path.isdir(os.path.dirname(os.path.abspath(out))):
-        raise UsageError(f"--save-state-dict: the folder of {out!r} does not exist")
-    ins = inspect_checkpoint(path, prefix)
-    file = ins.checkpoint.file
-    if not ins.modules:
-        raise NotExact(f"{file} holds no recurrent module: nothing to convert", hint=f"run rnnshape inspect {file}")
-    for m in ins.modules:
-        where = f"{m.prefix!r}" if m.prefix else "the top-level module"
-        others = "; convert the others with --module NAME" if len(ins.modules) > 1 else ""
-        if not m.recognised:
-            raise NotExact(f"{where} in {file} is not a module torch builds ({m.reason}): nothing written{others}")
-        if m.untorchable:
-            raise NotExact(f"{where} in {file} cannot be converted exactly: {m.untorchable[0]}; nothing written"
-                           f"{others}")
-    values = source_tensors(ins.checkpoint, [e.name for m in ins.modules for e in m.entries])
-    prefixed = len(ins.modules) > 1
-    state, done = {}, []
-    for m in ins.modules:
-        local = {e.name[len(m.prefix) + 1 if m.prefix else 0:]: values[e.name] for e in m.entries}
-        module = build_module(m, local)
-        compared = _compare(ins.checkpoint, m, module, local, trust)
-        keys = tuple(f"{m.prefix}.{k}" if prefixed and m.prefix else k for k in local)
-        state.update(zip(keys, local.values()))
-        done.append(Converted(m.prefix, m.constructor, keys, m.spec.dtype.value, *compared))
-    _write(state, out, fmt, {f"rnnshape.module.{c.prefix or '(top level)'}": c.constructor for c in done})
-    _read_back(out, fmt, state)
-    notes = ()
-    if trust and not any(c.compared_with for c in done):
-        notes = ("--trust runs a TorchScript file's code; this file has none to run",)
-    return Conversion(file, out, fmt, tuple(done), prefixed, notes)
-
-
-def build_module(m: Recovered, local: dict):
-    """The torch module rnnshape prints for ``m``, with ``local`` loaded strictly; a failure is a bug, said so."""
-    import torch
-    from torch import nn
-
-    mod = m.module
-    module = getattr(nn, mod.torch_class)(**mod.constructor_kwargs()).to(getattr(torch, m.spec.dtype.value))
-    try:
-        module.load_state_dict(local, strict=True)
-    except RuntimeError as err:
-        raise NotExact(f"{m.constructor} does not take the converted weights: {str(err).splitlines()[-1].strip()}",
-                       hint="this is a bug in rnnshape; please report it") from None
-    return module.eval()
-
-
-def source_tensors(ckpt: Checkpoint, names) -> dict:
-    """The values of ``names`` (full names, as the checkpoint's entries), as torch tensors in torch's layout."""
-    wanted = set(names)
-    if ckpt.format == "folder" or len(ckpt.files) > 1:
-        out = {}
-        for f in ckpt.files:
-            part = read_checkpoint(f)
-            here = wanted & {e.name for e in part.entries}
-            if here:
-                out.update(source_tensors(part, here))
-        return out
-    if ckpt.format == "safetensors":
-        return _safetensors_values(ckpt.file, wanted)
-    if ckpt.format == "onnx":
-        return _onnx_values(ckpt, wanted)
-    if ckpt.format in ("pytorch zip", "pytorch legacy", "pickle"):
-        return _torch_values(ckpt, wanted)
-    raise NotExact(f"rnnshape cannot convert {ckpt.format} files yet ({ckpt.file})")
-
-
-def _torch_values(ckpt: Checkpoint, wanted: set) -> dict:
-    from rnnshape.checkpoint import torchfile, walk
-
-    loaded = torchfile.load_zip(ckpt.file) if ckpt.format == "pytorch zip" else torchfile.load_pickle(ckpt.file)
-    found = None if ckpt.whole_file else walk.locate(loaded.obj)
-    items = found.state.items() if found is not None else walk.flatten(loaded.obj)
-    return {k: v.detach() for k, v in items if k in wanted and walk.is_tensor(v)}
-
-
-def _safetensors_values(path: str, wanted: set) -> dict:
-    import json
-    import struct
-
-    import torch
-
-    from rnnshape.checkpoint.safetensors import DTYPES, read_header
-
-    read_header(path)  # refuses a damaged file, with the reason
-    with open(path, "rb") as f:
-        (n,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(n))
-        out = {}
-        for name in wanted:
-            info = header[name]
-            begin, end = info["data_offsets"]
-            f.seek(8 + n + begin)
-            data = bytearray(f.read(end - begin))
-            dtype = getattr(torch, DTYPES[info["dtype"]][0])
-            out[name] = torch.frombuffer(data, dtype=dtype).reshape(info["shape"]) if data else \
-                torch.empty(info["shape"], dtype=dtype)
-    return out
-
-
-def _write(state: dict, out: str, fmt: str, metadata: dict) -> None:
-    """Write to a temporary file beside ``out``, then rename: ``out`` is never left half written."""
-    import tempfile
-
-    import torch
-
-    folder = os.path.dirname(os.path.abspath(out))
-    fd, tmp = tempfile.mkstemp(prefix=".rnnshape-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            if fmt == "pt":
-                torch.save({k: v.contiguous().clone() for k, v in state.items()}, f)
-            else:
-                _write_safetensors(f, state, metadata)
-        os.replace(tmp, out)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _write_safetensors(f, state: dict, metadata: dict) -> None:
-    """The safetensors format: an 8-byte little-endian header length, the JSON header, the raw bytes."""
-    import json
-    import struct
-
-    import torch
-
-    header, offset = {"__metadata__": {"format": "pt", **metadata}}, 0
-    blobs = []
-    for name, t in state.items():
-        dtype = str(t.dtype).removeprefix("torch.")
-        if dtype not in _ST_CODES:
-            raise NotExact(f"{name} is {dtype}: rnnshape writes float tensors only")
-        data = t.detach().contiguous().cpu().reshape(-1).view(torch.uint8).numpy().tobytes()
-        header[name] = {"dtype": _ST_CODES[dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    raw = json.dumps(header, separators=(",", ":")).encode()
-    raw += b" " * (-len(raw) % 8)  # the data starts 8-byte aligned, as the safetensors library writes it
-    f.write(struct.pack("<Q", len(raw)) + raw)
-    for data in blobs:
-        f.write(data)
-
-
-def _read_back(out: str, fmt: str, state: dict) -> None:
-    """The written file holds exactly ``state``: read it as torch would and compare every tensor bit for bit."""
-    import torch
-
-    if fmt == "pt":
-        back = torch.load(out, map_location="cpu", weights_only=True)
-    else:
-        back = _safetensors_values(out, set(state))
-    if set(back) != set(state) or any(not torch.equal(back[k], v) for k, v in state.items()):
-        os.unlink(out)
-        raise NotExact(f"{out} did not read back as written; it was removed",
-                       hint="this is a bug in rnnshape; please report it")
-
-
-def _compare(ckpt: Checkpoint, m: Recovered, module, local: dict, trust: bool):
-    """(what ran the source, max |diff|, input shape), or (None, None, None) where the source cannot run here."""
-    if ckpt.format == "onnx":
-        return _compare_onnx(ckpt, m, module, local)
-    return None, None, None
-
-
-def _onnx_graph(path: str):
-    """Every node of the model (subgraphs of If/Loop/Scan included) and every stored tensor, as numpy arrays."""
-    import onnx
-    from onnx import numpy_helper
-
-    model = onnx.load(path)
-    nodes, arrays = {}, {}
-
-    def walk(graph):
-        for init in graph.initializer:
-            arrays[init.name] = numpy_helper.to_array(init)
-        for node in graph.node:
-            nodes.setdefault(node.name or node.output[0], node)
-            if node.op_type == "Constant":
-                for a in node.attribute:
-                    if a.name == "value":
-                        arrays[node.output[0]] = numpy_helper.to_array(a.t)
-            for a in node.attribute:
-                for g in ([a.g] if a.HasField("g") else []) + list(a.graphs):
-                    walk(g)
-
-    walk(model.graph)
-    return model, nodes, arrays
-
-
-def _onnx_inputs(node, arrays, index: int):
-    name = node.input[index] if len(node.input) > index else ""
-    if name and name not in arrays:
-        raise NotExact(f"ONNX node {node.name!r} computes its input {name} instead of storing it: rnnshape "
-                       f"converts stored weights only")
-    return arrays[name] if name else None
-
-
-def _onnx_values(ckpt: Checkpoint, wanted: set) -> dict:
-    import numpy as np
-    import torch
-
-    _, nodes, arrays = _onnx_graph(ckpt.file)
-    out = {}
-    for grp in ckpt.onnx:
-        for source in grp.mapping():
-            if source.torch not in wanted:
-                continue
-            tensor = _onnx_inputs(nodes[source.node], arrays, "WRB".index(source.tensor) + 1)[source.direction]
-            out[source.torch] = torch.from_numpy(np.ascontiguousarray(
-                np.concatenate([tensor[a:b] for a, b in source.rows])))
-    return out
-
-
-def _compare_onnx(ckpt: Checkpoint, m: Recovered, module, local: dict):
-    """Run each layer's ONNX node alone in onnxruntime and the same layer in torch, on one random input."""
-    import numpy as np
-    import torch
-    from torch import nn
-
-    try:
-        import onnxruntime
-    except ImportError:
-        return None, None, None
-    import onnx
-
-    grp = next(g for g in ckpt.onnx if g.prefix == m.prefix)
-    model, nodes, arrays = _onnx_graph(ckpt.file)
-    mod = m.module
-    rng = np.random.default_rng(0)
-    t, n, d, h = 5, 3, mod.directions, mod.hidden_size
-    worst, first_shape = 0.0, None
-    for k, layer in enumerate(grp.layers):
-        node = nodes[layer.node]
-        width = layer.W[-1]
-        x = rng.standard_normal((n, t, width) if grp.layout else (t, n, width)).astype(np.float32)
-        first_shape = first_shape or x.shape
-        y_ort = _run_node(onnx, onnxruntime, model, node, arrays, x, grp.op)
-        one = getattr(nn, mod.torch_class)(**{**mod.constructor_kwargs(), "input_size": width, "num_layers": 1,
-                                              "batch_first": bool(grp.layout), "dropout": 0.0})
-        one.load_state_dict({key.replace(f"_l{k}", "_l0"): v for key, v in local.items() if f"_l{k}" in key},
-                            strict=True)
-        with torch.no_grad():
-            y, state = one.eval()(torch.from_numpy(x))
-        states = state if isinstance(state, tuple) else (state,)
-        y_onnx = y_ort[0].transpose(0, 2, 1, 3) if not grp.layout else y_ort[0]
-        ours = [y.numpy().reshape(y_onnx.shape[:2] + (d, h)), *(s.numpy() for s in states)]
-        theirs = [y_onnx.reshape(y_onnx.shape[:2] + (d, h)),
-                  *((s.transpose(1, 0, 2) if grp.layout else s) for s in y_ort[1:])]
-        for a, b in zip(ours, theirs):
-            worst = max(worst, float(np.max(np.abs(a - b))) if a.size else 0.0)
-            scale = max(1.0, float(np.max(np.abs(b))) if b.size else 1.0)
-            if worst > TOLERANCE * scale:
-                raise NotExact(f"{m.prefix or 'the top-level module'}: layer {k}'s outputs differ from onnxruntime's "
-                               f"by up to {worst:.3g} on a random input: the conversion is not exact; nothing written",
-                               hint="please report it with the file")
-    return "onnxruntime", worst, tuple(first_shape)
-
-
-def _run_node(onnx, onnxruntime, model, node, arrays, x, op: str):
-    from onnx import helper, numpy_helper
-
-    inputs = [i for i in node.input[1:4]]
-    inits = [numpy_helper.from_array(arrays[i].astype("float32"), name=f"p{j}") for j, i in enumerate(inputs) if i]
-    names = ["X"] + [f"p{j}" if i else "" for j, i in enumerate(inputs)]
-    outs = ["Y", "Y_h"] + (["Y_c"] if op == "LSTM" else [])
-    one = helper.make_node(op, names, outs, domain=node.domain or "")
-    one.attribute.extend(node.attribute)
-    graph = helper.make_graph([one], "layer", [helper.make_tensor_value_info("X", onnx.TensorProto.FLOAT, x.shape)],
-                              [helper.make_tensor_value_info(o, onnx.TensorProto.FLOAT, None) for o in outs], inits)
-    opset = [o for o in model.opset_import if o.domain in ("", "ai.onnx")] or [helper.make_opsetid("", 17)]
-    built = helper.make_model(graph, opset_imports=opset, ir_version=min(model.ir_version or 8, 10))
-    session = onnxruntime.InferenceSession(built.SerializeToString(), providers=["CPUExecutionProvider"])
-    return session.run(outs, {"X": x})

@@ -8,6 +8,7 @@ so the names are rebuilt from them without the module's class ever existing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -153,3 +154,57 @@ def describe(obj) -> str:
         keys = ", ".join(str(k) for k in list(found)[:5]) + (", ..." if len(found) > 5 else "")
         return f"a dict with keys {keys}" if found else "an empty dict"
     return f"a {type(obj).__name__}"
+
+
+# Where training code keeps the constructor's arguments beside the weights: Lightning's hyper_parameters,
+# fairseq's args (an argparse.Namespace) or cfg (a dict whose "model" holds them), OpenNMT-py's opt.
+_HYPER_KEYS = ("hyper_parameters", "hparams", "args", "cfg", "opt", "config", "hyperparameters", "model_args")
+_SIZES = re.compile(r"(size|dim|hidden|layer|units|embed|bidirectional|brnn|rnn|lstm|gru|cell|proj|input|"
+                    r"vocab|heads|dropout|batch_first|nonlinearity)", re.IGNORECASE)
+
+
+def hyperparameters(obj) -> tuple[tuple[str, tuple[tuple[str, object], ...]], ...]:
+    """``(where, ((name, value), ...))`` for each hyperparameter object of a checkpoint, size-holding names first.
+
+    Only plain values (numbers, strings, booleans, None, short lists of them) are kept; nothing is called.
+
+    >>> import argparse, pickle
+    >>> from rnnshape.checkpoint.inert import loads
+    >>> opt = argparse.Namespace(lr=0.1, rnn_size=500, enc_layers=2)
+    >>> hyperparameters(loads(pickle.dumps({"model": {}, "opt": opt})))
+    (("checkpoint['opt']", (('rnn_size', 500), ('enc_layers', 2), ('lr', 0.1))),)
+    """
+    top = mapping(obj)
+    out = []
+    for key in _HYPER_KEYS:
+        found = _plain_mapping(top.get(key)) if top is not None else None
+        if not found:
+            continue
+        where = f"checkpoint[{key!r}]"
+        model = _plain_mapping(found.get("model")) if key == "cfg" else None
+        if model:  # fairseq: cfg["model"] holds the architecture's arguments; the rest is training setup
+            found, where = model, f"{where}['model']"
+        values = [(str(k), v) for k, v in found.items() if _plain(v)]
+        if values:
+            values.sort(key=lambda kv: 0 if _SIZES.search(kv[0]) else 1)  # stable: file order within each
+            out.append((where, tuple(values)))
+    return tuple(out)
+
+
+def _plain_mapping(obj) -> dict | None:
+    found = mapping(obj)
+    if found is None:
+        return None
+    content = found.get("_content")
+    if "_metadata" in found and content is not None:  # an OmegaConf DictConfig, pickled: its nodes hold _val
+        content = mapping(content) or {}
+        found = {k: (mapping(v) or {}).get("_val", v) for k, v in content.items()}
+    return dict(found)
+
+
+def _plain(value, depth: int = 0) -> bool:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return not isinstance(value, str) or len(value) <= 200
+    if isinstance(value, (list, tuple)) and depth == 0 and len(value) <= 16:
+        return all(_plain(v, 1) for v in value)
+    return False

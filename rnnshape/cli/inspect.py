@@ -131,7 +131,7 @@ def check_checkpoint(spec: Spec, file: str, prefix: str | None, json_out: bool, 
 
 def convert(file: str, out: str, prefix: str | None, trust: bool, json_out: bool, console=None) -> int:
     """Write the torch state_dict file; exit status 0 (a conversion that cannot be exact raises, exit 1)."""
-    from rnnshape.checkpoint.inspection import save_state_dict
+    from rnnshape.checkpoint.convert import save_state_dict
 
     done = save_state_dict(file, out, prefix, trust=trust)
     for text in done.notes:

@@ -13,8 +13,8 @@ from rich.text import Text
 
 from rnnshape import __version__
 from rnnshape.checkpoint.against import LoadCheck, command_line
-from rnnshape.checkpoint.inspection import TOLERANCE, Conversion, Inspection, not_stored
-from rnnshape.checkpoint.recover import Recovered
+from rnnshape.checkpoint.convert import TOLERANCE, Conversion
+from rnnshape.checkpoint.inspection import Inspection, Recovered, not_stored
 from rnnshape.model.report import Report
 from rnnshape.render import fmt, tables
 from rnnshape.render.fit import Fit

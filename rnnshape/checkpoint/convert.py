@@ -1,0 +1,383 @@
+"""`inspect --save-state-dict`: the recovered modules' weights, torch-named, in a file torch loads strictly.
+
+Each module is rebuilt in torch with the weights loaded by ``load_state_dict(strict=True)``; where the
+source can be evaluated here (onnxruntime for an ONNX node, the TorchScript module itself with --trust)
+both run on one random input; then the file is written beside its destination, renamed into place, and
+read back bit for bit. What torch cannot compute exactly is refused (:class:`NotExact`, exit 1).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from rnnshape.checkpoint.files import Checkpoint, read_checkpoint
+from rnnshape.checkpoint.inspection import Recovered, inspect_checkpoint
+from rnnshape.errors import RnnshapeError, UsageError
+
+_OUT_FORMATS = {".safetensors": "safetensors", ".pt": "pt", ".pth": "pt", ".bin": "pt"}
+_ST_CODES = {"float64": "F64", "float32": "F32", "float16": "F16", "bfloat16": "BF16"}
+TOLERANCE = 1e-5  # max |diff| allowed between the source's outputs and the converted module's, times max(1, |y|)
+
+
+class NotExact(RnnshapeError):
+    """The conversion cannot be exact, or the check of it failed: nothing is written (exit 1)."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class Converted:
+    """One module written: its constructor, the keys it has in the file, and how it was verified."""
+
+    prefix: str
+    constructor: str
+    keys: tuple[str, ...]
+    dtype: str
+    compared_with: str | None = None  # what computed the source's outputs (onnxruntime, ...); None: nothing ran
+    max_abs_diff: float | None = None
+    input_shape: tuple[int, ...] | None = None  # the random input both were given
+
+
+@dataclass(frozen=True)
+class Conversion:
+    file: str
+    out: str
+    format: str  # "safetensors" or "pt"
+    modules: tuple[Converted, ...]
+    prefixed: bool  # keys keep the module's prefix (several modules in one file)
+    notes: tuple[str, ...] = ()
+
+
+def save_state_dict(path: str | os.PathLike, out: str | os.PathLike, prefix: str | None = None,
+                    trust: bool = False) -> Conversion:
+    """Write each recovered module's weights (or the one under ``prefix``) as a torch state_dict file.
+
+    Every module is rebuilt in torch, the weights loaded with ``load_state_dict(strict=True)``, and,
+    where the source can be evaluated here, both are run on one random input; then the file is written
+    and read back. A conversion that cannot be exact raises :class:`NotExact` and writes nothing.
+    """
+    out = os.fspath(out)
+    fmt = _OUT_FORMATS.get(os.path.splitext(out)[1].lower())
+    if fmt is None:
+        raise UsageError(f"--save-state-dict writes .safetensors or .pt files (got {out!r})",
+                         hint="end the name with .safetensors, or .pt for torch.save's format")
+    if not os.path.isdir(os.path.dirname(os.path.abspath(out))):
+        raise UsageError(f"--save-state-dict: the folder of {out!r} does not exist")
+    ins = inspect_checkpoint(path, prefix)
+    file = ins.checkpoint.file
+    if not ins.modules:
+        raise NotExact(f"{file} holds no recurrent module: nothing to convert", hint=f"run rnnshape inspect {file}")
+    for m in ins.modules:
+        where = f"{m.prefix!r}" if m.prefix else "the top-level module"
+        others = "; convert the others with --module NAME" if len(ins.modules) > 1 else ""
+        if not m.recognised:
+            raise NotExact(f"{where} in {file} is not a module torch builds ({m.reason}): nothing written{others}")
+        if m.untorchable:
+            raise NotExact(f"{where} in {file} cannot be converted exactly: {m.untorchable[0]}; nothing written"
+                           f"{others}")
+    values = source_tensors(ins.checkpoint, [e.name for m in ins.modules for e in m.entries])
+    prefixed = len(ins.modules) > 1
+    state, done = {}, []
+    for m in ins.modules:
+        local = {e.name[len(m.prefix) + 1 if m.prefix else 0:]: values[e.name] for e in m.entries}
+        module = build_module(m, local)
+        compared = _compare(ins.checkpoint, m, module, local, trust)
+        keys = tuple(f"{m.prefix}.{k}" if prefixed and m.prefix else k for k in local)
+        state.update(zip(keys, local.values()))
+        done.append(Converted(m.prefix, m.constructor, keys, m.spec.dtype.value, *compared))
+    _write(state, out, fmt, {f"rnnshape.module.{c.prefix or '(top level)'}": c.constructor for c in done})
+    _read_back(out, fmt, state)
+    notes = ()
+    if trust and not any(c.compared_with for c in done):
+        notes = ("--trust runs a TorchScript file's code; this file has none to run",)
+    return Conversion(file, out, fmt, tuple(done), prefixed, notes)
+
+
+def build_module(m: Recovered, local: dict):
+    """The torch module rnnshape prints for ``m``, with ``local`` loaded strictly; a failure is a bug, said so."""
+    import torch
+    from torch import nn
+
+    mod = m.module
+    module = getattr(nn, mod.torch_class)(**mod.constructor_kwargs()).to(getattr(torch, m.spec.dtype.value))
+    try:
+        module.load_state_dict(local, strict=True)
+    except RuntimeError as err:
+        raise NotExact(f"{m.constructor} does not take the converted weights: {str(err).splitlines()[-1].strip()}",
+                       hint="this is a bug in rnnshape; please report it") from None
+    return module.eval()
+
+
+def source_tensors(ckpt: Checkpoint, names) -> dict:
+    """The values of ``names`` (full names, as the checkpoint's entries), as torch tensors in torch's layout."""
+    wanted = set(names)
+    if ckpt.format == "folder" or len(ckpt.files) > 1:
+        out = {}
+        for f in ckpt.files:
+            part = read_checkpoint(f)
+            here = wanted & {e.name for e in part.entries}
+            if here:
+                out.update(source_tensors(part, here))
+        return out
+    if ckpt.format == "safetensors":
+        return _safetensors_values(ckpt.file, wanted)
+    if ckpt.format == "onnx":
+        return _onnx_values(ckpt, wanted)
+    if ckpt.format in ("pytorch zip", "pytorch legacy", "pickle"):
+        return _torch_values(ckpt, wanted)
+    raise NotExact(f"rnnshape cannot convert {ckpt.format} files yet ({ckpt.file})")
+
+
+def _torch_values(ckpt: Checkpoint, wanted: set) -> dict:
+    from rnnshape.checkpoint import torchfile, walk
+
+    loaded = torchfile.load_zip(ckpt.file) if ckpt.format == "pytorch zip" else torchfile.load_pickle(ckpt.file)
+    found = None if ckpt.whole_file else walk.locate(loaded.obj)
+    items = found.state.items() if found is not None else walk.flatten(loaded.obj)
+    return {k: v.detach() for k, v in items if k in wanted and walk.is_tensor(v)}
+
+
+def _safetensors_values(path: str, wanted: set) -> dict:
+    import json
+    import struct
+
+    import torch
+
+    from rnnshape.checkpoint.safetensors import DTYPES, read_header
+
+    read_header(path)  # refuses a damaged file, with the reason
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(n))
+        out = {}
+        for name in wanted:
+            info = header[name]
+            begin, end = info["data_offsets"]
+            f.seek(8 + n + begin)
+            data = bytearray(f.read(end - begin))
+            dtype = getattr(torch, DTYPES[info["dtype"]][0])
+            out[name] = torch.frombuffer(data, dtype=dtype).reshape(info["shape"]) if data else \
+                torch.empty(info["shape"], dtype=dtype)
+    return out
+
+
+def _write(state: dict, out: str, fmt: str, metadata: dict) -> None:
+    """Write to a temporary file beside ``out``, then rename: ``out`` is never left half written."""
+    import tempfile
+
+    import torch
+
+    folder = os.path.dirname(os.path.abspath(out))
+    fd, tmp = tempfile.mkstemp(prefix=".rnnshape-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            if fmt == "pt":
+                torch.save({k: v.contiguous().clone() for k, v in state.items()}, f)
+            else:
+                _write_safetensors(f, state, metadata)
+        os.replace(tmp, out)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _write_safetensors(f, state: dict, metadata: dict) -> None:
+    """The safetensors format: an 8-byte little-endian header length, the JSON header, the raw bytes."""
+    import json
+    import struct
+
+    import torch
+
+    header, offset = {"__metadata__": {"format": "pt", **metadata}}, 0
+    blobs = []
+    for name, t in state.items():
+        dtype = str(t.dtype).removeprefix("torch.")
+        if dtype not in _ST_CODES:
+            raise NotExact(f"{name} is {dtype}: rnnshape writes float tensors only")
+        data = t.detach().contiguous().cpu().reshape(-1).view(torch.uint8).numpy().tobytes()
+        header[name] = {"dtype": _ST_CODES[dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    raw += b" " * (-len(raw) % 8)  # the data starts 8-byte aligned, as the safetensors library writes it
+    f.write(struct.pack("<Q", len(raw)) + raw)
+    for data in blobs:
+        f.write(data)
+
+
+def _read_back(out: str, fmt: str, state: dict) -> None:
+    """The written file holds exactly ``state``: read it as torch would and compare every tensor bit for bit."""
+    import torch
+
+    if fmt == "pt":
+        back = torch.load(out, map_location="cpu", weights_only=True)
+    else:
+        back = _safetensors_values(out, set(state))
+    if set(back) != set(state) or any(not torch.equal(back[k], v) for k, v in state.items()):
+        os.unlink(out)
+        raise NotExact(f"{out} did not read back as written; it was removed",
+                       hint="this is a bug in rnnshape; please report it")
+
+
+def _compare(ckpt: Checkpoint, m: Recovered, module, local: dict, trust: bool):
+    """(what ran the source, max |diff|, input shape), or (None, None, None) where the source cannot run here."""
+    if ckpt.format == "onnx":
+        return _compare_onnx(ckpt, m, module, local)
+    if ckpt.format == "torchscript" and trust:
+        return _compare_torchscript(ckpt.file, m, module)
+    return None, None, None
+
+
+def _compare_torchscript(path: str, m: Recovered, module):
+    """--trust: torch.jit.load the archive (its code runs) and run the submodule at ``m.prefix`` beside ours."""
+    import torch
+
+    try:
+        sub = torch.jit.load(path, map_location="cpu")
+        for part in m.prefix.split(".") if m.prefix else ():
+            sub = getattr(sub, part)
+        sub.eval()
+    except Exception as err:  # the archive's own code failed to load: say so, compare nothing
+        raise NotExact(f"--trust: torch.jit.load could not give {m.prefix or 'the top-level module'} "
+                       f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}); nothing written",
+                       hint="drop --trust to convert without running the file") from None
+    mod, gen = m.module, torch.Generator().manual_seed(0)
+    dtype = getattr(torch, m.spec.dtype.value)
+    shape = (3, mod.input_size) if m.cell else ((3, 5, mod.input_size) if mod.batch_first else (5, 3, mod.input_size))
+    x = torch.randn(shape, generator=gen).to(dtype)
+    with torch.no_grad():
+        theirs, ours = sub(x), module(x)
+    flat_theirs, flat_ours = _tensors(theirs), _tensors(ours)
+    if len(flat_theirs) != len(flat_ours) or any(a.shape != b.shape for a, b in zip(flat_theirs, flat_ours)):
+        raise NotExact(f"--trust: {m.prefix or 'the module'} returns other shapes than {m.constructor}; "
+                       f"nothing written")
+    worst = max((float((a.double() - b.double()).abs().max()) for a, b in zip(flat_theirs, flat_ours) if a.numel()),
+                default=0.0)
+    scale = max([1.0] + [float(b.abs().max()) for b in flat_theirs if b.numel()])
+    if worst > TOLERANCE * scale:
+        raise NotExact(f"{m.prefix or 'the module'}: outputs differ from the TorchScript module's by up to "
+                       f"{worst:.3g}: not exact; nothing written", hint="please report it with the file")
+    return "the TorchScript module (--trust)", worst, tuple(shape)
+
+
+def _tensors(value) -> list:
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, (tuple, list)):
+        return [t for v in value for t in _tensors(v)]
+    return []
+
+
+def _onnx_graph(path: str):
+    """Every node of the model (subgraphs of If/Loop/Scan included) and every stored tensor, as numpy arrays."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(path)
+    nodes, arrays = {}, {}
+
+    def walk(graph):
+        for init in graph.initializer:
+            arrays[init.name] = numpy_helper.to_array(init)
+        for node in graph.node:
+            nodes.setdefault(node.name or node.output[0], node)
+            if node.op_type == "Constant":
+                for a in node.attribute:
+                    if a.name == "value":
+                        arrays[node.output[0]] = numpy_helper.to_array(a.t)
+            for a in node.attribute:
+                for g in ([a.g] if a.HasField("g") else []) + list(a.graphs):
+                    walk(g)
+
+    walk(model.graph)
+    return model, nodes, arrays
+
+
+def _onnx_inputs(node, arrays, index: int):
+    name = node.input[index] if len(node.input) > index else ""
+    if name and name not in arrays:
+        raise NotExact(f"ONNX node {node.name!r} computes its input {name} instead of storing it: rnnshape "
+                       f"converts stored weights only")
+    return arrays[name] if name else None
+
+
+def _onnx_values(ckpt: Checkpoint, wanted: set) -> dict:
+    import numpy as np
+    import torch
+
+    _, nodes, arrays = _onnx_graph(ckpt.file)
+    out = {}
+    for grp in ckpt.onnx:
+        for source in grp.mapping():
+            if source.torch not in wanted:
+                continue
+            tensor = _onnx_inputs(nodes[source.node], arrays, "WRB".index(source.tensor) + 1)[source.direction]
+            out[source.torch] = torch.from_numpy(np.ascontiguousarray(
+                np.concatenate([tensor[a:b] for a, b in source.rows])))
+    return out
+
+
+def _compare_onnx(ckpt: Checkpoint, m: Recovered, module, local: dict):
+    """Run each layer's ONNX node alone in onnxruntime and the same layer in torch, on one random input."""
+    import numpy as np
+    import torch
+    from torch import nn
+
+    try:
+        import onnxruntime
+    except ImportError:
+        return None, None, None
+    import onnx
+
+    grp = next(g for g in ckpt.onnx if g.prefix == m.prefix)
+    model, nodes, arrays = _onnx_graph(ckpt.file)
+    mod = m.module
+    rng = np.random.default_rng(0)
+    t, n, d, h = 5, 3, mod.directions, mod.hidden_size
+    worst, first_shape = 0.0, None
+    for k, layer in enumerate(grp.layers):
+        node = nodes[layer.node]
+        width = layer.W[-1]
+        x = rng.standard_normal((n, t, width) if grp.layout else (t, n, width)).astype(np.float32)
+        first_shape = first_shape or x.shape
+        y_ort = _run_node(onnx, onnxruntime, model, node, arrays, x, grp.op)
+        one = getattr(nn, mod.torch_class)(**{**mod.constructor_kwargs(), "input_size": width, "num_layers": 1,
+                                              "batch_first": bool(grp.layout), "dropout": 0.0})
+        one.load_state_dict({key.replace(f"_l{k}", "_l0"): v for key, v in local.items() if f"_l{k}" in key},
+                            strict=True)
+        with torch.no_grad():
+            y, state = one.eval()(torch.from_numpy(x))
+        states = state if isinstance(state, tuple) else (state,)
+        y_onnx = y_ort[0].transpose(0, 2, 1, 3) if not grp.layout else y_ort[0]
+        ours = [y.numpy().reshape(y_onnx.shape[:2] + (d, h)), *(s.numpy() for s in states)]
+        theirs = [y_onnx.reshape(y_onnx.shape[:2] + (d, h)),
+                  *((s.transpose(1, 0, 2) if grp.layout else s) for s in y_ort[1:])]
+        for a, b in zip(ours, theirs):
+            worst = max(worst, float(np.max(np.abs(a - b))) if a.size else 0.0)
+            scale = max(1.0, float(np.max(np.abs(b))) if b.size else 1.0)
+            if worst > TOLERANCE * scale:
+                raise NotExact(f"{m.prefix or 'the top-level module'}: layer {k}'s outputs differ from onnxruntime's "
+                               f"by up to {worst:.3g} on a random input: the conversion is not exact; nothing written",
+                               hint="please report it with the file")
+    return "onnxruntime", worst, tuple(first_shape)
+
+
+def _run_node(onnx, onnxruntime, model, node, arrays, x, op: str):
+    from onnx import helper, numpy_helper
+
+    inputs = [i for i in node.input[1:4]]
+    inits = [numpy_helper.from_array(arrays[i].astype("float32"), name=f"p{j}") for j, i in enumerate(inputs) if i]
+    names = ["X"] + [f"p{j}" if i else "" for j, i in enumerate(inputs)]
+    outs = ["Y", "Y_h"] + (["Y_c"] if op == "LSTM" else [])
+    one = helper.make_node(op, names, outs, domain=node.domain or "")
+    one.attribute.extend(node.attribute)
+    graph = helper.make_graph([one], "layer", [helper.make_tensor_value_info("X", onnx.TensorProto.FLOAT, x.shape)],
+                              [helper.make_tensor_value_info(o, onnx.TensorProto.FLOAT, None) for o in outs], inits)
+    opset = [o for o in model.opset_import if o.domain in ("", "ai.onnx")] or [helper.make_opsetid("", 17)]
+    built = helper.make_model(graph, opset_imports=opset, ir_version=min(model.ir_version or 8, 10))
+    session = onnxruntime.InferenceSession(built.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run(outs, {"X": x})
