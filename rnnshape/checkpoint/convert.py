@@ -322,29 +322,37 @@ def _onnx_values(ckpt: Checkpoint, wanted: set) -> dict:
 
 
 def _compare_onnx(ckpt: Checkpoint, m: Recovered, module, local: dict):
-    """Run each layer's ONNX node alone in onnxruntime and the same layer in torch, on one random input."""
+    """Run each layer's ONNX node alone in onnxruntime and the same layer in torch, on one random input.
+
+    The node is rebuilt from what the reader recorded (op, hidden_size, direction, activations,
+    linear_before_reset, layout) and the stored W, R, B, so a node inside an If or Loop body runs the same.
+    """
     import numpy as np
     import torch
     from torch import nn
 
+    grp = next((g for g in ckpt.onnx if g.prefix == m.prefix), None)
+    if grp is None or grp.op not in ("LSTM", "GRU", "RNN"):
+        return None, None, None  # a cell exported as matrix products has no one node to run
     try:
-        import onnxruntime
+        import onnxruntime  # noqa: F401
     except ImportError:
         return None, None, None
-    import onnx
-
-    grp = next(g for g in ckpt.onnx if g.prefix == m.prefix)
-    model, nodes, arrays = _onnx_graph(ckpt.file)
+    nodes = arrays = None
     mod = m.module
     rng = np.random.default_rng(0)
     t, n, d, h = 5, 3, mod.directions, mod.hidden_size
     worst, first_shape = 0.0, None
     for k, layer in enumerate(grp.layers):
-        node = nodes[layer.node]
-        width = layer.W[-1]
+        weights = getattr(layer, "arrays", None)
+        if not weights:
+            if nodes is None:
+                _, nodes, arrays = _onnx_graph(ckpt.file)
+            weights = tuple(_onnx_inputs(nodes[layer.node], arrays, i) for i in (1, 2, 3))
+        width = weights[0].shape[-1]
         x = rng.standard_normal((n, t, width) if grp.layout else (t, n, width)).astype(np.float32)
         first_shape = first_shape or x.shape
-        y_ort = _run_node(onnx, onnxruntime, model, node, arrays, x, grp.op)
+        y_ort = _run_node(grp, weights, x)
         one = getattr(nn, mod.torch_class)(**{**mod.constructor_kwargs(), "input_size": width, "num_layers": 1,
                                               "batch_first": bool(grp.layout), "dropout": 0.0})
         one.load_state_dict({key.replace(f"_l{k}", "_l0"): v for key, v in local.items() if f"_l{k}" in key},
@@ -352,10 +360,9 @@ def _compare_onnx(ckpt: Checkpoint, m: Recovered, module, local: dict):
         with torch.no_grad():
             y, state = one.eval()(torch.from_numpy(x))
         states = state if isinstance(state, tuple) else (state,)
-        y_onnx = y_ort[0].transpose(0, 2, 1, 3) if not grp.layout else y_ort[0]
+        y_onnx = y_ort[0].transpose(0, 2, 1, 3) if not grp.layout else y_ort[0]  # (L|N, N|L, D, H)
         ours = [y.numpy().reshape(y_onnx.shape[:2] + (d, h)), *(s.numpy() for s in states)]
-        theirs = [y_onnx.reshape(y_onnx.shape[:2] + (d, h)),
-                  *((s.transpose(1, 0, 2) if grp.layout else s) for s in y_ort[1:])]
+        theirs = [y_onnx, *((s.transpose(1, 0, 2) if grp.layout else s) for s in y_ort[1:])]
         for a, b in zip(ours, theirs):
             worst = max(worst, float(np.max(np.abs(a - b))) if a.size else 0.0)
             scale = max(1.0, float(np.max(np.abs(b))) if b.size else 1.0)
@@ -366,18 +373,23 @@ def _compare_onnx(ckpt: Checkpoint, m: Recovered, module, local: dict):
     return "onnxruntime", worst, tuple(first_shape)
 
 
-def _run_node(onnx, onnxruntime, model, node, arrays, x, op: str):
+def _run_node(grp, weights, x):
+    import onnx
+    import onnxruntime
     from onnx import helper, numpy_helper
 
-    inputs = [i for i in node.input[1:4]]
-    inits = [numpy_helper.from_array(arrays[i].astype("float32"), name=f"p{j}") for j, i in enumerate(inputs) if i]
-    names = ["X"] + [f"p{j}" if i else "" for j, i in enumerate(inputs)]
-    outs = ["Y", "Y_h"] + (["Y_c"] if op == "LSTM" else [])
-    one = helper.make_node(op, names, outs, domain=node.domain or "")
-    one.attribute.extend(node.attribute)
-    graph = helper.make_graph([one], "layer", [helper.make_tensor_value_info("X", onnx.TensorProto.FLOAT, x.shape)],
+    attrs = {"hidden_size": grp.hidden_size, "direction": grp.direction, "layout": grp.layout}
+    if grp.activations:
+        attrs["activations"] = list(grp.activations)
+    if grp.op == "GRU":
+        attrs["linear_before_reset"] = grp.linear_before_reset or 0
+    names = ["W", "R", "B"]
+    inits = [numpy_helper.from_array(w.astype("float32"), name=nm) for nm, w in zip(names, weights) if w is not None]
+    outs = ["Y", "Y_h"] + (["Y_c"] if grp.op == "LSTM" else [])
+    node = helper.make_node(grp.op, ["X"] + [nm if w is not None else "" for nm, w in zip(names, weights)], outs,
+                            **attrs)
+    graph = helper.make_graph([node], "layer", [helper.make_tensor_value_info("X", onnx.TensorProto.FLOAT, x.shape)],
                               [helper.make_tensor_value_info(o, onnx.TensorProto.FLOAT, None) for o in outs], inits)
-    opset = [o for o in model.opset_import if o.domain in ("", "ai.onnx")] or [helper.make_opsetid("", 17)]
-    built = helper.make_model(graph, opset_imports=opset, ir_version=min(model.ir_version or 8, 10))
+    built = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
     session = onnxruntime.InferenceSession(built.SerializeToString(), providers=["CPUExecutionProvider"])
     return session.run(outs, {"X": x})
