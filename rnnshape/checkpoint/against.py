@@ -94,8 +94,9 @@ def torch_load_refusal(ckpt) -> str | None:
     if _dangerous(ckpt.foreign):
         return (f"torch.load (weights_only=True, its default) refuses it: the pickle names {names}, which runs "
                 f"code when loaded: never load it with weights_only=False")
-    return (f"torch.load (weights_only=True, its default) refuses it: the pickle names {names}; load it with "
-            f"torch.serialization.safe_globals([...]) for those names, or weights_only=False if you trust the file")
+    listed = f"[{', '.join(ckpt.foreign)}]" if ckpt.foreign and len(ckpt.foreign) <= 4 else "[...those classes]"
+    return (f"torch.load (weights_only=True, its default) refuses it: the pickle names {names}; load it inside "
+            f"torch.serialization.safe_globals({listed}), or with weights_only=False if you trust the file")
 
 
 def _names(foreign: tuple[str, ...]) -> str:

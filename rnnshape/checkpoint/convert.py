@@ -36,7 +36,7 @@ class Converted:
     dtype: str
     compared_with: str | None = None  # what computed the source's outputs (onnxruntime, ...); None: nothing ran
     max_abs_diff: float | None = None
-    input_shape: tuple[int, ...] | None = None  # the random input both were given
+    input_shape: tuple[int, ...] | None = None  # the random input both were given (layer 0's, layer by layer)
 
 
 @dataclass(frozen=True)
@@ -370,7 +370,7 @@ def _compare_onnx(ckpt: Checkpoint, m: Recovered, module, local: dict):
                 raise NotExact(f"{m.prefix or 'the top-level module'}: layer {k}'s outputs differ from onnxruntime's "
                                f"by up to {worst:.3g} on a random input: the conversion is not exact; nothing written",
                                hint="please report it with the file")
-    return "onnxruntime", worst, tuple(first_shape)
+    return "onnxruntime, layer by layer", worst, tuple(first_shape)
 
 
 def _run_node(grp, weights, x):

@@ -177,22 +177,25 @@ def render_conversion(c: Conversion) -> RenderableType:
         if m.compared_with:
             parts.append(Words(f"✓ outputs match {m.compared_with} on a random input {fmt.shape(m.input_shape)}: "
                                f"max |diff| {m.max_abs_diff:.2g} (allowed {TOLERANCE:g} × max(1, |y|))",
-                               style="green"))
+                               style="green", indent=2))
         else:
             parts.append(Words("outputs not compared: nothing runs the source here (a torch file's weights are "
                                "copied as they are)", indent=2))
-    parts += [Text(), Verbatim(Text.assemble(("load: ", "bold"), _load_code(c)))]
+    parts += [Text(), Text("load it:", style="bold"), *(Verbatim("  " + line) for line in _load_code(c))]
     return Group(*parts)
 
 
-def _load_code(c: Conversion) -> str:
-    read = (f"sd = safetensors.torch.load_file({c.out!r})" if c.format == "safetensors"
-            else f"sd = torch.load({c.out!r})")
+def _load_code(c: Conversion) -> list[str]:
+    """The Python that loads the file into the printed module (the first module when there are several)."""
     m = c.modules[0]
+    read = ["from safetensors.torch import load_file", f"sd = load_file({c.out!r})"] if c.format == "safetensors" \
+        else [f"sd = torch.load({c.out!r})"]
+    net = f"net = {m.constructor}"
     if not c.prefixed:
-        return f"{read}; net = {m.constructor}; net.load_state_dict(sd)"
-    return (f"{read}; net = {m.constructor}; net.load_state_dict({{k.removeprefix({m.prefix + '.'!r}): v "
-            f"for k, v in sd.items() if k.startswith({m.prefix + '.'!r})}})")
+        return [*read, net, "net.load_state_dict(sd)"]
+    cut = m.prefix + "."
+    return [*read, f"{net}  # {m.prefix}", f"net.load_state_dict({{k.removeprefix({cut!r}): v for k, v in sd.items() "
+                                           f"if k.startswith({cut!r})}})"]
 
 
 def _load_table(c: LoadCheck) -> Fit:
