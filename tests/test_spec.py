@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rnnshape.errors import UsageError
+from rnnshape.model.options import OPTIONS, cli_name
 from rnnshape.model.spec import make_spec
 
 
@@ -59,9 +60,13 @@ def test_stacks():
     ],
 )
 def test_rules(kwargs, needle):
+    """Each rule is one structured error: the command line words it with flags, Python with keywords."""
     with pytest.raises(UsageError) as err:
         make_spec(kwargs.pop("kind", "lstm"), **kwargs)
-    assert needle in err.value.message
+    assert needle in err.value.worded(cli_name)
+    assert err.value.worded(cli_name).startswith(OPTIONS[err.value.field].flag + " ")
+    python = str(err.value)
+    assert python == err.value.message and "--" not in python and python.startswith(err.value.field + " ")
 
 
 def test_proj_on_rnn_and_gru():

@@ -144,11 +144,13 @@ def test_measure_runs_the_statement_on_the_threads_asked():
 )
 def test_timing_options_refuse_what_cannot_be_timed(opts, dry, spec_kw, flag):
     from rnnshape.errors import UsageError
+    from rnnshape.model import modes
+    from rnnshape.model.options import cli_name
     from rnnshape.model.spec import make_spec
 
     with pytest.raises(UsageError) as err:
-        opts.check(make_spec("lstm", **spec_kw), untimed="--dry-run" if dry else None)
-    assert flag in err.value.message
+        opts.check(make_spec("lstm", **spec_kw), untimed=modes.untimed(dry_run=dry))
+    assert flag in err.value.worded(cli_name) and "--" not in err.value.message
 
 
 class TickingClock(FakeClock):

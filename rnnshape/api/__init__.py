@@ -10,7 +10,5 @@ from __future__ import annotations
 from rnnshape.api.analysis import analyze, inspect
 from rnnshape.api.engine import Interrupted, analyze_many, hold_equal, run_report
 from rnnshape.api.many import compare, sweep
-from rnnshape.api.names import python_names
 
-__all__ = ["Interrupted", "analyze", "analyze_many", "compare", "hold_equal", "inspect", "python_names",
-           "run_report", "sweep"]
+__all__ = ["Interrupted", "analyze", "analyze_many", "compare", "hold_equal", "inspect", "run_report", "sweep"]

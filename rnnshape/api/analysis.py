@@ -14,14 +14,13 @@ from collections.abc import Callable
 
 from rnnshape.api import results
 from rnnshape.api.engine import run_report
-from rnnshape.api.names import python_terms
 from rnnshape.errors import UsageError
 from rnnshape.model import modes
+from rnnshape.model.options import DEFAULT_MIN_TIME
 from rnnshape.model.predict import predict
 from rnnshape.model.report import Report
-from rnnshape.model.rules import validate
-from rnnshape.model.spec import Spec, make_spec
-from rnnshape.run.measure import DEFAULT_MIN_TIME, TimingOptions
+from rnnshape.model.spec import Spec, make_spec, validate
+from rnnshape.run.measure import TimingOptions
 
 
 def analyze(
@@ -36,7 +35,6 @@ def analyze(
     backward: bool = False,
     vs_loop: bool = False,
     deploy: bool = False,
-    cli: bool = False,
     note: Callable[[str], None] | None = None,
     **options,
 ) -> Report:
@@ -47,22 +45,22 @@ def analyze(
     ``deploy`` runs the deployed variants (bfloat16, int8, torch.compile, ONNX Runtime) against eager.
     ``note(text)`` hears what timing a long forward will cost before it is spent (default: stderr).
     A mistake raises :class:`rnnshape.errors.UsageError` (a ``ValueError``; a ``TypeError`` for a value
-    of the wrong type) naming the keyword argument; ``cli=True`` names the command line's flags instead.
+    of the wrong type) naming the keyword argument (the command line words the same error with its flags).
 
     >>> analyze("lstm", num_layers="2")
     Traceback (most recent call last):
     ...
     rnnshape.errors.UsageTypeError: num_layers must be an integer (got '2')
     """
-    with python_terms(cli):
-        spec = validate(kind) if isinstance(kind, Spec) else make_spec(kind, **options)
-        opts = TimingOptions(min_time=min_time, threads=threads, backward=backward, vs_loop=vs_loop, clock=clock,
-                             note=note)
-        opts.check(spec, untimed=modes.untimed(no_time=not time, dry_run=dry_run))
-        if dry_run and check_flops:
-            raise UsageError("--check-flops runs torch (on meta), so it cannot be combined with --dry-run")
-        if deploy:
-            modes.refuse_deploy(dry_run=dry_run, device=spec.device, dtype=spec.dtype.value)
+    spec = validate(kind) if isinstance(kind, Spec) else make_spec(kind, **options)
+    opts = TimingOptions(min_time=min_time, threads=threads, backward=backward, vs_loop=vs_loop, clock=clock,
+                         note=note)
+    opts.check(spec, untimed=modes.untimed(time=time, dry_run=dry_run))
+    if dry_run and check_flops:
+        raise UsageError(field="check_flops", message="{check_flops=True} runs torch (on meta), so it cannot be "
+                         "combined with {dry_run=True}")
+    if deploy:
+        modes.refuse_deploy(dry_run=dry_run, device=spec.device, dtype=spec.dtype.value)
     if dry_run:
         return results.of(Report(predict(spec), verified=False, torch_version=None, timing=None,
                                  warnings=spec.warnings))

@@ -7,14 +7,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from rnnshape.api import results
-from rnnshape.api.names import python_terms
 from rnnshape.errors import WitnessMismatch
 from rnnshape.model import modes
 from rnnshape.model.guard import check_memory, check_meta
 from rnnshape.model.predict import predict
 from rnnshape.model.report import Prediction, Report
-from rnnshape.model.rules import validate
-from rnnshape.model.spec import Spec, with_device
+from rnnshape.model.spec import Spec, validate, with_device
 from rnnshape.run.measure import DEFAULT_MIN_TIME, TimingOptions
 
 
@@ -29,7 +27,7 @@ def run_report(spec: Spec, timing_options: TimingOptions | None, *, check_flops:
 
 def analyze_many(specs: Sequence[Spec], *, dry_run: bool = False, min_time: float = DEFAULT_MIN_TIME,
                  threads: int | None = None, backward: bool = False, clock: Callable[[], float] | None = None,
-                 step: Callable[[int], None] | None = None, cli: bool = False,
+                 step: Callable[[int], None] | None = None,
                  deploy: bool = False) -> list[Report]:
     """Several configurations, timed together: their forwards alternate round by round, so a change of load
     hits all of them alike and their ratios stay fair (what ``rnnshape compare`` and ``sweep`` use).
@@ -39,12 +37,11 @@ def analyze_many(specs: Sequence[Spec], *, dry_run: bool = False, min_time: floa
     (when at least one round was). Mistakes are raised as by :func:`analyze`.
     """
     opts = TimingOptions(min_time=min_time, threads=threads, backward=backward, clock=clock)
-    with python_terms(cli):
-        specs = [validate(spec) for spec in specs]
-        for spec in specs:
-            opts.check(spec, untimed=modes.untimed(dry_run=dry_run))
-            if deploy:
-                modes.refuse_deploy(dry_run=dry_run, device=spec.device, dtype=spec.dtype.value)
+    specs = [validate(spec) for spec in specs]
+    for spec in specs:
+        opts.check(spec, untimed=modes.untimed(dry_run=dry_run))
+        if deploy:
+            modes.refuse_deploy(dry_run=dry_run, device=spec.device, dtype=spec.dtype.value)
     if dry_run:
         return [results.of(Report(predict(spec), verified=False, torch_version=None, timing=None,
                                   warnings=spec.warnings)) for spec in specs]

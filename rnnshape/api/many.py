@@ -16,12 +16,11 @@ from collections.abc import Mapping, Sequence
 
 from rnnshape.api import results
 from rnnshape.api.engine import Interrupted, analyze_many
-from rnnshape.api.names import python_terms
 from rnnshape.errors import UsageError
-from rnnshape.model.comparison import KIND_ONLY, comparison
+from rnnshape.model.comparison import comparison
 from rnnshape.model.enums import Kind
-from rnnshape.model.rules import enum
-from rnnshape.model.spec import Spec, make_spec
+from rnnshape.model.options import KIND_ONLY
+from rnnshape.model.spec import Spec, enum, make_spec
 from rnnshape.model.sweep import VARIABLES, Point, Vary, grid, sweep_result
 from rnnshape.run.measure import DEFAULT_MIN_TIME
 
@@ -34,10 +33,9 @@ def compare(*configs: str | Mapping | Spec, dry_run: bool = False, min_time: flo
     or a Spec. ``shared`` keyword arguments apply to every configuration that takes them (``proj_size`` to
     LSTMs only) and that does not set its own.
     """
-    with python_terms(cli=False):
-        if not configs:
-            raise UsageError("compare needs configurations: a kind, a dict with a 'kind', or a Spec (got none)")
-        labels, specs = zip(*(_configuration(c, shared) for c in configs))
+    if not configs:
+        raise UsageError("compare needs configurations: a kind, a dict with a 'kind', or a Spec (got none)")
+    labels, specs = zip(*(_configuration(c, shared) for c in configs))
     return _measure(list(labels), list(specs), dry_run, min_time, threads, backward,
                     lambda reports, stopped: comparison(labels, reports, planned=len(specs), interrupted=stopped,
                                                         shared=_shared_text(shared)))
@@ -50,19 +48,18 @@ def sweep(kind: str, vary: Mapping[str, Sequence[int]], *, dry_run: bool = False
     The keys are analyze's keyword arguments: seq_len, batch, hidden_size, input_size, num_layers, proj_size.
     """
     fields = {field: (option, param) for option, (param, field) in VARIABLES.items()}
-    with python_terms(cli=False):
-        if not vary:
-            raise UsageError("sweep needs at least one value to vary (got vary={})",
-                             hint="for example vary={'seq_len': [16, 64, 256]}")
-        varies = []
-        for key, values in vary.items():
-            if key not in fields:
-                raise UsageError(f"vary keys must be one of {', '.join(fields)} (got {key!r})")
-            if key in options:
-                raise UsageError(f"{key} is both varied and set (got {key}={options[key]!r})")
-            varies.append(Vary(fields[key][0], fields[key][1], key, tuple(values)))
-        points = grid(varies)
-        specs = [make_spec(kind, **options, **dict(zip(vary, values))) for values in points]
+    if not vary:
+        raise UsageError("sweep needs at least one value to vary (got vary={})",
+                         hint="for example vary={'seq_len': [16, 64, 256]}")
+    varies = []
+    for key, values in vary.items():
+        if key not in fields:
+            raise UsageError(f"vary keys must be one of {', '.join(fields)} (got {key!r})")
+        if key in options:
+            raise UsageError(f"{key} is both varied and set (got {key}={options[key]!r})")
+        varies.append(Vary(fields[key][0], fields[key][1], key, tuple(values)))
+    points = grid(varies)
+    specs = [make_spec(kind, **options, **dict(zip(vary, values))) for values in points]
     return _measure([str(p) for p in points], specs, dry_run, min_time, threads, False,
                     lambda reports, stopped: sweep_result(varies, [Point(v, r) for v, r in zip(points, reports)],
                                                           planned=len(specs), interrupted=stopped))
@@ -83,8 +80,8 @@ def _configuration(config: str | Mapping | Spec, shared: Mapping) -> tuple[str, 
     own = {"kind": config} if isinstance(config, str) else dict(config)
     if "kind" not in own:
         raise UsageError(f"a configuration needs a 'kind' (got {own!r})")
-    kind = enum(Kind, own.pop("kind"), "the command")
-    options = {k: v for k, v in shared.items() if k not in KIND_ONLY or kind in KIND_ONLY[k]}
+    kind = enum(Kind, own.pop("kind"), "kind")
+    options = {k: v for k, v in shared.items() if k not in KIND_ONLY or kind.value in KIND_ONLY[k]}
     label = " ".join([kind.value, *(f"{k}={v}" for k, v in own.items())])
     return label, make_spec(kind, **{**options, **own})
 

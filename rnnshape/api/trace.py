@@ -23,22 +23,9 @@ from rnnshape.model.trace_error import explain
 
 def command(entry: TraceEntry) -> str | None:
     """The `rnnshape` command that rebuilds this module and runs it on input of the same shape."""
-    from rnnshape.checkpoint.against import command_line
+    from rnnshape.model.options import command_line
 
-    spec = entry.spec
-    if spec is None:
-        return None
-    parts = [command_line(spec)]  # the module's own options; the input's follow
-    if spec.lengths is not None:
-        parts.append("--lengths " + ",".join(str(n) for n in spec.lengths))
-    else:
-        parts.append(f"--seq-len {spec.seq_len}")
-        parts.append("--unbatched" if spec.unbatched else f"--batch {spec.batch}")
-    if spec.init_state.value != "none":
-        parts.append(f"--init-state {spec.init_state.value}")
-    if spec.dtype.value != "float32":
-        parts.append(f"--dtype {spec.dtype.value}")
-    return " ".join(parts)
+    return None if entry.spec is None else command_line(entry.spec)
 
 
 def summarise(calls, batch: int | None = None) -> tuple[TraceEntry, ...]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from rnnshape.checkpoint.inspection import Recovered
 from rnnshape.errors import UsageError
+from rnnshape.model import options
 from rnnshape.model.predict import predict
 from rnnshape.model.spec import Kind, Module, Spec
 
@@ -205,24 +206,5 @@ def _proj_message(want: Module, have: Module) -> str:
 
 
 def command_line(spec: Spec) -> str:
-    """The rnnshape command that builds ``spec``'s module: what to run instead."""
-    m = spec.modules()[0]
-    parts = [f"rnnshape {m.kind.value}"]
-    if m.cell:
-        parts.append("--cell")
-    parts += [f"--input-size {m.input_size}", f"--hidden-size {m.hidden_size}"]
-    if m.num_layers != 1:
-        parts.append(f"--layers {m.num_layers}")
-    if m.bidirectional:
-        parts.append("--bidirectional")
-    if m.proj_size:
-        parts.append(f"--proj-size {m.proj_size}")
-    if not m.bias:
-        parts.append("--no-bias")
-    if m.batch_first:  # known only from a whole pickled module or an ONNX layout
-        parts.append("--batch-first")
-    if m.dropout:
-        parts.append(f"--dropout {m.dropout}")
-    if m.kind is Kind.RNN and m.nonlinearity == "relu":
-        parts.append("--nonlinearity relu")
-    return " ".join(parts)
+    """The rnnshape command that builds ``spec``'s module: what to run instead (the one spec writer)."""
+    return options.command_line(spec, input=False)

@@ -1,8 +1,9 @@
 """The application: the Typer app, its commands and the console-script entry point.
 
-The commands live one per module (kind: rnn, lstm, gru; compare; sweep; inspect; trace) and never import this
-one; every failure goes through rnnshape.cli.edge. Nothing here imports torch at module level: --help,
---version and shell completion (which re-imports this module on every Tab) must stay fast.
+The commands live in their modules (kind: rnn, lstm, gru; multi: compare and sweep; inspect; trace) and never
+import this one; every failure goes through rnnshape.cli.edge, and every help ends with its exit codes. Nothing
+here imports torch at module level: --help, --version and shell completion (which re-imports this module on
+every Tab) must stay fast.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from typing import Annotated
 import typer
 
 from rnnshape import __version__
-from rnnshape.cli import compare, inspect, kind, sweep, trace
-from rnnshape.cli.edge import Group
+from rnnshape.cli import inspect, kind, multi, trace
+from rnnshape.cli.edge import Command, Group, exit_codes
 
 app = typer.Typer(
     cls=Group,
@@ -42,10 +43,12 @@ def _root(
 
 
 kind.register(app)
-compare.register(app)
-sweep.register(app)
+multi.register(app)
 inspect.register(app)
 trace.register(app)
+for _info in app.registered_commands:  # help without trailing spaces when piped, ending with the exit codes
+    _info.cls = Command if _info.cls in (None, typer.core.TyperCommand) else _info.cls
+    _info.epilog = _info.epilog or exit_codes(_info.name or "")
 
 
 def main(argv: list[str] | None = None) -> int:

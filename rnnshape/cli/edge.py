@@ -1,29 +1,110 @@
-"""The CLI's one error edge: every failure becomes one line on stderr and an exit status (CONTRACT.md).
+"""The CLI's one edge: every failure becomes one line on stderr and an exit status (CONTRACT.md), every help
+ends with those statuses, and what was typed is read here (integer lists, which options were given).
 
-Our domain errors carry their status; click's parse errors are rewritten in rnnshape's formula (the flag,
-the rule, the value); a closed pipe ends quietly; anything else is a bug, shown as one line unless
-RNNSHAPE_DEBUG is set.
+Our domain errors carry their status and are worded with the command line's flags; click's parse errors are
+rewritten in rnnshape's formula (the flag, the rule, the value); a closed pipe ends quietly; anything else is a
+bug, shown as one line unless RNNSHAPE_DEBUG is set.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import sys
 
+import typer
 from typer import Abort
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
-from rnnshape.cli.click_compat import exceptions as click_exceptions
-from rnnshape.errors import RnnshapeError
+from rnnshape.errors import RnnshapeError, UsageError, escape
+from rnnshape.model.options import OPTIONS, cli_name
+
+try:  # Click as Typer ships it: vendored as typer._click since Typer 0.26, the click package before that
+    from typer._click import exceptions as click_exceptions
+    from typer._click.core import ParameterSource
+    from typer._click.shell_completion import CompletionItem
+except ImportError:  # pragma: no cover - only with Typer < 0.26 (a machine's own Typer on PYTHONPATH)
+    from click import exceptions as click_exceptions
+    from click.core import ParameterSource
+    from click.shell_completion import CompletionItem
+
+__all__ = ["CompletionItem", "click_exceptions"]
 
 INTERRUPTED = 130
+# What each command's exit status means (CONTRACT.md, "Exit codes"); every help ends with its own.
+_ENVIRONMENT = "3    it cannot run here: no such device, not enough memory, no torch"
+_INTERNAL = "an internal error (a bug)"
+EXIT_CODES = {
+    "kind": ("0    success; with --check: the checkpoint would load",
+             f"1    with --check: it would not load; or {_INTERNAL}",
+             "2    a usage error: a value, a combination, an unreadable --check file",
+             _ENVIRONMENT, "130  interrupted"),
+    "compare": ("0    success", f"1    {_INTERNAL}", "2    a usage error: a value, a combination",
+                _ENVIRONMENT, "130  interrupted: what was measured is shown"),
+    "inspect": ("0    read (also when it holds no recurrent module); with --against: it would load",
+                f"1    with --against: it would not load; or {_INTERNAL}",
+                "2    a usage error, or a file that is not a readable checkpoint",
+                "3    an optional extra the file needs is not installed", "130  interrupted"),
+    "trace": ("0    traced", f"1    your model's forward raised (explained above); or {_INTERNAL}",
+              "2    a usage error: a target or --input that cannot be read", _ENVIRONMENT, "130  interrupted"),
+}
+EXIT_CODES["sweep"] = EXIT_CODES["compare"]
+
+
+def exit_codes(command: str) -> str | None:
+    """The help's last words: what each exit status of ``command`` means."""
+    codes = EXIT_CODES.get("kind" if command in ("rnn", "lstm", "gru") else command)
+    return None if codes is None else "Exit codes:\n" + "\n".join(codes)
+
+
+def plain_help(show) -> None:
+    """Help on a terminal as Rich draws it; piped or redirected, the same text without trailing spaces."""
+    if sys.stdout.isatty():
+        show()
+        return
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        show()
+    sys.stdout.write("".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines()))
+
+
+class Command(TyperCommand):
+    """Every command: its help without trailing spaces when piped."""
+
+    def format_help(self, ctx, formatter):
+        plain_help(lambda: super(Command, self).format_help(ctx, formatter))
+
+
+def _quiet(ctx, param, value: bool) -> bool:
+    if value:
+        from rnnshape.cli.output import configure
+
+        configure(quiet=True)
+    return value
+
+
+def quiet_option():
+    """--quiet/-q as the option table declares it, for a command that does not take it as a parameter."""
+    from typer.core import TyperOption
+
+    opt = OPTIONS["quiet"]
+    return TyperOption(param_decls=[opt.name, *opt.flags], is_flag=True, default=False, expose_value=False,
+                       callback=_quiet, help=opt.help, rich_help_panel=opt.panel)
 
 
 class Group(TyperGroup):
-    """Every exit goes through :func:`guarded`; command names are case-insensitive (rnnshape LSTM)."""
+    """Every exit goes through :func:`guarded`; command names are case-insensitive (rnnshape LSTM); every
+    command takes --quiet/-q (the table's row, added here to those that do not declare it)."""
 
     def get_command(self, ctx, cmd_name: str):
-        return super().get_command(ctx, cmd_name) or super().get_command(ctx, cmd_name.lower())
+        command = super().get_command(ctx, cmd_name) or super().get_command(ctx, cmd_name.lower())
+        if command is not None and not any(p.name == "quiet" for p in command.params):
+            command.params.append(quiet_option())
+        return command
+
+    def format_help(self, ctx, formatter):
+        plain_help(lambda: super(Group, self).format_help(ctx, formatter))
 
     def invoke(self, ctx):
         try:
@@ -46,9 +127,12 @@ class Group(TyperGroup):
 
 
 def error(err: RnnshapeError | Exception | str, hint: str | None = None) -> None:
-    message = getattr(err, "message", None) or str(err)
+    """One line on stderr (and a hint); a structured error names its options as the command line's flags."""
+    if isinstance(err, RnnshapeError):
+        message, hint = err.worded(cli_name), hint or err.worded_hint(cli_name)
+    else:
+        message = getattr(err, "message", None) or str(err)
     sys.stderr.write(f"rnnshape: error: {message}\n")
-    hint = hint or getattr(err, "hint", None)
     if hint:
         sys.stderr.write(f"hint: {hint}\n")
 
@@ -137,3 +221,31 @@ def quiet_pipe() -> int:
     except (OSError, ValueError):
         pass
     return 0
+
+
+_EXAMPLES = {"lengths": "10,7,3", "input_shape": "10,3,100", "hidden_size": "30,20"}
+
+
+def int_list(text: str, name: str) -> tuple[int, ...]:
+    """``"30,20"`` -> ``(30, 20)``; anything else is a usage error about the option ``name``.
+
+    >>> int_list("30, 20", "hidden_size")
+    (30, 20)
+    """
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        return tuple(int(p) for p in parts)
+    except ValueError:
+        raise UsageError(field=name, rule="must be an integer or a comma-separated list of integers",
+                         got=escape(repr(text)),
+                         hint="for example {%s=%s}" % (name, _EXAMPLES.get(name, "30,20"))) from None
+
+
+def _flag(param) -> str:
+    return next((o for o in param.opts if o.startswith("--")), param.opts[0])  # as declared: --layers
+
+
+def given_flags(ctx: typer.Context) -> dict[str, str]:
+    """{parameter name: its flag as declared} for the options typed on the command line."""
+    return {p.name: _flag(p) for p in ctx.command.params
+            if p.opts and ctx.get_parameter_source(p.name) is ParameterSource.COMMANDLINE}

@@ -42,6 +42,12 @@ def inspect_command(
 ) -> int:
     """Find the recurrent modules in a checkpoint, recover their configuration, and say why one won't load.
 
+    Examples:
+      rnnshape inspect model.pt
+      rnnshape inspect model.safetensors --prefix encoder.rnn --json
+      rnnshape inspect model.pt --against 'lstm --hidden-size 1024 --layers 2'
+      rnnshape inspect model.onnx --save-state-dict model.safetensors
+
     Nothing in the file runs: objects other than tensors become inert stand-ins.
 
     With --against: exit 0 when the checkpoint would load, 1 when it would not.
@@ -75,8 +81,7 @@ def inspect_command(
     if not args or args[0] not in kinds:
         raise UsageError(f"--against must start with {', '.join(kinds)} (got {against!r})",
                          hint="for example --against 'lstm --hidden-size 256 --layers 2'")
-    from rnnshape.cli.click_compat import exceptions as click_exceptions
-    from rnnshape.cli.edge import usage_message
+    from rnnshape.cli.edge import click_exceptions, usage_message
 
     group = ctx.parent  # the kind commands are the app's: asked of it, so that this module never imports them
     sub = group.command.get_command(group, args[0]) if group is not None else None

@@ -1,94 +1,106 @@
 """The rnn / lstm / gru commands: options become a Spec, rnnshape.api returns a Report, a renderer prints it.
 
-Thin: the options are declared in rnnshape.cli.options, the value rules live in rnnshape.model.rules and
-the combination rules in rnnshape.model.modes. torch is never imported here at module level.
+Thin: the options are rows of the one option table (rnnshape.model.options), turned into Typer parameters
+here; the value rules live in rnnshape.model.spec and the combination rules in rnnshape.model.modes. torch is
+never imported here at module level.
 """
 
 from __future__ import annotations
 
+import inspect
+from typing import Optional
+
 import typer
 
-from rnnshape.cli import options
-from rnnshape.cli.click_compat import exceptions as click_exceptions
-from rnnshape.cli.edge import usage_message
+from rnnshape.cli.edge import Command, click_exceptions, exit_codes, given_flags, int_list, usage_message
 from rnnshape.cli.output import Output, emit, warn
-from rnnshape.cli.parse import given_flags, int_list
 from rnnshape.errors import UsageError
 from rnnshape.model import modes
-from rnnshape.model.enums import Dtype, InitState, Kind
-from rnnshape.model.rules import check_run_bounds
-from rnnshape.model.spec import make_spec
-from rnnshape.run.measure import DEFAULT_MIN_TIME
+from rnnshape.model.enums import Kind
+from rnnshape.model.options import KIND, SPEC, Ints, Option, cli_name, for_command, gate_names
+from rnnshape.model.spec import check_run_bounds, make_spec
+
+# Two to four commands each help starts with: real ones, which tests/test_help.py runs.
+EXAMPLES = {
+    "rnn": ("rnnshape rnn --dry-run",
+            "rnnshape rnn -i 32 -H 64 --nonlinearity relu --batch-first",
+            "rnnshape rnn --cell -H 30,20 --seq-len 5 --diagram",
+            "rnnshape rnn --explain --gate h"),
+    "lstm": ("rnnshape lstm --dry-run",
+             "rnnshape lstm -H 256 --layers 2 --bidirectional --batch-first",
+             "rnnshape lstm --lengths 10,7,3 --proj-size 8 --json",
+             "rnnshape lstm --layers 2 --explain --layer 1 --gate f"),
+    "gru": ("rnnshape gru --dry-run",
+            "rnnshape gru -i 300 --input-shape 32,50,300 --batch-first",
+            "rnnshape gru --cell -H 128 --code",
+            "rnnshape gru --explain --gate z"),
+}
+
+
+def parameter(opt: Option, command: str = KIND, kind: str | None = None) -> inspect.Parameter:
+    """One row of the option table as a Typer parameter of ``command`` (of ``kind``'s command, for help that
+    differs by kind). A kind-specific option is hidden from the kinds that do not take it, but still accepted,
+    so that `rnnshape gru --proj-size 64` gets the rule's own error and hint."""
+    hint = {int: int, float: float, bool: bool, str: str, Ints: str}.get(opt.type, opt.type)
+    text = opt.help.format(gates=" ".join(gate_names(kind))) if kind else opt.help
+    shown = opt.shown_default
+    if shown is None and opt.default is not None and opt.type is not bool:
+        shown = getattr(opt.default, "value", opt.default)
+    if shown is not None:  # one style for every default, stated or derived: [default: 10, or max(lengths)]
+        text += f" \\[default: {shown}]"
+    extra: dict = {"show_default": False}
+    default = ",".join(map(str, opt.default)) if isinstance(opt.default, tuple) else opt.default
+    if opt.type is Ints and isinstance(default, int):
+        default = str(default)
+    if opt.negate:  # the flag turns the option off (--no-bias is bias=False): Typer's flags only turn on
+        default, extra["callback"] = False, _switched_off
+    if opt.completions:
+        extra["autocompletion"] = lambda: list(opt.completions)
+    info = typer.Option(default, *opt.flags, help=text, rich_help_panel=opt.panel, metavar=opt.metavar,
+                        hidden=kind is not None and not opt.takes(kind), **extra)
+    return inspect.Parameter(opt.name, inspect.Parameter.KEYWORD_ONLY, default=info,
+                             annotation=Optional[hint] if opt.optional else hint)
+
+
+def _switched_off(given: bool) -> bool:
+    return not given
+
+
+def signature(command: str, kind: str | None = None, leading: tuple[inspect.Parameter, ...] = ()) -> inspect.Signature:
+    """A command's Typer signature: ``ctx``, then ``leading`` (its own arguments), then its rows of the table."""
+    ctx = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
+    return inspect.Signature([ctx, *leading, *(parameter(o, command, kind) for o in for_command(command))],
+                             return_annotation=int)
 
 
 def command_for(kind: Kind):
-    """The Typer command of one kind; its parameters are the options (rnnshape.cli.options)."""
+    """The Typer command of one kind; its parameters are the option table's rows for the kind commands."""
 
-    def command(
-        ctx: typer.Context,
-        input_size: options.InputSize = 100,
-        hidden_size: options.HiddenSize = "20",
-        layers: options.Layers = None,
-        bidirectional: options.Bidirectional = False,
-        proj_size: int = 0,
-        no_bias: options.NoBias = False,
-        batch_first: options.BatchFirst = False,
-        dropout: options.Dropout = 0.0,
-        nonlinearity: str | None = None,
-        cell: options.Cell = False,
-        seq_len: options.SeqLen = None,
-        batch: options.Batch = None,
-        unbatched: options.Unbatched = False,
-        lengths: options.Lengths = None,
-        input_shape: options.InputShape = None,
-        init_state: options.InitStateChoice = InitState.NONE,
-        device: options.Device = "cpu",
-        dtype: options.DtypeChoice = Dtype.FLOAT32,
-        no_time: options.NoTime = False,
-        min_time: options.MinTime = DEFAULT_MIN_TIME,
-        threads: options.Threads = None,
-        backward: options.Backward = False,
-        vs_loop: options.VsLoop = False,
-        dry_run: options.DryRun = False,
-        check_flops: options.CheckFlops = False,
-        deploy: options.Deploy = False,
-        json_out: options.JsonOut = False,
-        code: options.Code = False,
-        check: options.Check = None,
-        explain: options.Explain = False,
-        layer: options.ExplainLayer = None,
-        reverse: options.ExplainReverse = False,
-        gate: options.ExplainGate = None,
-        diagram: options.Diagram = False,
-        svg: options.Svg = None,
-        html: options.Html = None,
-        no_live: options.NoLive = False,
-    ) -> int:
-        given = {name: value for name, value in locals().items() if name not in ("ctx", "kind")}
-        return run_kind(kind, ctx, given)
+    def command(ctx: typer.Context, **params) -> int:
+        return run_kind(kind, ctx, params)
 
-    command.__annotations__.update(options.kind_specific(kind.info.takes_proj_size, kind.info.takes_nonlinearity))
+    command.__signature__ = signature(KIND, kind.value)
     command.__doc__ = (
         f"Build {kind.info.title}, run a dummy batch through it, and show its parameters, tensor shapes, "
-        f"counts and forward time."
+        f"counts and forward time.\n\nExamples:\n" + "\n".join("  " + e for e in EXAMPLES[kind.value])
     )
     return command
 
 
 def run_kind(kind: Kind, ctx: typer.Context, o: dict) -> int:
-    spec = spec_from_options(kind, **o)
-    typed = {n: f for n, f in given_flags(ctx).items() if n != "check"}
-    untimed = modes.untimed(no_time=o["no_time"], dry_run=o["dry_run"], meta=spec.device == "meta")
-    redundant = modes.ignored(typed, check=o["check"] is not None, code=o["code"], untimed=untimed)
+    spec = spec_from_params(kind, o)
+    typed = [n for n in given_flags(ctx) if n != "check"]
+    untimed = modes.untimed(time=o["time"], dry_run=o["dry_run"], meta=spec.device == "meta")
+    redundant = modes.ignored(typed, check=o["check"] is not None, code=o["code"], untimed=untimed, name=cli_name)
     if o["check"] is not None:
         from rnnshape.cli.inspect import check_checkpoint
 
         warn(redundant)
-        return check_checkpoint(spec, o["check"], (ctx.obj or {}).get("prefix"), o["json_out"])
-    modes.refuse_with_code(code=o["code"], json=o["json_out"], extras={
-        "--explain": o["explain"], "--diagram": o["diagram"], "--svg": o["svg"], "--html": o["html"]})
+        return check_checkpoint(spec, o["check"], (ctx.obj or {}).get("prefix"), o["json"])
+    modes.refuse_with_code(code=o["code"], json=o["json"],
+                           extras=[n for n in ("explain", "diagram", "svg", "html") if o[n]])
     explain_focus = _focus(o)
-    out = Output(json=o["json_out"], svg=o["svg"], html=o["html"])
+    out = Output(json=o["json"], svg=o["svg"], html=o["html"])
     out.check(exported="the tables")
     check_run_bounds(o["min_time"], o["threads"])
     warn(redundant)  # only once every contradiction has been refused
@@ -99,10 +111,10 @@ def run_kind(kind: Kind, ctx: typer.Context, o: dict) -> int:
         return 0
     from rnnshape.api import analyze
 
-    run = dict(time=not o["no_time"], min_time=o["min_time"], threads=o["threads"], check_flops=o["check_flops"],
-               backward=o["backward"], vs_loop=o["vs_loop"], deploy=o["deploy"], cli=True)
+    run = dict(time=o["time"], min_time=o["min_time"], threads=o["threads"], check_flops=o["check_flops"],
+               backward=o["backward"], vs_loop=o["vs_loop"], deploy=o["deploy"])
     views = dict(explain=o["explain"], diagram=o["diagram"], explain_focus=explain_focus)
-    plain = (o["dry_run"] or o["json_out"] or o["no_live"] or o["explain"] or o["diagram"] or o["svg"] or o["html"]
+    plain = (o["dry_run"] or o["json"] or not o["live"] or o["explain"] or o["diagram"] or o["svg"] or o["html"]
              or o["deploy"])
     if not plain and _live(spec, run):
         return 0
@@ -147,33 +159,14 @@ def _tables(report, *, explain: bool, diagram: bool, explain_focus):
     return renderable
 
 
-def spec_from_options(
-    kind: Kind, *, input_size, hidden_size, layers, bidirectional, proj_size, no_bias, batch_first, dropout,
-    nonlinearity, cell, seq_len, batch, unbatched, lengths, init_state, dtype, device, input_shape, **_other,
-):
-    """A kind command's parsed options (its parameter names) -> the Spec; options that are not the spec's
-    (``--json``, ``--min-time`` ...) are ignored here, so `compare` and `sweep` can pass a whole context."""
-    return make_spec(
-        kind,
-        cell=cell,
-        input_size=input_size,
-        hidden_size=int_list(hidden_size, "--hidden-size"),
-        num_layers=layers,
-        bidirectional=bidirectional,
-        proj_size=proj_size,
-        bias=not no_bias,
-        batch_first=batch_first,
-        dropout=dropout,
-        nonlinearity=getattr(nonlinearity, "value", nonlinearity),  # an enum from Typer, a str from a context
-        seq_len=seq_len,
-        batch=batch,
-        unbatched=unbatched,
-        lengths=int_list(lengths, "--lengths") if lengths is not None else None,
-        init_state=init_state,
-        dtype=dtype,
-        device=device,
-        input_shape=int_list(input_shape, "--input-shape") if input_shape is not None else None,
-    )
+def spec_from_params(kind: Kind, params: dict):
+    """A command's parsed options (the table's names) -> the Spec; options that are not the spec's
+    (``json``, ``min_time`` ...) are ignored here, so `compare` and `sweep` can pass a whole context."""
+    given = {o.name: params[o.name] for o in SPEC if o.name in params}
+    for o in SPEC:
+        if o.type is Ints and isinstance(given.get(o.name), str):
+            given[o.name] = int_list(given[o.name], o.name)
+    return make_spec(kind, **given)
 
 
 def _live(spec, run: dict) -> bool:
@@ -186,7 +179,7 @@ def _live(spec, run: dict) -> bool:
     console = Console()
     if not live.wanted(console):
         return False
-    predicted = analyze(spec, dry_run=True, cli=True)
+    predicted = analyze(spec, dry_run=True)
     warn(predicted.warnings)
 
     def note(text: str) -> None:  # above the live display, which a bare write to the terminal would tear
@@ -218,5 +211,5 @@ def parse_kind_options(kind: str, tokens: list[str]) -> tuple[dict, dict[str, st
 
 def register(app: typer.Typer) -> None:
     for kind in Kind:
-        app.command(kind.value)(command_for(kind))
+        app.command(kind.value, cls=Command, epilog=exit_codes(kind.value))(command_for(kind))
 

@@ -79,10 +79,22 @@ def show(renderable, *, svg: str | None = None, html: str | None = None, console
             sys.stderr.write(f"rnnshape: saved {path}\n")
 
 
+_QUIET = [False]
+
+
+def configure(*, quiet: bool = False) -> None:
+    """--quiet/-q: warnings and notes stay off stderr (errors never do; warnings stay in the JSON)."""
+    _QUIET[0] = quiet
+
+
 def warn(warnings: Iterable[str], label: str | None = None) -> None:
+    if _QUIET[0]:
+        return
     for w in warnings:
         sys.stderr.write(f"rnnshape: warning: {label + ': ' if label else ''}{w}\n")
 
 
 def note(text: str) -> None:
+    if _QUIET[0]:
+        return
     sys.stderr.write(f"rnnshape: note: {text}\n")

@@ -39,6 +39,11 @@ def trace_command(
     """Trace your own model: import TARGET, run its forward, and show every recurrent call inside it
     (shapes as torch saw them, the rnnshape command that rebuilds each module, silent pitfalls).
 
+    Examples:
+      rnnshape trace my_model.py:Seq2Seq --input 8,15:long
+      rnnshape trace my_model.py:LanguageModel --input 4,35:long --calls 2
+      rnnshape trace mypackage.models:build --json
+
     This imports and runs your own code, as `python` would: trace only code you trust.
     """
     from rnnshape.api.trace import trace

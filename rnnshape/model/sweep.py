@@ -16,13 +16,13 @@ from rnnshape.model.comparison import forward
 from rnnshape.model.fit import PowerFit, power_fit
 from rnnshape.model.report import Report
 
-# --vary name -> (the kind command's parameter, the Spec field / JSON key)
+# --vary name -> (the kind command's parameter (the option table's name), the Spec field / JSON key)
 VARIABLES = {
     "seq-len": ("seq_len", "seq_len"),
     "batch": ("batch", "batch"),
     "hidden-size": ("hidden_size", "hidden_size"),
     "input-size": ("input_size", "input_size"),
-    "layers": ("layers", "num_layers"),
+    "layers": ("num_layers", "num_layers"),
     "proj-size": ("proj_size", "proj_size"),
 }
 ALIASES = {"num-layers": "layers"}

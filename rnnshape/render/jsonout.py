@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from rnnshape import __version__
+from rnnshape.model.options import spec_json
 from rnnshape.model.report import Report, TensorInfo
 from rnnshape.model.spec import Spec
 from rnnshape.render.deploy_json import deploy_keys
@@ -14,27 +15,8 @@ SCHEMA_VERSION = 1
 
 
 def spec_dict(spec: Spec) -> dict:
-    return {
-        "kind": spec.kind.value,
-        "cell": spec.cell,
-        "input_size": spec.input_size,
-        "hidden_size": list(spec.hidden_size) if isinstance(spec.hidden_size, tuple) else spec.hidden_size,
-        "num_layers": spec.num_layers,
-        "bidirectional": spec.bidirectional,
-        "proj_size": spec.proj_size,
-        "bias": spec.bias,
-        "batch_first": spec.batch_first,
-        "dropout": spec.dropout,
-        "nonlinearity": spec.nonlinearity,
-        "seq_len": spec.seq_len,
-        "batch": spec.batch,
-        "unbatched": spec.unbatched,
-        "lengths": list(spec.lengths) if spec.lengths is not None else None,
-        "init_state": spec.init_state.value,
-        "dtype": spec.dtype.value,
-        "device": spec.device,
-        "input_shape": None if spec.input_shape is None else list(spec.input_shape),
-    }
+    """The spec's JSON object, as the option table declares it (rnnshape.model.options)."""
+    return spec_json(spec)
 
 
 def _tensor(t: TensorInfo) -> dict:

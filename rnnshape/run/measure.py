@@ -11,10 +11,9 @@ from dataclasses import dataclass
 
 from rnnshape.errors import UsageError
 from rnnshape.model import modes
-from rnnshape.model.rules import check_run_bounds
+from rnnshape.model.options import DEFAULT_MIN_TIME  # declared with its option, --min-time
+from rnnshape.model.spec import check_run_bounds
 from rnnshape.model.stats import Stats
-
-DEFAULT_MIN_TIME = 0.05  # seconds per statement; with MIN_ROUNDS runs at least (rnnshape.run.rounds)
 
 
 @dataclass(frozen=True)
@@ -35,20 +34,21 @@ class TimingOptions:
     note: Callable[[str], None] | None = None
 
     def check(self, spec, *, untimed: str | None) -> None:
-        """The combinations that cannot be timed, as usage errors naming the flag (rnnshape.model.modes).
+        """The combinations that cannot be timed, as usage errors naming the option (rnnshape.model.modes).
 
-        ``untimed`` is the flag that turned timing off (--no-time, --dry-run), or None.
+        ``untimed`` is the option that turned timing off (modes.untimed), or None.
         """
         check_run_bounds(self.min_time, self.threads)
-        asked = {name: flag for name, flag, on in (("backward", "--backward", self.backward),
-                                                   ("vs_loop", "--vs-loop", self.vs_loop)) if on}
+        asked = [name for name, on in (("backward", self.backward), ("vs_loop", self.vs_loop)) if on]
         modes.ignored(asked, untimed=untimed or modes.untimed(meta=spec.device == "meta"))  # both contradict
         if self.vs_loop and spec.cell:
-            raise UsageError("--vs-loop compares a fused module with a cell loop; --cell already is the loop "
-                             "(got --cell)", hint="drop --cell to compare nn.LSTM with its LSTMCell loop")
+            raise UsageError(field="vs_loop", message="{vs_loop=True} compares a fused module with a cell loop; "
+                             "{cell=True} already is the loop (got {cell=True})",
+                             hint="drop {cell=True} to compare nn.LSTM with its LSTMCell loop")
         if self.vs_loop and spec.packed:
-            raise UsageError("--vs-loop runs the tutorial loop, which takes no PackedSequence (got --lengths)",
-                             hint="drop --lengths; --lengths alone times packed against padded")
+            raise UsageError(field="vs_loop", message="{vs_loop=True} runs the tutorial loop, which takes no "
+                             "PackedSequence (got {lengths})", hint="drop {lengths}; {lengths} alone times packed "
+                             "against padded")
 
 
 def measure(
