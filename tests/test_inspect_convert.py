@@ -102,6 +102,33 @@ def test_what_cannot_be_written_is_refused_and_nothing_is_written(cli, tmp_path)
     assert r.code == 2 and "--save-state-dict" in r.stderr and ".safetensors" in r.stderr
 
 
+@pytest.mark.parametrize("layout", ["folder", "shards"])
+def test_a_hugging_face_folder_converts(cli, tmp_path, layout):
+    from checkpoint_files import save_safetensors
+
+    torch.manual_seed(2)
+    net = Net()
+    state = {f"model.{k}": v for k, v in net.state_dict().items()}
+    folder = tmp_path / "hf"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"model_type": "custom"}))
+    if layout == "folder":
+        save_safetensors(folder / "model.safetensors", state)
+    else:
+        names = list(state)
+        halves = {"model-00001-of-00002.safetensors": names[:5], "model-00002-of-00002.safetensors": names[5:]}
+        for file, part in halves.items():
+            save_safetensors(folder / file, {k: state[k] for k in part})
+        index = {"weight_map": {k: file for file, part in halves.items() for k in part}}
+        (folder / "model.safetensors.index.json").write_text(json.dumps(index))
+    out = tmp_path / "enc.safetensors"
+    r = cli("inspect", folder, "--module", "model.encoder", "--save-state-dict", out)
+    assert r.code == 0, r.stderr
+    lstm = nn.LSTM(16, 12, num_layers=2, bidirectional=True, proj_size=5)
+    lstm.load_state_dict(read_safetensors(out), strict=True)
+    assert all(torch.equal(v, net.encoder.state_dict()[k]) for k, v in lstm.state_dict().items())
+
+
 def _export(module, path, x):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

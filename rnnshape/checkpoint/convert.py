@@ -112,7 +112,7 @@ def build_module(m: Recovered, local: dict):
 def source_tensors(ckpt: Checkpoint, names) -> dict:
     """The values of ``names`` (full names, as the checkpoint's entries), as torch tensors in torch's layout."""
     wanted = set(names)
-    if ckpt.format == "folder" or len(ckpt.files) > 1:
+    if ckpt.files and tuple(ckpt.files) != (ckpt.file,):  # a folder or an index: each weight file in turn
         out = {}
         for f in ckpt.files:
             part = read_checkpoint(f)
