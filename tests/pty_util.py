@@ -141,3 +141,55 @@ class Screen:
             elif args in ("", "0"):
                 self.lines[self.row] = self.lines[self.row][: self.col]
         # m (colours), h/l (cursor shown/hidden): nothing to draw
+
+
+def wait_until(ready, *, timeout: float = 120.0, poll: float = 0.02) -> bool:
+    """Poll ``ready()`` until it is true (True) or ``timeout`` seconds pass (False): a test waits for the state
+    it needs, never a fixed time that is too short on a busy machine and wasted on a quiet one."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        if ready():
+            return True
+        time.sleep(poll)
+    return bool(ready())
+
+
+def has_loaded(pid: int, library: str) -> bool:
+    """Whether process ``pid`` has mapped a shared library whose path holds ``library`` (Linux /proc)."""
+    try:
+        with open(f"/proc/{pid}/maps", encoding="utf-8", errors="replace") as f:
+            return any(library in line for line in f)
+    except OSError:
+        return False
+
+
+class Drain:
+    """Read ``fd`` (a pty's master side) in a thread until the writers close it; ``close()`` joins, closes fd."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd, self.chunks = fd, []
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.fd, 65536)
+            except OSError:  # EIO: every writer has closed the slave side
+                return
+            if not chunk:
+                return
+            self.chunks.append(chunk)
+
+    @property
+    def data(self) -> bytes:
+        return b"".join(self.chunks)
+
+    @property
+    def text(self) -> str:
+        return self.data.decode(errors="replace")
+
+    def close(self) -> None:
+        self.thread.join(timeout=10)
+        os.close(self.fd)
+

@@ -118,8 +118,7 @@ def test_bare_command_prints_help_and_succeeds(cli):
 
 def test_memory_guard_counts_the_backward_step():
     from rnnshape.errors import EnvironmentUnfit
-    from rnnshape.model.guard import check_memory
-    from rnnshape.model.memory import estimate
+    from rnnshape.model.memory import check_memory, estimate
     from rnnshape.model.predict import predict
     from rnnshape.model.spec import make_spec
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import specs
 
-from rnnshape.model.guard import check_memory, estimate_bytes
+from rnnshape.model.memory import check_memory, estimate_bytes
 from rnnshape.model.predict import predict
 from rnnshape.model.spec import make_spec, with_device
 from rnnshape.views.code import snippet

@@ -138,7 +138,7 @@ def setup(kind: str, kw: dict):
 
 def rnnshape_memory(kind: str, kw: dict, *, backward: bool):
     from rnnshape.run.build import build
-    from rnnshape.run.perf import _memory
+    from rnnshape.run.measure import _memory
 
     spec = make_spec(kind, **kw)
     return _memory(spec, predict(spec), build(spec), backward=backward)
@@ -207,7 +207,7 @@ def test_kept_for_backward_against_saved_tensors_hooks(variant):
 def test_the_profiler_peak_sees_what_autograd_keeps():
     """A second witness for the CPU method: saved_tensors_hooks count the bytes autograd keeps, and the
     profiler's running sum after the forward (before the backward) holds at least those bytes."""
-    from rnnshape.run.peak import resident_bytes
+    from rnnshape.run.memory import resident_bytes
 
     torch.set_num_threads(1)
     m = nn.GRU(128, 256)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
+import pty_util
 import pytest
 
 from rnnshape.model.predict import predict
@@ -157,17 +158,29 @@ def test_ctrl_c_while_building_shows_nothing(cli, monkeypatch):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(pty_util.pty is None, reason="needs a pseudo-terminal")
 def test_real_ctrl_c_during_torch_timing_prints_what_was_measured():
+    import os
     import signal
+    import struct
     import subprocess
     import sys
-    import time
 
+    # stderr on a terminal shows the progress bar: its "timing" step says every point is built and the
+    # alternating rounds are under way, which is when Ctrl-C is meant to come
+    master, slave = pty_util.pty.openpty()
+    pty_util.fcntl.ioctl(slave, pty_util.termios.TIOCSWINSZ, struct.pack("HHHH", 24, 200, 0, 0))
     proc = subprocess.Popen([sys.executable, "-m", "rnnshape", "sweep", "rnn", "--vary", "seq-len=4,8,16,32,64,128",
-                             "--min-time", "5", "--csv"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(8)  # torch imported, every point built, the timing rounds (about 30 s in all) under way
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+                             "--min-time", "5", "--csv"], stdout=subprocess.PIPE, stderr=slave, text=True)
+    os.close(slave)
+    seen = pty_util.Drain(master)  # read all along: a full pty would block the progress bar's writes
+    try:
+        assert pty_util.wait_until(lambda: b"alternating rounds" in seen.data or proc.poll() is not None), seen.text
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        seen.close()
+    err = seen.text
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "rnnshape: interrupted: " in err
     rows = list(csv.DictReader(io.StringIO(out)))

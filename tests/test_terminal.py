@@ -6,9 +6,9 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
+from pty_util import has_loaded, wait_until
 
 CMD = [sys.executable, "-m", "rnnshape"]
 
@@ -31,10 +31,12 @@ def test_closed_pipe_ends_quietly():
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="reads /proc to see torch loaded")
 def test_ctrl_c_exits_130_without_traceback():
     proc = subprocess.Popen(CMD + ["lstm", "--min-time", "60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=_env())
-    time.sleep(4)  # inside torch import or the measurement
+    # ready: torch's library is mapped, so the process is inside torch's import or the measurement
+    assert wait_until(lambda: has_loaded(proc.pid, "libtorch") or proc.poll() is not None), "torch never loaded"
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err

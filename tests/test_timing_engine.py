@@ -9,10 +9,8 @@ from __future__ import annotations
 import pytest
 
 from rnnshape.model.comparison import time_ratio
-from rnnshape.model.stats import Stats, noise_warning
-from rnnshape.model.threads import Probe, ThreadChoice, candidates, choose, thread_findings
-from rnnshape.run.policy import LONG_CALL_S, MEASURE_CAP_S, MIN_ROUNDS, enough
-from rnnshape.run.rounds import time_groups
+from rnnshape.model.stats import Probe, Stats, ThreadChoice, candidates, choose, noise_warning, thread_findings
+from rnnshape.run.rounds import LONG_CALL_S, MEASURE_CAP_S, MIN_ROUNDS, enough, time_groups
 
 MS = 2.0**-10  # about a millisecond, exact in binary so virtual time adds without rounding
 # calls before the rounds for a quick forward: 2 warm-up, then per count 2 passes of (1 absorbing + 3, 1 + 2)

@@ -12,7 +12,7 @@ nn = torch.nn
 
 from rnnshape.model.spec import make_spec  # noqa: E402
 from rnnshape.run.loop import loop_forward  # noqa: E402
-from rnnshape.run.perf import padded_forward, train_step  # noqa: E402
+from rnnshape.run.measure import padded_forward, train_step  # noqa: E402
 
 LOOP_CASES = [
     dict(kind="lstm", num_layers=4, bidirectional=True),
@@ -137,7 +137,7 @@ def test_train_step_sets_gradients_afresh_each_call():
 
 def test_kernel_path_and_what_flop_counter_mode_reads():
     from rnnshape.run import build as run
-    from rnnshape.run.kernel import observe_kernel
+    from rnnshape.run.build import observe_kernel
 
     spec = make_spec("gru", seq_len=6, batch=4, input_size=16, hidden_size=12, num_layers=3, bidirectional=True)
     built = run.build(spec)
@@ -154,8 +154,7 @@ def test_kernel_path_and_what_flop_counter_mode_reads():
 
 
 def test_memory_estimate_parts_against_torch_tensors():
-    from rnnshape.model.guard import estimate_bytes
-    from rnnshape.model.memory import estimate, with_margin
+    from rnnshape.model.memory import estimate, estimate_bytes, with_margin
     from rnnshape.model.predict import predict
     from rnnshape.run import build as run
 

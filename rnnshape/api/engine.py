@@ -4,12 +4,14 @@ or several together in alternating rounds.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from rnnshape.api import results
 from rnnshape.errors import WitnessMismatch
 from rnnshape.model import modes
-from rnnshape.model.guard import check_memory, check_meta
+from rnnshape.model.memory import check_memory, check_meta
 from rnnshape.model.predict import predict
 from rnnshape.model.report import Prediction, Report
 from rnnshape.model.spec import Spec, validate, with_device
@@ -20,6 +22,7 @@ def run_report(spec: Spec, timing_options: TimingOptions | None, *, check_flops:
                deploy: bool = False) -> Report:
     """The real run: build with torch, hold it equal to the predictor, time it unless options are None;
     with ``deploy``, also each deployed variant against eager (rnnshape.run.deploy)."""
+    timing_options = _heard(timing_options)
     prepared = [_verified(spec, timing_options, check_flops)]
     reports = _timed(prepared, timing_options)
     return _deployed(reports, prepared, timing_options)[0] if deploy else reports[0]
@@ -28,15 +31,16 @@ def run_report(spec: Spec, timing_options: TimingOptions | None, *, check_flops:
 def analyze_many(specs: Sequence[Spec], *, dry_run: bool = False, min_time: float = DEFAULT_MIN_TIME,
                  threads: int | None = None, backward: bool = False, clock: Callable[[], float] | None = None,
                  step: Callable[[int], None] | None = None,
-                 deploy: bool = False) -> list[Report]:
+                 deploy: bool = False, note: Callable[[str], None] | None = None) -> list[Report]:
     """Several configurations, timed together: their forwards alternate round by round, so a change of load
     hits all of them alike and their ratios stay fair (what ``rnnshape compare`` and ``sweep`` use).
 
-    ``step(i)`` is called before building the i-th, and with ``len(specs)`` before timing. Ctrl-C while
+    ``step(i)`` is called before building the i-th, and with ``len(specs)`` before timing; ``note(text)``
+    hears what a long timing will cost before it is spent (default: stderr). Ctrl-C while
     measuring raises :class:`Interrupted` carrying every configuration with the rounds measured so far
     (when at least one round was). Mistakes are raised as by :func:`analyze`.
     """
-    opts = TimingOptions(min_time=min_time, threads=threads, backward=backward, clock=clock)
+    opts = _heard(TimingOptions(min_time=min_time, threads=threads, backward=backward, clock=clock, note=note))
     specs = [validate(spec) for spec in specs]
     for spec in specs:
         opts.check(spec, untimed=modes.untimed(dry_run=dry_run))
@@ -59,6 +63,16 @@ def analyze_many(specs: Sequence[Spec], *, dry_run: bool = False, min_time: floa
         raise Interrupted([results.of(r) for r in stop.reports]) from None
 
 
+def _heard(opts: TimingOptions | None) -> TimingOptions | None:
+    """The Python API's default listener for the timing's notes: stderr (the CLI passes its output's)."""
+    return replace(opts, note=_stderr_note) if opts is not None and opts.note is None else opts
+
+
+def _stderr_note(text: str) -> None:
+    sys.stderr.write(f"rnnshape: note: {text}\n")
+    sys.stderr.flush()
+
+
 class Interrupted(KeyboardInterrupt):
     """Ctrl-C during the timing rounds: ``reports`` holds every configuration with the rounds done so far."""
 
@@ -75,14 +89,14 @@ def _verified(spec: Spec, timing_options: TimingOptions | None, check_flops: boo
     run.check_dtype(spec)
     prediction = predict(spec)
     warnings = list(spec.warnings)
-    if spec.device == "meta":
+    if spec.device == "meta" or check_flops:  # both run on meta: refuse one that would take minutes, once
         slow = check_meta(spec)
-        if slow:
+        if slow and spec.device == "meta":
             warnings.append(slow)
-    else:
-        backward = timing_options is not None and timing_options.backward
-        from rnnshape.run.device import available_bytes
+    if spec.device != "meta":
+        from rnnshape.run.memory import available_bytes
 
+        backward = timing_options is not None and timing_options.backward
         check_memory(prediction, available_bytes(spec.device), spec.device, backward=backward)
     built = run.build(spec)
     observed = run.observe(spec, built)
@@ -90,7 +104,6 @@ def _verified(spec: Spec, timing_options: TimingOptions | None, check_flops: boo
     warnings += [w for w in observed.warnings if w not in warnings]
     flops_counted = None
     if check_flops:
-        check_meta(spec)
         flops_counted = run.count_flops(spec)
         if flops_counted != prediction.totals.flops:
             raise WitnessMismatch(
@@ -106,7 +119,7 @@ def _timed(prepared: list, timing_options: TimingOptions | None) -> list[Report]
     runs = [(spec, prediction, built) for spec, prediction, built, *_ in prepared if spec.device != "meta"]
     timings = iter([])
     if timing_options is not None and runs:
-        from rnnshape.run.perf import time_reports
+        from rnnshape.run.measure import time_reports
         from rnnshape.run.rounds import RoundsInterrupted
 
         try:

@@ -69,10 +69,11 @@ def _passed_through(err: BaseException, module) -> bool:
 
 
 def trace(target: str, inputs=(), *, calls: int = 1, train: bool = False, batch: int | None = None,
-          device: str = "cpu") -> Trace:
+          device: str = "cpu", echo=None) -> Trace:
     """Import and run ``target`` (`file.py:NAME` or `package.module:NAME`): the recurrent calls inside it.
 
     ``inputs`` are InputSpec or ``"32,50:long"`` strings; without them NAME must return (module, example_args).
+    What the user's code prints goes to ``echo`` (a text stream; default: stderr), never where the result goes.
     """
     import torch
 
@@ -87,7 +88,8 @@ def trace(target: str, inputs=(), *, calls: int = 1, train: bool = False, batch:
         raise UsageError(f"--batch must be >= 1 (got {batch})")
     specs = [parse_input(s) if isinstance(s, str) else s for s in inputs]
     device = resolve_device(device)
-    with contextlib.redirect_stdout(sys.stderr):  # the user's prints must not mix with the result (--json)
+    echo = echo if echo is not None else sys.stderr
+    with contextlib.redirect_stdout(echo):  # the user's prints must not mix with the result (--json)
         model, example = load(target)
     warnings = []
     if specs:
@@ -103,7 +105,7 @@ def trace(target: str, inputs=(), *, calls: int = 1, train: bool = False, batch:
     if not any(isinstance(m, _recurrent()) for m in model.modules()):
         warnings.append(f"{target} has no recurrent module (RNN, LSTM, GRU or their cells): nothing to trace")
     recorder = Recorder(model)
-    with contextlib.redirect_stdout(sys.stderr):
+    with contextlib.redirect_stdout(echo):
         err = run_forwards(model, args, calls=calls, train=train, recorder=recorder)
     entries = summarise(recorder.calls, batch if batch is not None else recorder.batch)
     error = failure(recorder, err) if err is not None else None

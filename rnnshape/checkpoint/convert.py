@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from rnnshape.checkpoint.files import Checkpoint, read_checkpoint
 from rnnshape.checkpoint.inspection import Recovered, inspect_checkpoint
 from rnnshape.errors import RnnshapeError, UsageError
+
+if TYPE_CHECKING:
+    from rnnshape.checkpoint.files import Checkpoint
 
 _OUT_FORMATS = {".safetensors": "safetensors", ".pt": "pt", ".pth": "pt", ".bin": "pt"}
 _ST_CODES = {"float64": "F64", "float32": "F32", "float16": "F16", "bfloat16": "BF16"}
@@ -111,55 +114,15 @@ def build_module(m: Recovered, local: dict):
 
 def source_tensors(ckpt: Checkpoint, names) -> dict:
     """The values of ``names`` (full names, as the checkpoint's entries), as torch tensors in torch's layout."""
-    wanted = set(names)
-    if ckpt.files and tuple(ckpt.files) != (ckpt.file,):  # a folder or an index: each weight file in turn
-        out = {}
-        for f in ckpt.files:
-            part = read_checkpoint(f)
-            here = wanted & {e.name for e in part.entries}
-            if here:
-                out.update(source_tensors(part, here))
-        return out
-    if ckpt.format == "safetensors":
-        return _safetensors_values(ckpt.file, wanted)
     if ckpt.format == "onnx":
-        return _onnx_values(ckpt, wanted)
-    if ckpt.format in ("pytorch zip", "pytorch legacy", "pickle"):
-        return _torch_values(ckpt, wanted)
-    raise NotExact(f"rnnshape cannot convert {ckpt.format} files yet ({ckpt.file})")
+        return _onnx_values(ckpt, set(names))
+    from rnnshape.checkpoint.files import read_tensors
 
-
-def _torch_values(ckpt: Checkpoint, wanted: set) -> dict:
-    from rnnshape.checkpoint import torchfile, walk
-
-    loaded = torchfile.load_zip(ckpt.file) if ckpt.format == "pytorch zip" else torchfile.load_pickle(ckpt.file)
-    found = None if ckpt.whole_file else walk.locate(loaded.obj)
-    items = found.state.items() if found is not None else walk.flatten(loaded.obj)
-    return {k: v.detach() for k, v in items if k in wanted and walk.is_tensor(v)}
-
-
-def _safetensors_values(path: str, wanted: set) -> dict:
-    import json
-    import struct
-
-    import torch
-
-    from rnnshape.checkpoint.safetensors import DTYPES, read_header
-
-    read_header(path)  # refuses a damaged file, with the reason
-    with open(path, "rb") as f:
-        (n,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(n))
-        out = {}
-        for name in wanted:
-            info = header[name]
-            begin, end = info["data_offsets"]
-            f.seek(8 + n + begin)
-            data = bytearray(f.read(end - begin))
-            dtype = getattr(torch, DTYPES[info["dtype"]][0])
-            out[name] = torch.frombuffer(data, dtype=dtype).reshape(info["shape"]) if data else \
-                torch.empty(info["shape"], dtype=dtype)
-    return out
+    try:
+        return {k: v.detach() for k, v in read_tensors(ckpt.file, names).items()}
+    except KeyError as err:
+        raise NotExact(f"{ckpt.file}: the reader gives no value for {err.args[0]!r}",
+                       hint="this is a bug in rnnshape; please report it") from None
 
 
 def _write(state: dict, out: str, fmt: str, metadata: dict) -> None:
@@ -213,8 +176,11 @@ def _read_back(out: str, fmt: str, state: dict) -> None:
 
     if fmt == "pt":
         back = torch.load(out, map_location="cpu", weights_only=True)
-    else:
-        back = _safetensors_values(out, set(state))
+    else:  # files.py's header check and reader, which share nothing with the writer above
+        from rnnshape.checkpoint.files import read_checkpoint, read_tensors
+
+        read_checkpoint(out)
+        back = read_tensors(out)
     if set(back) != set(state) or any(not torch.equal(back[k], v) for k, v in state.items()):
         os.unlink(out)
         raise NotExact(f"{out} did not read back as written; it was removed",

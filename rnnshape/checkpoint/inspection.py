@@ -32,14 +32,17 @@ import dataclasses
 import os
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rnnshape.checkpoint.entries import Entry
-from rnnshape.checkpoint.files import Checkpoint, read_checkpoint
 from rnnshape.errors import UsageError
 from rnnshape.model.predict import predict
 from rnnshape.model.report import Prediction
 from rnnshape.model.spec import Dtype, Kind, Module, Spec, make_spec
 from rnnshape.views.code import constructor as constructor_line
+
+if TYPE_CHECKING:  # types only: the readers are imported when a file is read, not on every start (issue 21)
+    from rnnshape.checkpoint.files import Checkpoint
 
 _NAME = re.compile(
     r"^(?:(?P<prefix>.+)\.)?(?P<param>weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)"
@@ -234,12 +237,16 @@ class Inspection:
 
 def inspect_checkpoint(path: str | os.PathLike, prefix: str | None = None) -> Inspection:
     """Read ``path`` and recover every recurrent module in it (only the one under ``prefix`` if given)."""
+    from rnnshape.checkpoint.files import read_checkpoint
+
     ckpt = read_checkpoint(path)
     onnx = {g.prefix: g for g in ckpt.onnx}
+    sources = {s.prefix: s for s in ckpt.sources}
     attributes: dict[str, list] = {}
     for where, pairs in ckpt.attributes:
         attributes.setdefault(where, []).extend(pairs)
-    modules = tuple(_with_attributes(m, attributes.get(m.prefix, ()), onnx.get(m.prefix))
+    modules = tuple(_with_source(_with_attributes(m, attributes.get(m.prefix, ()), onnx.get(m.prefix)),
+                                 sources.get(m.prefix))
                     for m in find_modules(ckpt.entries))
     if prefix is not None:
         modules = (select(modules, prefix, ckpt.file),)
@@ -326,8 +333,17 @@ def _with_attributes(m: Recovered, attributes, onnx=None) -> Recovered:
                                stored=tuple(changes), untorchable=untorchable)
 
 
+def _with_source(m: Recovered, source) -> Recovered:
+    """A Keras, NumPy or other non-torch file's own word on the module: its settings, what torch does otherwise."""
+    if source is None:
+        return m
+    said = tuple(source.notes) + tuple(f"torch computes this differently: {d}" for d in source.differs)
+    return dataclasses.replace(m, notes=tuple(m.notes) + said,
+                               untorchable=tuple(m.untorchable) + tuple(source.differs))
+
+
 def _notes(ckpt: Checkpoint) -> tuple[str, ...]:
-    notes = []
+    notes = list(ckpt.notes)
     if len(ckpt.files) > 1:
         notes.append(f"read {len(ckpt.files)} shards: " + ", ".join(os.path.basename(f) for f in ckpt.files))
     elif ckpt.files and ckpt.files[0] != ckpt.file:

@@ -29,7 +29,9 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        print(f"rnnshape {__version__}")
+        from rnnshape.cli.output import emit
+
+        emit(f"rnnshape {__version__}")
         raise typer.Exit()
 
 

@@ -17,6 +17,7 @@ import typer
 from typer import Abort
 from typer.core import TyperCommand, TyperGroup
 
+from rnnshape.cli import output
 from rnnshape.errors import RnnshapeError, UsageError, escape
 from rnnshape.model.options import OPTIONS, cli_name
 
@@ -60,13 +61,14 @@ def exit_codes(command: str) -> str | None:
 
 def plain_help(show) -> None:
     """Help on a terminal as Rich draws it; piped or redirected, the same text without trailing spaces."""
-    if sys.stdout.isatty():
+    env = output.env()
+    if env.stdout_isatty:
         show()
         return
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
         show()
-    sys.stdout.write("".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines()))
+    env.emit("".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines()))
 
 
 class Command(TyperCommand):
@@ -78,9 +80,7 @@ class Command(TyperCommand):
 
 def _quiet(ctx, param, value: bool) -> bool:
     if value:
-        from rnnshape.cli.output import configure
-
-        configure(quiet=True)
+        output.configure(quiet=True)
     return value
 
 
@@ -110,11 +110,12 @@ class Group(TyperGroup):
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:  # Typer turns it into a silent exit 130: say why first
-            sys.stderr.write("rnnshape: interrupted\n")
+            output.say("interrupted")
             raise
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         argv = list(sys.argv[1:] if args is None else args)
+        output.configure(quiet=False)  # each run starts loud; its --quiet/-q says otherwise
         code = guarded(
             lambda: super(Group, self).main(argv, prog_name or "rnnshape", complete_var, standalone_mode=False,
                                             **extra),
@@ -127,14 +128,13 @@ class Group(TyperGroup):
 
 
 def error(err: RnnshapeError | Exception | str, hint: str | None = None) -> None:
-    """One line on stderr (and a hint); a structured error names its options as the command line's flags."""
+    """One line on stderr (and a hint), through the output object; a structured error names its options as
+    the command line's flags."""
     if isinstance(err, RnnshapeError):
         message, hint = err.worded(cli_name), hint or err.worded_hint(cli_name)
     else:
         message = getattr(err, "message", None) or str(err)
-    sys.stderr.write(f"rnnshape: error: {message}\n")
-    if hint:
-        sys.stderr.write(f"hint: {hint}\n")
+    output.error(message, hint)
 
 
 def guarded(fn, argv: list[str], commands: set[str]) -> int:
@@ -154,7 +154,7 @@ def guarded(fn, argv: list[str], commands: set[str]) -> int:
         error(err)
         return err.exit_code
     except (KeyboardInterrupt, Abort):
-        sys.stderr.write("rnnshape: interrupted\n")
+        output.say("interrupted")
         return INTERRUPTED
     except BrokenPipeError:
         return quiet_pipe()

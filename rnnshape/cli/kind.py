@@ -12,6 +12,7 @@ from typing import Optional
 
 import typer
 
+from rnnshape.cli import output
 from rnnshape.cli.edge import Command, click_exceptions, exit_codes, given_flags, int_list, usage_message
 from rnnshape.cli.output import Output, emit, warn
 from rnnshape.errors import UsageError
@@ -112,7 +113,7 @@ def run_kind(kind: Kind, ctx: typer.Context, o: dict) -> int:
     from rnnshape.api import analyze
 
     run = dict(time=o["time"], min_time=o["min_time"], threads=o["threads"], check_flops=o["check_flops"],
-               backward=o["backward"], vs_loop=o["vs_loop"], deploy=o["deploy"])
+               backward=o["backward"], vs_loop=o["vs_loop"], deploy=o["deploy"], note=output.note)
     views = dict(explain=o["explain"], diagram=o["diagram"], explain_focus=explain_focus)
     plain = (o["dry_run"] or o["json"] or not o["live"] or o["explain"] or o["diagram"] or o["svg"] or o["html"]
              or o["deploy"])
@@ -126,6 +127,8 @@ def run_kind(kind: Kind, ctx: typer.Context, o: dict) -> int:
 
 def _focus(o: dict):
     """--layer/--reverse/--gate narrow --explain; alone they would do nothing, so they ask for it."""
+    if not (o["explain"] or o["layer"] is not None or o["reverse"] or o["gate"] is not None):
+        return None  # no explanation asked: the explain views stay unimported (start-up, issue 21)
     from rnnshape.views.explain_focus import Focus
 
     f = Focus(o["layer"], o["reverse"], o["gate"])
@@ -171,22 +174,18 @@ def spec_from_params(kind: Kind, params: dict):
 
 def _live(spec, run: dict) -> bool:
     """On a terminal: the predicted tables at once, settled by torch's verdict (rnnshape.render.live)."""
-    from rich.console import Console
-
     from rnnshape.api import analyze
     from rnnshape.render import live
 
-    console = Console()
+    env = output.env()
+    console = env.live_console()
     if not live.wanted(console):
         return False
     predicted = analyze(spec, dry_run=True)
     warn(predicted.warnings)
-
-    def note(text: str) -> None:  # above the live display, which a bare write to the terminal would tear
-        console.print(f"rnnshape: note: {text}", style="yellow", markup=False, highlight=False)
-
-    report = live.show(predicted, lambda: analyze(spec, note=note, **run), console,
-                       timed=run["time"] and spec.device != "meta")
+    with env.above(console):  # notes print above the live display, which a bare write to the terminal would tear
+        report = live.show(predicted, lambda: analyze(spec, **run), console,
+                           timed=run["time"] and spec.device != "meta")
     warn(w for w in report.warnings if w not in predicted.warnings)
     return True
 

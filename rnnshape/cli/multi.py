@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import inspect
 import shlex
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated
@@ -18,7 +17,7 @@ from typing import Annotated
 import typer
 
 from rnnshape.cli.edge import INTERRUPTED, Command, CompletionItem, given_flags
-from rnnshape.cli.output import Output, note, warn
+from rnnshape.cli.output import Output, env, note, say, warn
 from rnnshape.errors import UsageError
 from rnnshape.model import modes
 from rnnshape.model.enums import Kind
@@ -123,11 +122,11 @@ def measure_all(labels: Sequence[str], specs: Sequence[Spec], run: Run) -> tuple
     def building(i: int) -> str:
         return f"building {labels[i]}" if i < len(labels) else "timing, in alternating rounds"
 
-    with progress_bar(len(specs) + timed, enabled=timed) as step:
+    with progress_bar(len(specs) + timed, enabled=timed and not env().quiet) as step:
         try:
             reports = api.analyze_many(specs, dry_run=run.dry_run, min_time=run.min_time, threads=run.threads,
                                        backward=run.backward, step=lambda i: step(building(i)),
-                                       deploy=run.deploy)
+                                       deploy=run.deploy, note=note)
         except api.Interrupted as stop:
             return stop.reports, True
         except KeyboardInterrupt:
@@ -147,10 +146,10 @@ def warn_all(labelled: Sequence[tuple[str, Report]]) -> None:
 
 def stopped(done: int, total: int) -> int:
     if done == total:
-        sys.stderr.write(f"rnnshape: interrupted: showing all {total}, measured for fewer rounds than asked\n")
+        say(f"interrupted: showing all {total}, measured for fewer rounds than asked")
         return INTERRUPTED
     shown = "nothing to show" if done == 0 else f"showing the {done} of {total} measured"
-    sys.stderr.write(f"rnnshape: interrupted: {shown}\n")
+    say(f"interrupted: {shown}")
     return INTERRUPTED
 
 

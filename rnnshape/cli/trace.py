@@ -5,7 +5,6 @@ Thin: options go to rnnshape.api.trace.trace, a renderer prints the Trace. torch
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Optional
 
 import typer
@@ -47,21 +46,21 @@ def trace_command(
     This imports and runs your own code, as `python` would: trace only code you trust.
     """
     from rnnshape.api.trace import trace
+    from rnnshape.cli import output
 
-    result = trace(target, inputs or (), calls=calls, train=train, batch=batch, device=device)
-    for w in result.warnings:
-        sys.stderr.write(f"rnnshape: warning: {w}\n")
+    env = output.env()
+    # the user's own prints go to stderr: they must not mix with the result (--json)
+    result = trace(target, inputs or (), calls=calls, train=train, batch=batch, device=device, echo=env.stderr)
+    env.warn(result.warnings)
     if json_out:
         from rnnshape.render.jsonout import dumps
         from rnnshape.render.trace import trace_dict
 
-        sys.stdout.write(dumps(trace_dict(result)) + "\n")
+        env.emit(dumps(trace_dict(result)))
     else:
-        from rnnshape.cli.output import show
         from rnnshape.render.trace import render_trace
 
-        show(render_trace(result))  # the one output seam: no line cut, no trailing spaces
-    sys.stdout.flush()
+        env.show(render_trace(result))  # no line cut, no trailing spaces
     if result.error is not None:
         raise ForwardFailed(result.error.message, hint=result.error.hint)
     return 0

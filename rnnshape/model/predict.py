@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from rnnshape.model.naming import module_repr, param_name, state_name, symbols
 from rnnshape.model.report import Named, ParamInfo, Prediction, TensorInfo, Totals
-from rnnshape.model.spec import Module, Spec
+from rnnshape.model.spec import Module, Spec, per_spec
 
 
+@per_spec  # the live display predicts first, the run asks again: computed once
 def predict(spec: Spec) -> Prediction:
     mods = spec.modules()
     stacked = len(mods) > 1

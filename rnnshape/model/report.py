@@ -7,8 +7,7 @@ from math import prod
 
 from rnnshape.model.deploy import Deployment
 from rnnshape.model.spec import Spec
-from rnnshape.model.stats import Stats
-from rnnshape.model.threads import ThreadChoice
+from rnnshape.model.stats import Stats, ThreadChoice
 
 
 class Named(tuple):
@@ -112,7 +111,7 @@ class Memory:
 
     parts: tuple[tuple[str, int], ...]  # ("parameters", n), ("inputs", n), ... raw, before the safety margin
     estimate_bytes: int  # guard's estimate: the parts with the allocator safety margin
-    peak_bytes: int | None = None  # CUDA: max_memory_allocated; CPU: profiler allocation events (run/peak.py)
+    peak_bytes: int | None = None  # CUDA: max_memory_allocated; CPU: profiler allocation events (run/memory.py)
     peak_of: str = "forward"  # the statement the peak and the estimate cover: "forward" or "forward+backward"
 
 

@@ -12,6 +12,7 @@ are :func:`validate`'s. Nothing here imports torch.
 from __future__ import annotations
 
 import difflib
+import functools
 import inspect
 import math
 import os
@@ -214,7 +215,7 @@ make_spec.__signature__ = inspect.Signature(
 
 def with_device(spec: Spec, device: str) -> Spec:
     """The same configuration on a resolved device (``auto`` becomes ``cpu`` or ``cuda``)."""
-    return replace(spec, device=device)
+    return spec if spec.device == device else replace(spec, device=device)
 
 
 # The value rules, each stated once. Typer only parses types and choices; combinations of modes (--backward
@@ -237,9 +238,46 @@ def _int(value, name: str, minimum: int | None = None) -> None:
         raise UsageError(field=name, rule=f"must be >= {minimum}", value=value)
 
 
+def per_spec(fn=None, *, fixed_point: bool = False):
+    """``fn(spec)`` computed once per Spec object, however many layers ask (issue 21: one run validated its
+    spec twice and predicted it twice). Keyed by identity, not equality: a Spec holding "lstm" as a str is
+    equal to the validated one holding Kind.LSTM, and must still be validated. The last few are kept.
+    ``fixed_point``: ``fn(fn(spec)) is fn(spec)`` (validate: what it returned is valid as it stands).
+
+    >>> calls = []
+    >>> @per_spec
+    ... def f(spec):
+    ...     calls.append(spec)
+    ...     return len(calls)
+    >>> s = make_spec("gru")
+    >>> f(s), f(s), f(make_spec("gru")), len(calls)
+    (1, 1, 2, 2)
+    """
+    if fn is None:
+        return functools.partial(per_spec, fixed_point=fixed_point)
+    seen: dict[int, tuple[object, object]] = {}
+
+    @functools.wraps(fn)
+    def once(spec):
+        hit = seen.get(id(spec))
+        if hit is not None and hit[0] is spec:  # the Spec is held, so its id is not reused meanwhile
+            return hit[1]
+        result = fn(spec)
+        if len(seen) >= 8:
+            seen.clear()
+        seen[id(spec)] = (spec, result)
+        if fixed_point:
+            seen[id(result)] = (result, result)
+        return result
+
+    return once
+
+
+@per_spec(fixed_point=True)
 def validate(spec):
-    """Every value rule, once; returns the Spec with its choices as enums, its dropout a float and the
-    warnings it deserves. Order: sizes, then kind-specific options, then input, then run."""
+    """Every value rule, once (a Spec validate returned is not validated again); returns the Spec with its
+    choices as enums, its dropout a float and the warnings it deserves. Order: sizes, then kind-specific
+    options, then input, then run."""
     spec = replace(spec, kind=enum(Kind, spec.kind, "kind"), dtype=enum(Dtype, spec.dtype, "dtype"),
                    init_state=enum(InitState, spec.init_state, "init_state"))
     _int(spec.input_size, "input_size")

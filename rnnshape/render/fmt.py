@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from rnnshape.model.stats import MIN_RUNS, Stats
-from rnnshape.model.units import nbytes
+from rnnshape.model.stats import MIN_RUNS, Stats, nbytes
 
 __all__ = ["nbytes"]  # re-exported: renderers format bytes through fmt
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from rnnshape.model.rates import timed
 from rnnshape.model.report import Kernel, Memory, Report
-from rnnshape.model.stats import Stats
-from rnnshape.model.threads import ThreadChoice
+from rnnshape.model.stats import Stats, ThreadChoice, timed
 
 
 def stats_dict(s: Stats) -> dict:

@@ -9,9 +9,8 @@ from rich.table import Table
 from rich.text import Text
 
 from rnnshape.model.memory import MARGIN, MARGIN_BYTES
-from rnnshape.model.rates import Rates, timed
 from rnnshape.model.report import Kernel, Memory, Report
-from rnnshape.model.threads import SLOW_FACTOR, ThreadChoice
+from rnnshape.model.stats import SLOW_FACTOR, Rates, ThreadChoice, timed
 from rnnshape.render import fmt
 
 LABELS = {"forward": "forward", "backward": "fwd+bwd", "loop": "loop", "padded": "padded"}

@@ -1,4 +1,6 @@
-"""The torch witness: build the configuration, run a dummy batch through it, observe, time.
+"""The torch witness: build the configuration, run a dummy batch through it, observe what torch produced,
+count its FLOPs on meta, and see which kernel path ran (a TorchDispatchMode watching one forward's aten ops,
+counting FLOPs as FlopCounterMode does, to show when a fused kernel hides the matmuls from such a counter).
 
 Everything torch is imported inside functions: this module must stay off the --help path.
 """
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from rnnshape.errors import EnvironmentUnfit, UsageError
 from rnnshape.model.enums import InitState
 from rnnshape.model.naming import state_name, suffix
+from rnnshape.model.report import Kernel
 from rnnshape.model.spec import Kind, Spec
 
 SEED = 0
@@ -269,3 +272,49 @@ def count_flops(spec: Spec) -> int:
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         meta.forward()
     return int(counter.get_total_flops())
+
+
+# Which kernel path ran
+
+# The fused RNN ops, by the path they belong to; none has a FlopCounterMode formula.
+FUSED = {"mkldnn_rnn_layer": "onednn", "_cudnn_rnn": "cudnn", "miopen_rnn": "miopen"}
+
+
+def observe_kernel(fn: Callable[[], object]) -> Kernel:
+    """Run ``fn`` once under no_grad, recording every aten op and FlopCounterMode's total."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    seen: dict[str, int] = {}
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter, _recorder(seen):
+        fn()
+    return Kernel(path=path_of(seen), ops=tuple(seen.items()), flop_counter_flops=int(counter.get_total_flops()))
+
+
+def path_of(ops: dict[str, int] | tuple) -> str:
+    """'onednn', 'cudnn' or 'miopen' when a fused RNN op ran, else 'aten' (a matmul per step).
+
+    >>> path_of({"aten.mkldnn_rnn_layer": 8, "aten.cat": 3})
+    'onednn'
+    >>> path_of({"aten.addmm": 88})
+    'aten'
+    """
+    names = [name for name, _ in (ops.items() if isinstance(ops, dict) else ops)]
+    for name in names:
+        path = FUSED.get(name.split(".")[-1])
+        if path:
+            return path
+    return "aten"
+
+
+def _recorder(seen: dict[str, int]):
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class _Recorder(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            name = str(func.overloadpacket)
+            seen[name] = seen.get(name, 0) + 1
+            return func(*args, **(kwargs or {}))
+
+    return _Recorder()

@@ -57,6 +57,15 @@ def longest_gap(run, start: float, end: float) -> float:
     return max(b - a for a, b in zip(times, times[1:]))
 
 
+def _load() -> str:
+    import os
+
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
 def summarise(rows: list[dict]) -> dict:
     medians = {key: statistics.median(r[key] for r in rows) for key in rows[0]}
     torch = medians["torch"]
@@ -68,13 +77,15 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=7)
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args()
+    before = _load()
     rows = [one_rep() for _ in range(args.reps)]
     summary = summarise(rows)
+    load = f"load average before {before}, after {_load()}"
     if args.json:
-        print(json.dumps({"reps": args.reps, "command": ["rnnshape", *COMMAND], "summary": summary,
+        print(json.dumps({"reps": args.reps, "command": ["rnnshape", *COMMAND], "load": load, "summary": summary,
                           "samples": rows}, indent=2))
         return
-    print(f"rnnshape {' '.join(COMMAND)} in a 100x60 pty, {args.reps} interleaved reps, medians")
+    print(f"rnnshape {' '.join(COMMAND)} in a 100x60 pty, {args.reps} interleaved reps, medians ({load})")
     print(f"{'':24} {'seconds':>9} {'× import torch':>15}")
     for key, s in summary.items():
         print(f"{key:24} {s['median_s']:9.3f} {s['ratio_to_import_torch']:15.3f}")

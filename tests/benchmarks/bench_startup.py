@@ -1,35 +1,46 @@
 """Whole-process wall time of rnnshape commands against `python -c "import torch"`, side by side.
 
-Run: python tests/benchmarks/bench_startup.py [--repeat 9]
+Run: python tests/benchmarks/bench_startup.py [--repeat 9] [--tree DIR ...]
 The machine is shared and noisy, so the commands are interleaved round by round and the ratio of
-medians is what counts, never an absolute time. Targets (issues 2 and 4):
-  default command   <= ~1.3x import torch
-  --dry-run --json  <= 0.15x import torch
+medians is what counts, never an absolute time; the load average before and after is printed with them.
+``--tree DIR`` also runs every command from another source tree (say, main exported with
+``git archive main rnnshape | tar -x -C DIR``), interleaved with this one, for a before/after on one machine.
+Targets (issue 21, on a quiet machine):
+  default command   <= 1.15x import torch
+  --dry-run --json  <= 0.08x import torch
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
+import os
 import statistics
 import subprocess
 import sys
 import time
 
 BASELINE = [sys.executable, "-c", "import torch"]
+# `python -m rnnshape` from a given source tree, whatever the installed (editable) rnnshape points to
+FROM_TREE = ("import runpy, sys; sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in repr(f).lower()]; "
+             "sys.path.insert(0, sys.argv.pop(1)); sys.argv[0] = 'rnnshape'; "
+             "runpy.run_module('rnnshape', run_name='__main__', alter_sys=True)")
+ARGS = {
+    "rnnshape lstm --layers 4 --bidirectional": ["lstm", "--layers", "4", "--bidirectional"],
+    "... --threads 1": ["lstm", "--layers", "4", "--bidirectional", "--threads", "1"],
+    "... --no-time": ["lstm", "--layers", "4", "--bidirectional", "--no-time"],
+    "... --dry-run --json": ["lstm", "--layers", "4", "--bidirectional", "--dry-run", "--json"],
+    "rnnshape --help": ["--help"],
+}
 
 
-def commands() -> dict[str, list[str]]:
-    exe = shutil.which("rnnshape")
-    base = [exe] if exe else [sys.executable, "-m", "rnnshape"]
-    return {
-        "import torch": BASELINE,
-        "rnnshape lstm --layers 4 --bidirectional": base + ["lstm", "--layers", "4", "--bidirectional"],
-        "... --threads 1": base + ["lstm", "--layers", "4", "--bidirectional", "--threads", "1"],
-        "... --no-time": base + ["lstm", "--layers", "4", "--bidirectional", "--no-time"],
-        "... --dry-run --json": base + ["lstm", "--layers", "4", "--bidirectional", "--dry-run", "--json"],
-        "rnnshape --help": base + ["--help"],
-    }
+def commands(trees: list[str]) -> dict[str, list[str]]:
+    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    out = {"import torch": BASELINE}
+    for name, args in ARGS.items():
+        out[name] = [sys.executable, "-c", FROM_TREE, here, *args]
+        for i, tree in enumerate(trees):
+            out[f"{name} [tree {i + 1}]"] = [sys.executable, "-c", FROM_TREE, tree, *args]
+    return out
 
 
 def wall(cmd: list[str]) -> float:
@@ -38,11 +49,20 @@ def wall(cmd: list[str]) -> float:
     return time.perf_counter() - start
 
 
+def load() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=9)
+    parser.add_argument("--tree", action="append", default=[], help="another source tree to run interleaved")
     args = parser.parse_args()
-    cmds = commands()
+    cmds = commands(args.tree)
+    before = load()
     for cmd in cmds.values():  # warm the file cache
         wall(cmd)
     times: dict[str, list[float]] = {name: [] for name in cmds}
@@ -50,10 +70,13 @@ def main() -> None:
         for name, cmd in cmds.items():
             times[name].append(wall(cmd))
     base = statistics.median(times["import torch"])
-    print(f"{'command':45} {'median':>9} {'ratio':>7}   (interleaved, {args.repeat} rounds)")
+    print(f"{'command':52} {'median':>9} {'ratio':>7}   (interleaved, {args.repeat} rounds; "
+          f"load average before {before}, after {load()}; {os.cpu_count()} CPUs)")
+    for i, tree in enumerate(args.tree):
+        print(f"  [tree {i + 1}] = {tree}")
     for name, ts in times.items():
         med = statistics.median(ts)
-        print(f"{name:45} {med * 1000:7.0f} ms {med / base:6.2f}x")
+        print(f"{name:52} {med * 1000:7.0f} ms {med / base:6.2f}x")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
-"""Measure the peak memory of one call: on CUDA the allocator's own peak, on CPU the profiler's allocation events.
+"""Memory on the device: what it has free (for the guard in rnnshape.model.memory, which decides; this
+only asks), and the peak of one call, measured: on CUDA the allocator's own peak, on CPU the profiler's
+allocation events.
 
 CPU has no allocator statistics in torch, but every allocation of torch's CPU allocator is reported to the
 profiler when ``profile_memory=True``: the peak is the highest running sum of those events over one call, on
@@ -11,6 +13,29 @@ measurement. torch is imported inside functions only.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+
+
+def available_bytes(device: str) -> int | None:
+    """Free memory on the device, or None where it cannot be told (then nothing is refused).
+
+    CUDA: torch.cuda.mem_get_info. CPU: MemAvailable from /proc/meminfo (Linux), what the kernel can
+    give without swapping.
+    """
+    if device == "meta":
+        return None
+    if device.startswith("cuda"):
+        import torch
+
+        free, _total = torch.cuda.mem_get_info(torch.device(device))
+        return int(free)
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
 
 
 def peak_bytes(device: str, fn: Callable[[], object], resident: Iterable) -> int:
