@@ -274,3 +274,105 @@ def test_hyperparameters_are_shown_the_way_frameworks_save_them(cli, tmp_path):
         assert r.json()["modules"][0]["hidden_size"] == 64
         shown = cli("inspect", path, env={"COLUMNS": "100"}).stdout
         assert f"Hyperparameters in {where}" in shown and size_key in shown
+
+
+DATA = os.path.join(os.path.dirname(__file__), "data", "formats")
+# What tests/data/formats/make_keras_files.py built with keras 3.15.1, as torch modules (batch_first: Keras is).
+KERAS_TORCH = {
+    "stack": {"lstm": lambda: nn.LSTM(5, 4, batch_first=True), "gru": lambda: nn.GRU(4, 3, batch_first=True),
+              "simple_rnn": lambda: nn.RNN(3, 2, nonlinearity="relu", batch_first=True)},
+    "nested": {"encoder.enc_lstm": lambda: nn.LSTM(3, 4, batch_first=True),
+               "dec_gru": lambda: nn.GRU(4, 2, batch_first=True)},
+}
+
+
+@pytest.mark.parametrize("model", sorted(KERAS_TORCH))
+def test_keras_files_convert_to_modules_that_compute_what_keras_computed(cli, tmp_path, model):
+    """Keras's own outputs (recorded by keras 3.15.1 in keras_reference.npz) from torch modules built here."""
+    pytest.importorskip("h5py", reason="needs the keras extra: pip install 'rnnshape[keras]'")
+    import numpy as np
+
+    out = tmp_path / "k.safetensors"
+    r = cli("inspect", os.path.join(DATA, f"{model}.keras"), "--save-state-dict", out, "--json")
+    assert r.code == 0, r.stderr
+    assert all(m["compared_with"] == "Keras's equations (NumPy)" and m["max_abs_diff"] < 1e-5
+               for m in r.json()["modules"])
+    sd = read_safetensors(out)
+    with np.load(os.path.join(DATA, "keras_reference.npz")) as ref:
+        for prefix, make in KERAS_TORCH[model].items():
+            module = make()
+            module.load_state_dict(_sub(sd, prefix), strict=True)
+            x, want = (torch.from_numpy(ref[f"{model}/{prefix}/{k}"]) for k in ("x", "y"))
+            with torch.no_grad():
+                got = module(x)[0]
+            got = got if want.dim() == 3 else got[:, -1]
+            assert (got - want).abs().max().item() < 1e-5, prefix
+
+
+def test_keras_layers_torch_cannot_compute_are_refused(cli, tmp_path):
+    pytest.importorskip("h5py", reason="needs the keras extra: pip install 'rnnshape[keras]'")
+    path, out = os.path.join(DATA, "odd.keras"), tmp_path / "odd.safetensors"
+    r = cli("inspect", path, "--save-state-dict", out)
+    assert r.code == 1 and "reset_after=False" in r.stderr and not out.exists()
+    r = cli("inspect", path, "--module", "odd_lstm", "--save-state-dict", out)
+    assert r.code == 1 and "hard_sigmoid" in r.stderr and not out.exists()
+    r = cli("inspect", path, "--module", "bi_lstm", "--save-state-dict", out, "--json")
+    assert r.code == 0 and r.json()["modules"][0]["max_abs_diff"] < 1e-5
+    nn.LSTM(3, 4, batch_first=True, bidirectional=True).load_state_dict(read_safetensors(out), strict=True)
+    r = cli("lstm", "--input-size", "2", "--hidden-size", "3", "--no-bias", "--batch-first", "--check", path,
+            "--json")
+    assert r.code == 1 and r.json()["loads"] and any("hard_sigmoid" in m["message"] for m in r.json()["mismatches"])
+
+
+class _Scripted(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.LSTM(6, 5, num_layers=2, bidirectional=True)
+        self.decoder = nn.GRUCell(10, 4)
+
+    def forward(self, x):
+        y, _ = self.encoder(x)
+        return self.decoder(y[-1])
+
+
+def test_torchscript_converts_and_trust_runs_it(cli, tmp_path):
+    torch.manual_seed(3)
+    original = _Scripted().eval()
+    path, out = tmp_path / "m.pt", tmp_path / "m.safetensors"
+    torch.jit.save(torch.jit.script(original), str(path))
+    r = cli("inspect", path, "--save-state-dict", out, "--json")
+    assert r.code == 0, r.stderr
+    assert all(m["compared_with"] is None and "--trust" in m["not_compared"] for m in r.json()["modules"])
+    r = cli("inspect", path, "--save-state-dict", out, "--trust", "--json")
+    assert r.code == 0, r.stderr
+    assert [m["compared_with"] for m in r.json()["modules"]] == ["the TorchScript module (--trust)"] * 2
+    assert all(m["max_abs_diff"] < 1e-6 for m in r.json()["modules"])
+    sd = read_safetensors(out)
+    again = _Scripted().eval()
+    again.encoder.load_state_dict(_sub(sd, "encoder"), strict=True)
+    again.decoder.load_state_dict(_sub(sd, "decoder"), strict=True)
+    x = torch.randn(7, 2, 6)
+    with torch.no_grad():
+        assert torch.equal(again(x), original(x))
+    assert cli("inspect", path, "--trust").code == 2  # --trust alone: a usage error
+
+
+def test_a_shipped_torchscript_model_converts_cell_by_cell(cli, tmp_path):
+    """silero-vad's packaged model (two LSTMCell(128, 128) in TorchScript), run by its own code with --trust."""
+    silero = pytest.importorskip("silero_vad")
+    path = os.path.join(os.path.dirname(silero.__file__), "data", "silero_vad.jit")
+    out = tmp_path / "vad.safetensors"
+    r = cli("inspect", path, "--save-state-dict", out, "--trust", "--json")
+    assert r.code == 0, r.stderr
+    assert [m["prefix"] for m in r.json()["modules"]] == ["_model.decoder.rnn", "_model_8k.decoder.rnn"]
+    assert all(m["max_abs_diff"] <= 1e-6 for m in r.json()["modules"])
+    sd, scripted = read_safetensors(out), torch.jit.load(path)
+    for prefix in ("_model.decoder.rnn", "_model_8k.decoder.rnn"):
+        cell = nn.LSTMCell(128, 128)
+        cell.load_state_dict(_sub(sd, prefix), strict=True)
+        theirs = scripted
+        for part in prefix.split("."):
+            theirs = getattr(theirs, part)
+        x = torch.randn(2, 128)
+        with torch.no_grad():
+            assert torch.allclose(cell(x)[0], theirs(x)[0], atol=1e-6, rtol=0)

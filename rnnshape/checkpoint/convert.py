@@ -40,6 +40,7 @@ class Converted:
     compared_with: str | None = None  # what computed the source's outputs (onnxruntime, ...); None: nothing ran
     max_abs_diff: float | None = None
     input_shape: tuple[int, ...] | None = None  # the random input both were given (layer 0's, layer by layer)
+    not_compared: str | None = None  # why the outputs were not compared
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,9 @@ def save_state_dict(path: str | os.PathLike, out: str | os.PathLike, prefix: str
         compared = _compare(ins.checkpoint, m, module, local, trust)
         keys = tuple(f"{m.prefix}.{k}" if prefixed and m.prefix else k for k in local)
         state.update(zip(keys, local.values()))
-        done.append(Converted(m.prefix, m.constructor, keys, m.spec.dtype.value, *compared))
+        done.append(Converted(m.prefix, m.constructor, keys, m.spec.dtype.value, not_compared=compared)
+                    if isinstance(compared, str) else Converted(m.prefix, m.constructor, keys, m.spec.dtype.value,
+                                                                *compared))
     _write(state, out, fmt, {f"rnnshape.module.{c.prefix or '(top level)'}": c.constructor for c in done})
     _read_back(out, fmt, state)
     notes = ()
@@ -188,12 +191,63 @@ def _read_back(out: str, fmt: str, state: dict) -> None:
 
 
 def _compare(ckpt: Checkpoint, m: Recovered, module, local: dict, trust: bool):
-    """(what ran the source, max |diff|, input shape), or (None, None, None) where the source cannot run here."""
+    """(what ran the source, max |diff|, input shape), or why the source cannot run here."""
     if ckpt.format == "onnx":
         return _compare_onnx(ckpt, m, module, local)
     if ckpt.format == "torchscript" and trust:
         return _compare_torchscript(ckpt.file, m, module)
-    return None, None, None
+    source = next((s for s in ckpt.sources if s.prefix == m.prefix), None)
+    if ckpt.format.startswith("keras") and source is not None:
+        return _compare_keras(ckpt.file, m, module, dict(source.settings))
+    if ckpt.format == "torchscript":
+        return "add --trust to run the TorchScript module itself (that runs the file's code)"
+    if ckpt.format.startswith(("pytorch", "pickle", "safetensors")) or ckpt.files:
+        return "the source is these torch weights, copied as they are"
+    return f"nothing here runs a {ckpt.format} file's function"
+
+
+def _compare_keras(path: str, m: Recovered, module, settings: dict):
+    """The layer by Keras's equations in NumPy (checkpoint.keras.evaluate) beside the converted torch module.
+
+    Keras runs batch-first; go_backwards reads the sequence reversed (torch: x.flip(1)); without
+    return_sequences it returns the last step, and a Bidirectional layer's backward half is then the
+    state after the whole reversed sequence (torch's output[:, 0] of the reverse direction).
+    """
+    import numpy as np
+    import torch
+
+    from rnnshape.checkpoint import keras
+
+    mod = m.module
+    backwards, sequences = settings.get("go_backwards", False), settings.get("return_sequences", False)
+    merge = settings.get("merge_mode", "concat")
+    if mod.bidirectional and (backwards or merge not in ("concat", "sum", "mul", "ave")):
+        return f"a Bidirectional layer with go_backwards or merge_mode={merge!r} is not compared"
+    x = np.random.default_rng(0).standard_normal((3, 5, mod.input_size)).astype(np.float32)
+    try:
+        want = np.asarray(keras.evaluate(path, m.prefix, x))
+    except UsageError:  # weights alone: the activations are not recorded, so nothing can be run
+        return "the file records no configuration (activations), so the Keras layer cannot be run"
+    with torch.no_grad():
+        out, _ = module(torch.from_numpy(x).flip(1) if backwards else torch.from_numpy(x))
+    out = out.double().numpy()
+    h = mod.hidden_size
+    if mod.bidirectional:
+        fwd, bwd = out[..., :h], out[..., h:]
+        if not sequences:
+            fwd, bwd = fwd[:, -1], bwd[:, 0]
+        got = {"concat": lambda a, b: np.concatenate([a, b], -1), "sum": np.add, "mul": np.multiply,
+               "ave": lambda a, b: (a + b) / 2}[merge](fwd, bwd)
+    else:
+        got = out if sequences else out[:, -1]
+    if got.shape != want.shape:
+        raise NotExact(f"{m.prefix}: the Keras layer gives {want.shape} where {m.constructor} gives {got.shape}; "
+                       f"nothing written", hint="please report it with the file")
+    worst = float(np.max(np.abs(got - want))) if want.size else 0.0
+    if worst > TOLERANCE * max(1.0, float(np.max(np.abs(want))) if want.size else 1.0):
+        raise NotExact(f"{m.prefix}: outputs differ from Keras's equations by up to {worst:.3g} on a random input: "
+                       f"not exact; nothing written", hint="please report it with the file")
+    return "Keras's equations (NumPy)", worst, x.shape
 
 
 def _compare_torchscript(path: str, m: Recovered, module):
@@ -213,8 +267,19 @@ def _compare_torchscript(path: str, m: Recovered, module):
     dtype = getattr(torch, m.spec.dtype.value)
     shape = (3, mod.input_size) if m.cell else ((3, 5, mod.input_size) if mod.batch_first else (5, 3, mod.input_size))
     x = torch.randn(shape, generator=gen).to(dtype)
+    # a scripted nn.LSTM/GRU/RNN keeps its two overloads (tensor, packed) as forward__0 and forward__1
+    runs = [f for f in (getattr(sub, n, None) for n in ("forward", "forward__0", "forward__1")) if f is not None]
+    theirs = None
     with torch.no_grad():
-        theirs, ours = sub(x), module(x)
+        for run in runs:
+            try:
+                theirs = run(x)
+                break
+            except Exception:  # the file's own code (or the packed overload): try the next
+                continue
+        ours = module(x)
+    if theirs is None:
+        return f"the TorchScript archive has no forward that runs {m.prefix or 'the module'} alone on a tensor"
     flat_theirs, flat_ours = _tensors(theirs), _tensors(ours)
     if len(flat_theirs) != len(flat_ours) or any(a.shape != b.shape for a, b in zip(flat_theirs, flat_ours)):
         raise NotExact(f"--trust: {m.prefix or 'the module'} returns other shapes than {m.constructor}; "
@@ -299,11 +364,11 @@ def _compare_onnx(ckpt: Checkpoint, m: Recovered, module, local: dict):
 
     grp = next((g for g in ckpt.onnx if g.prefix == m.prefix), None)
     if grp is None or grp.op not in ("LSTM", "GRU", "RNN"):
-        return None, None, None  # a cell exported as matrix products has no one node to run
+        return "an exported cell (matrix products) has no one node to run"
     try:
         import onnxruntime  # noqa: F401
     except ImportError:
-        return None, None, None
+        return "onnxruntime is not installed (pip install 'rnnshape[deploy]')"
     nodes = arrays = None
     mod = m.module
     rng = np.random.default_rng(0)

@@ -179,8 +179,7 @@ def render_conversion(c: Conversion) -> RenderableType:
                                f"max |diff| {m.max_abs_diff:.2g} (allowed {TOLERANCE:g} × max(1, |y|))",
                                style="green", indent=2))
         else:
-            parts.append(Words("outputs not compared: nothing runs the source here (a torch file's weights are "
-                               "copied as they are)", indent=2))
+            parts.append(Words(f"outputs not compared: {m.not_compared}", indent=2))
     parts += [Text(), Text("load it:", style="bold"), *(Verbatim("  " + line) for line in _load_code(c))]
     return Group(*parts)
 
@@ -303,7 +302,7 @@ def conversion_dict(c: Conversion) -> dict:
         "modules": [
             {"prefix": m.prefix, "constructor": m.constructor, "keys": list(m.keys), "dtype": m.dtype,
              "loaded_strict": True, "compared_with": m.compared_with, "max_abs_diff": m.max_abs_diff,
-             "input_shape": list(m.input_shape) if m.input_shape else None}
+             "input_shape": list(m.input_shape) if m.input_shape else None, "not_compared": m.not_compared}
             for m in c.modules
         ],
         "tolerance": TOLERANCE,
