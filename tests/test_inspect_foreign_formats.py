@@ -438,3 +438,32 @@ def test_read_tensors_gives_the_state_dict_under_the_entry_names(tmp_path, how):
     assert [e.name for e in read_checkpoint(path).entries] == list(got) == list(state)
     assert all(torch.equal(got[k], v) for k, v in state.items())
     assert list(read_tensors(path, ["enc.bias_hh_l0"])) == ["enc.bias_hh_l0"]
+
+
+class _Plant:
+    """Unpickling this calls open(marker, 'w'): the file appears only if the pickle was allowed to run code."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_hostile_torchscript_archive_runs_nothing(cli, tmp_path, monkeypatch):
+    import pickle
+
+    marker = tmp_path / "PWNED"
+    path = tmp_path / "evil.pt"
+    torch.jit.save(torch.jit.script(nn.GRU(3, 2)), str(path))
+    with zipfile.ZipFile(path) as z:  # the same archive, its data.pkl replaced by a payload beside the module
+        members = {n: z.read(n) for n in z.namelist()}
+    data = next(n for n in members if n.endswith("/data.pkl"))
+    members[data] = pickle.dumps({"payload": _Plant(marker)}, protocol=2)
+    with zipfile.ZipFile(path, "w") as z:
+        for name, raw in members.items():
+            z.writestr(name, raw)
+    monkeypatch.setattr(torch.jit, "load", lambda *a, **k: pytest.fail("torch.jit.load was called"))
+    r = cli("inspect", path)
+    assert not marker.exists()
+    assert r.code == 2 and "holds no tensors" in r.stderr and "io.open" in r.stderr and "Traceback" not in r.stderr

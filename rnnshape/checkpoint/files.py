@@ -75,10 +75,14 @@ def read_tensors(path: str | os.PathLike, names=None) -> dict:
     elif fmt == "onnx":
         from rnnshape.checkpoint import onnxfile
 
-        reader = getattr(onnxfile, "read_onnx_tensors", None)
-        if reader is None:
+        modules = getattr(onnxfile, "onnx_state_dicts", None)  # D's: {prefix: {local name: numpy array}}
+        if modules is None:
             raise UsageError(f"{path}: this build reads the shapes of ONNX files, not their values")
-        out = reader(path)
+        import numpy as np
+        import torch
+
+        out = {(f"{prefix}.{name}" if prefix else name): torch.from_numpy(np.ascontiguousarray(value))
+               for prefix, state in modules(path).items() for name, value in state.items()}
     elif fmt in ("safetensors", "npy", "npz"):
         out = _array_tensors(path, fmt)
     elif fmt in ("keras", "hdf5"):

@@ -25,7 +25,8 @@ def inspect_command(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(
         metavar="<file>", show_default=False,
-        help="A .pt/.pth/.bin/.ckpt checkpoint, a .safetensors or .onnx file, or a Hugging Face model folder.")],
+        help="A model file: torch.save (.pt/.pth/.bin/.ckpt), TorchScript, .safetensors, .onnx, Keras "
+             "(.keras/.h5/.weights.h5) or NumPy (.npz/.npy), or a Hugging Face model folder.")],
     against: Annotated[Optional[str], typer.Option("--against", metavar="<'kind options'>",
                                                    help="Compare this configuration with the checkpoint, "
                                                         "e.g. 'lstm --hidden-size 256 --layers 2'.")] = None,
