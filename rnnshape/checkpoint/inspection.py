@@ -251,7 +251,7 @@ def inspect_checkpoint(path: str | os.PathLike, prefix: str | None = None) -> In
     if prefix is not None:
         modules = (select(modules, prefix, ckpt.file),)
     notes = _notes(ckpt)
-    if any(m.spec is not None and not m.cell and not {"batch_first", "dropout"} <= set(m.stored) for m in modules):
+    if any(m.spec is not None and not m.cell and "batch_first" not in m.stored for m in modules):
         notes += ("batch_first and dropout are not stored in a state_dict: the constructors leave them out "
                   "(torch's defaults), the JSON says null, and a module saved with either loads all the same",)
     return Inspection(ckpt, modules, notes)

@@ -108,7 +108,9 @@ def render_module(m: Recovered) -> RenderableType:
 
 
 def _untorchable(m: Recovered) -> list[Words]:
-    return [Words(Text.assemble(("not torch's function: ", "bold red"), why), indent=2) for why in m.untorchable]
+    said = " ".join(m.notes)  # a reader may already have said it in a note
+    return [Words(Text.assemble(("not torch's function: ", "bold red"), why), indent=2)
+            for why in m.untorchable if why not in said]
 
 
 def _candidates(m: Recovered) -> list[Text]:
