@@ -117,9 +117,11 @@ def build_module(m: Recovered, local: dict):
 
 def source_tensors(ckpt: Checkpoint, names) -> dict:
     """The values of ``names`` (full names, as the checkpoint's entries), as torch tensors in torch's layout."""
-    if ckpt.format == "onnx":
-        return _onnx_values(ckpt, set(names))
+    from rnnshape.checkpoint import onnxfile
     from rnnshape.checkpoint.files import read_tensors
+
+    if ckpt.format == "onnx" and not hasattr(onnxfile, "read_onnx_tensors"):
+        return _onnx_values(ckpt, set(names))
 
     try:
         return {k: v.detach() for k, v in read_tensors(ckpt.file, names).items()}
