@@ -92,3 +92,14 @@ def test_an_unknown_keyword_is_a_type_error_with_a_suggestion():
     with pytest.raises(TypeError, match="unexpected keyword argument 'num_layer'") as err:
         make_spec("lstm", num_layer=2)
     assert err.value.hint == "did you mean num_layers?"
+
+
+def test_quiet_keeps_stderr_to_errors(cli):
+    loud = cli("lstm", "--dry-run", "--threads", "2")
+    assert loud.code == 0 and loud.stderr.startswith("rnnshape: warning: --threads has no effect with --dry-run")
+    for flag in ("--quiet", "-q"):
+        quiet = cli("lstm", "--dry-run", "--threads", "2", flag)
+        assert quiet.code == 0 and quiet.stderr == "" and quiet.stdout == loud.stdout
+    assert cli("lstm", "--dry-run", "--threads", "2").stderr == loud.stderr  # the next run is loud again
+    err = cli("lstm", "--layers", "0", "-q")
+    assert err.code == 2 and err.stderr.startswith("rnnshape: error: --layers must be >= 1")

@@ -14,8 +14,8 @@ import pytest
 COMMANDS = ["rnn", "lstm", "gru", "compare", "sweep", "inspect", "trace"]
 
 
-def piped_help(command: str) -> str:
-    env = {**os.environ, "COLUMNS": "100"}
+def piped_help(command: str, **env_vars: str) -> str:
+    env = {**os.environ, "COLUMNS": "100", **env_vars}
     proc = subprocess.run([sys.executable, "-m", "rnnshape", command, "--help"], capture_output=True, text=True,
                           env=env, timeout=60)
     assert proc.returncode == 0, proc.stderr
@@ -49,6 +49,12 @@ def test_piped_help_has_no_trailing_spaces(command):
     text = piped_help(command) if command else subprocess.run(
         [sys.executable, "-m", "rnnshape", "--help"], capture_output=True, text=True, timeout=60).stdout
     assert text.strip() and [line for line in text.splitlines() if line != line.rstrip()] == []
+
+
+def test_piped_help_in_colour_has_no_trailing_spaces_either():
+    text = piped_help("lstm", FORCE_COLOR="1")  # colours kept in a pipe (CI logs): none of the padding
+    assert "\x1b[" in text
+    assert [line for line in text.splitlines() if re.search(r"\s(\x1b\[[0-9;]*m)*$", line)] == []
 
 
 @pytest.mark.parametrize("command", ["rnn", "lstm", "gru", "compare", "sweep"])
@@ -111,3 +117,11 @@ def test_vary_completion_inserts_a_whole_working_value(typed):
 def test_completion_of_kinds_and_devices():
     assert complete("rnnshape compare l") == ["lstm"]
     assert "cuda" in complete("rnnshape lstm --device ")
+
+
+def test_vary_help_and_completion_cover_every_sweepable_option(helps):
+    from rnnshape.cli.multi import VARY_EXAMPLES
+    from rnnshape.model.sweep import VARIABLES
+
+    vary = " ".join(helps["sweep"].split("│ --vary", 1)[1].split("│ --", 1)[0].replace("│", " ").split())
+    assert all(name in vary for name in VARIABLES) and set(VARY_EXAMPLES) == set(VARIABLES)

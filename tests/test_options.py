@@ -155,3 +155,63 @@ def test_cli_names_are_the_table_flags():
     assert cli_name("time", "False") == "--no-time"
     assert cli_name("dry_run", "True") == "--dry-run"
     assert cli_name("device", "meta") == "--device meta"
+
+
+NEW_ROW = ('    Option("chunk", ("--chunk",), int, 1, "Test-only: steps per chunk.", INPUT, annotation="int",\n'
+           "           minimum=1, commands=EVERY),\n")
+PROBE = r'''
+import json, subprocess, sys
+from rnnshape import analyze, make_spec
+from rnnshape.model.options import command_line
+def run(*args):
+    p = subprocess.run([sys.executable, "-m", "rnnshape", *args], capture_output=True, text=True)
+    return p.returncode, p.stdout, p.stderr
+out = {}
+out["help"] = "--chunk" in run("gru", "--help")[1] and "--chunk" in run("compare", "--help")[1]
+out["json"] = json.loads(run("gru", "--chunk", "3", "--dry-run", "--json")[1])["spec"]["chunk"]
+out["cli_error"] = run("gru", "--chunk", "0", "--dry-run")[2].splitlines()[0]
+try:
+    make_spec("gru", chunk=0)
+except ValueError as err:
+    out["python_error"] = str(err)
+out["command_line"] = command_line(make_spec("gru", chunk=4))
+out["api"] = analyze("gru", chunk=2, dry_run=True).to_dict()["spec"]["chunk"]
+doc = json.loads(run("compare", "gru", "lstm --chunk 2", "--chunk", "5", "--dry-run", "--json")[1])
+out["compare"] = [e["spec"]["chunk"] for e in doc["entries"]]
+print(json.dumps(out))
+'''
+
+
+def test_a_new_option_is_one_row_of_the_table(tmp_path):
+    """README, "Adding an option": a row in model/options.py reaches the commands, their help, the Spec, make_spec
+    and analyze, the JSON, the command line and the errors of both edges, with no other file edited."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import rnnshape
+
+    tree = tmp_path / "rnnshape"
+    shutil.copytree(Path(rnnshape.__file__).parent, tree, ignore=shutil.ignore_patterns("__pycache__"))
+    table = tree / "model" / "options.py"
+    text = table.read_text()
+    anchor = "    # What to do instead of"
+    assert anchor in text
+    table.write_text(text.replace(anchor, NEW_ROW + anchor, 1))
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, env=env, cwd=tmp_path,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    found = json.loads(proc.stdout)
+    assert found == {
+        "help": True,
+        "json": 3,
+        "cli_error": "rnnshape: error: --chunk must be >= 1 (got 0)",
+        "python_error": "chunk must be >= 1 (got 0)",
+        "command_line": "rnnshape gru --input-size 100 --hidden-size 20 --seq-len 10 --batch 3 --chunk 4",
+        "api": 2,
+        "compare": [5, 2],
+    }

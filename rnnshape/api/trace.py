@@ -16,20 +16,130 @@ import contextlib
 import sys
 from dataclasses import dataclass, fields, replace
 
-from rnnshape.model import pitfalls
-from rnnshape.model.trace import Trace, TraceEntry, TraceError, group, spec_for, verify
-from rnnshape.model.trace_error import explain
+from rnnshape.errors import UsageError
+from rnnshape.model.enums import Dtype, InitState
+from rnnshape.model.report import Prediction
+from rnnshape.model.spec import Spec, make_spec
+from rnnshape.model.trace import Trace, TraceEntry, TraceError, _by_name, _input, explain, find, group
+
+# -- the Spec each call rebuilds, and the predictor's check ---------------------------------------------------
+
+
+def lengths_from_batch_sizes(batch_sizes: tuple[int, ...]) -> tuple[int, ...]:
+    """A PackedSequence's lengths, longest first: sequence i runs while batch_sizes[t] > i."""
+    return tuple(sum(1 for b in batch_sizes if b > i) for i in range(batch_sizes[0])) if batch_sizes else ()
+
+
+def spec_for(entry: TraceEntry) -> Spec | None:
+    """The configuration that rebuilds this module and its input, or None when no Spec describes the call."""
+    m = entry.module
+    ins = _by_name(entry.inputs)
+    x = _input(entry.inputs)
+    if x is None:
+        return None
+    state = InitState.ZEROS if ("h_0" in ins or "c_0" in ins) else InitState.NONE
+    dtype = x.dtype if x.dtype in {d.value for d in Dtype} else Dtype.FLOAT32.value
+    common = dict(input_size=m.input_size, hidden_size=m.hidden_size, bias=bool(m.bias),
+                  nonlinearity=m.nonlinearity, init_state=state, dtype=dtype)
+    try:
+        if m.cell:
+            if len(x.shape) not in (1, 2):
+                return None
+            per_forward = max(entry.count // max(entry.forwards, 1), 1)
+            batch = x.shape[0] if len(x.shape) == 2 else None
+            return make_spec(m.kind, cell=True, seq_len=per_forward, batch=batch, unbatched=batch is None, **common)
+        layer = dict(num_layers=m.num_layers, bidirectional=m.bidirectional, proj_size=m.proj_size,
+                     batch_first=m.batch_first, dropout=m.dropout, **common)
+        if x.packed:
+            lengths = lengths_from_batch_sizes(x.batch_sizes or ())
+            return make_spec(m.kind, lengths=lengths, seq_len=max(lengths), **layer)
+        if len(x.shape) == 2:
+            return make_spec(m.kind, seq_len=x.shape[0], unbatched=True, **layer)
+        if len(x.shape) != 3:
+            return None
+        seq_len, batch = (x.shape[1], x.shape[0]) if m.batch_first else (x.shape[0], x.shape[1])
+        return make_spec(m.kind, seq_len=seq_len, batch=batch, **layer)
+    except UsageError:
+        return None
+
+
+def verify(entry: TraceEntry, prediction: Prediction) -> TraceEntry:
+    """Dims from the prediction on every tensor torch produced; a shape that differs is said, not shown."""
+    table = {t.name: (t.shape, t.dims) for t in prediction.inputs + prediction.outputs}
+    if entry.module.cell and "input" in table:
+        shape, dims = table["input"]
+        table["input"] = (shape[1:], dims[1:])  # the spec's (L, N, H_in) minus the loop's time axis
+    seen = []
+    for s in entry.inputs + entry.outputs:
+        if s.name not in table:
+            seen.append(s)
+            continue
+        shape, dims = table[s.name]
+        if shape != s.shape:
+            return replace(entry, mismatch=f"torch gave {s.name} {s.shape}, where rnnshape predicts {shape} "
+                                           f"for this configuration: a bug in rnnshape, please report it")
+        seen.append(replace(s, dims=dims))
+    n = len(entry.inputs)
+    return replace(entry, inputs=tuple(seen[:n]), outputs=tuple(seen[n:]), prediction=prediction)
+
+
+# -- the inputs rnnshape makes for --input -----------------------------------------------------------------
+
+_FLOATS = {"float32": "float32", "float": "float32", "float64": "float64", "double": "float64",
+           "float16": "float16", "half": "float16", "bfloat16": "bfloat16"}
+_INTS = {"long": "int64", "int64": "int64", "int": "int32", "int32": "int32", "int16": "int16", "int8": "int8",
+         "uint8": "uint8", "bool": "bool"}
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    shape: tuple[int, ...]
+    dtype: str = "float32"
+
+
+def parse_input(text: str) -> InputSpec:
+    """``32,50:long`` -> InputSpec((32, 50), 'int64')."""
+    shape_text, _, dtype = text.partition(":")
+    dtype = dtype.strip().lower() or "float32"
+    if dtype not in _FLOATS and dtype not in _INTS:
+        raise UsageError(f"--input dtype must be one of {', '.join(sorted({**_FLOATS, **_INTS}))} (got {dtype!r})",
+                         hint="for example --input 32,50:long")
+    try:
+        shape = tuple(int(p) for p in shape_text.split(","))
+    except ValueError:
+        raise UsageError(f"--input must be a comma-separated shape with an optional :dtype (got {text!r})",
+                         hint="for example --input 32,50:long or --input 7,4,16") from None
+    if any(d < 0 for d in shape):
+        raise UsageError(f"--input dimensions must be >= 0 (got {text!r})")
+    return InputSpec(shape, _FLOATS.get(dtype) or _INTS[dtype])
+
+
+def make_inputs(specs: list[InputSpec], device: str = "cpu") -> tuple:
+    """Zeros for integer dtypes, randn (seed 0) for float ones."""
+    import torch
+
+    gen = torch.Generator().manual_seed(0)
+    out = []
+    for s in specs:
+        dtype = getattr(torch, s.dtype)
+        if s.dtype in _INTS.values():
+            out.append(torch.zeros(s.shape, dtype=dtype, device=device))
+        else:
+            out.append(torch.randn(s.shape, generator=gen).to(device=device, dtype=dtype))
+    return tuple(out)
 
 
 def command(entry: TraceEntry) -> str | None:
-    """The `rnnshape` command that rebuilds this module and runs it on input of the same shape."""
+    """The `rnnshape` command that rebuilds this module and runs it on input of the same shape (the one
+    spec-to-command writer, rnnshape.model.options.command_line)."""
     from rnnshape.model.options import command_line
 
     return None if entry.spec is None else command_line(entry.spec)
 
 
-def summarise(calls, batch: int | None = None) -> tuple[TraceEntry, ...]:
-    """Raw hook records -> entries: grouped, each with its Spec, prediction, command and pitfalls."""
+def summarise(calls, batch: int | None = None, *, steps_are_forwards: bool = True,
+              lengths: tuple[int, ...] = ()) -> tuple[TraceEntry, ...]:
+    """Raw call records -> entries: grouped, each with its Spec, prediction, command and pitfalls."""
     from rnnshape.model.predict import predict
 
     out = []
@@ -39,13 +149,12 @@ def summarise(calls, batch: int | None = None) -> tuple[TraceEntry, ...]:
             entry = verify(replace(entry, spec=spec), predict(spec))
             entry = replace(entry, command=command(entry))
         out.append(entry)
-    return pitfalls.find(tuple(out), batch)
+    return find(tuple(out), batch, steps_are_forwards=steps_are_forwards, lengths=lengths)
 
 
 def failure(recorder, err: BaseException) -> TraceError:
     """The user's forward raised: explained when inside a recurrent call, one line otherwise."""
-    from rnnshape.run.trace import module_config
-    from rnnshape.run.trace_target import location
+    from rnnshape.run.trace import location, module_config
 
     said = f"{type(err).__name__}: {err}".splitlines()[0]
     where = location(err)
@@ -79,8 +188,7 @@ def trace(target: str, inputs=(), *, calls: int = 1, train: bool = False, batch:
 
     from rnnshape.errors import UsageError
     from rnnshape.run.build import resolve_device
-    from rnnshape.run.trace import Recorder
-    from rnnshape.run.trace_target import load, make_inputs, parse_input, run_forwards
+    from rnnshape.run.trace import Recorder, load, run_forwards, to_device
 
     if calls < 1:
         raise UsageError(f"--calls must be >= 1 (got {calls})")
@@ -97,25 +205,65 @@ def trace(target: str, inputs=(), *, calls: int = 1, train: bool = False, batch:
             warnings.append(f"--input replaces the example inputs {target} returns")
         args = make_inputs(specs, device)
     elif example is not None:
-        args = tuple(a.to(device) if isinstance(a, torch.Tensor) else a for a in example)
+        args = to_device(example, device)
     else:
         raise UsageError(f"{target} gives a module without example inputs: say what to feed it (got no --input)",
                          hint="--input SHAPE[:DTYPE], e.g. --input 32,50:long for token ids, once per argument")
     model = model.to(device)
-    if not any(isinstance(m, _recurrent()) for m in model.modules()):
-        warnings.append(f"{target} has no recurrent module (RNN, LSTM, GRU or their cells): nothing to trace")
-    recorder = Recorder(model)
+    recorder = Recorder(model, kernels=True)
     with contextlib.redirect_stdout(echo):
         err = run_forwards(model, args, calls=calls, train=train, recorder=recorder)
-    entries = summarise(recorder.calls, batch if batch is not None else recorder.batch)
+    entries = summarise(recorder.calls, batch, lengths=tuple(sorted(recorder.lengths)))
     error = failure(recorder, err) if err is not None else None
-    return Trace(target, recorder.forwards, train, entries, error, torch.__version__, tuple(warnings))
+    unseen = tuple(blind_spots(model, recorder))
+    if not entries and error is None:
+        warnings.append(nothing_seen(model, unseen))
+    return Trace(target, recorder.forwards, train, entries, error, torch.__version__, tuple(warnings), unseen)
 
 
-def _recurrent():
+def blind_spots(model, recorder) -> list[str]:
+    """What rnnshape knows it could not see: scripted recurrent modules, kernels run outside any module."""
+    out = scripted(model)
+    if recorder.unseen_kernels:
+        ran = ", ".join(f"{name} × {n}" for name, n in sorted(recorder.unseen_kernels.items()))
+        out.append(f"torch's recurrent kernels ran outside any module rnnshape could wrap ({ran}): a module built "
+                   f"inside forward, kept in a plain Python list instead of nn.ModuleList, or torch's functions "
+                   f"called directly")
+    return out
+
+
+def scripted(model) -> list[str]:
+    """Recurrent modules inside torch.jit-scripted or traced code, where no Python wrapper can see a call."""
+    import torch
+
+    from rnnshape.run.trace import _CLASSES, _KERNELS
+
+    out = []
+    for path, m in model.named_modules():
+        if not isinstance(m, torch.jit.ScriptModule):
+            continue
+        name = getattr(m, "original_name", type(m).__name__)
+        try:
+            code = m.code if name not in _CLASSES else ""
+        except Exception:
+            code = ""
+        if name in _CLASSES or any(f"{k}(" in code for k in _KERNELS):
+            out.append(f"{path or '(the model)'} ({name}) is torch.jit code: its recurrent calls run inside "
+                       f"TorchScript, where rnnshape cannot see them")
+    return out
+
+
+def nothing_seen(model, unseen) -> str:
+    """Why no recurrent call may have been seen, rather than "none was called"."""
     from rnnshape.run.trace import recurrent_types
 
-    return recurrent_types()
+    if unseen:
+        return "no recurrent call that rnnshape can see: " + "; ".join(unseen)
+    if not any(isinstance(m, recurrent_types()) for m in model.modules()):
+        return ("the model has no nn.RNN, nn.LSTM, nn.GRU or cell among its submodules: nothing to trace (a "
+                "recurrence written with nn.Linear, or a third-party layer such as QRNN, is not one of them)")
+    return ("none of the model's recurrent modules ran in this forward (a branch not taken, or a module built "
+            "but unused)")
 
 
 @dataclass(frozen=True, repr=False)
@@ -147,33 +295,45 @@ def _torch_version() -> str | None:
 
 
 class Watch:
-    """``with rnnshape.watch(model) as t: model(x)``: ``t.calls`` holds the recurrent calls, as `trace` lists them."""
+    """``with rnnshape.watch(model) as t: model(x)``: ``t.calls`` holds the recurrent calls, as `trace` lists them.
+
+    It keeps shapes, dtypes and the few numbers the pitfalls need, never a tensor or a graph. When a recurrent
+    call fails inside the block, ``t.error`` explains it and the explanation is added to the exception's notes.
+    """
 
     def __init__(self, model, batch: int | None = None) -> None:
         from rnnshape.run.trace import Recorder
 
         self._recorder = Recorder(model)
         self._batch = batch
+        self.error: TraceError | None = None
 
     def __enter__(self) -> Watch:
         self._recorder.__enter__()
         return self
 
-    def __exit__(self, *exc) -> None:
-        self._recorder.__exit__(*exc)
+    def __exit__(self, kind, err, tb) -> None:
+        self._recorder.__exit__(kind, err, tb)
+        if isinstance(err, Exception) and self._recorder.open:
+            self.error = failure(self._recorder, err)
+            self._recorder.open.clear()
+            if self.error.path is not None and hasattr(err, "add_note"):
+                hint = f"\nhint: {self.error.hint}" if self.error.hint else ""
+                err.add_note(f"rnnshape: {self.error.message}{hint}")
 
     @property
     def calls(self) -> tuple[Entry, ...]:
-        batch = self._batch if self._batch is not None else self._recorder.batch
+        r = self._recorder
         return tuple(Entry(**{f.name: getattr(e, f.name) for f in fields(e)})
-                     for e in summarise(self._recorder.calls, batch))
+                     for e in summarise(r.calls, self._batch, steps_are_forwards=False,
+                                        lengths=tuple(sorted(r.lengths))))
 
     def to_dict(self) -> dict:
         """The `rnnshape trace --json` document of what was recorded."""
         from rnnshape.render.trace import trace_dict
 
         return trace_dict(Trace("", self._recorder.forwards, self._recorder.model.training, self.calls,
-                                torch_version=_torch_version()))
+                                self.error, torch_version=_torch_version()))
 
     def _repr_html_(self) -> str:
         from rnnshape.render.trace import html
@@ -185,8 +345,11 @@ class Watch:
 
 
 def watch(model, batch: int | None = None) -> Watch:
-    """Record every call of ``model``'s recurrent modules inside the ``with`` block.
+    """Record every call of ``model``'s recurrent modules inside the ``with`` block (``module(x)`` and
+    ``module.forward(x)`` alike).
 
-    ``batch`` is your input's batch size, as ``--batch``: a module that reads it as time is flagged.
+    ``batch`` is your input's batch size, as ``--batch``: a module that reads it as time is flagged. In a
+    watched loop a state carried with its graph across a ``backward()`` or an optimizer step is flagged; one
+    carried between calls within a step (BPTT, a per-token decoder) is not.
     """
     return Watch(model, batch)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import sys
 
 import typer
@@ -59,6 +60,10 @@ def exit_codes(command: str) -> str | None:
     return None if codes is None else "Exit codes:\n" + "\n".join(codes)
 
 
+_TRAILING = re.compile(r"(?:\s|\x1b\[[0-9;]*m)+$")  # a line's end: spaces, and the colour codes among them
+_CODE = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def plain_help(show) -> None:
     """Help on a terminal as Rich draws it; piped or redirected, the same text without trailing spaces."""
     env = output.env()
@@ -68,7 +73,9 @@ def plain_help(show) -> None:
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
         show()
-    env.emit("".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines()))
+    # Spaces before a line's end, or before the colour codes that end it (FORCE_COLOR keeps them when piped).
+    env.emit("".join(_TRAILING.sub(lambda end: "".join(_CODE.findall(end[0])), line) + "\n"
+                     for line in buffer.getvalue().splitlines()))
 
 
 class Command(TyperCommand):

@@ -67,11 +67,13 @@ def _switched_off(given: bool) -> bool:
     return not given
 
 
-def signature(command: str, kind: str | None = None, leading: tuple[inspect.Parameter, ...] = ()) -> inspect.Signature:
-    """A command's Typer signature: ``ctx``, then ``leading`` (its own arguments), then its rows of the table."""
+def signature(command: str, kind: str | None = None, leading: tuple[inspect.Parameter, ...] = (), *,
+              configuration: bool = True) -> inspect.Signature:
+    """A command's Typer signature: ``ctx``, then ``leading`` (its own arguments), then its rows of the table;
+    ``configuration=False`` leaves out the Spec's options (compare and sweep read those as words)."""
     ctx = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
-    return inspect.Signature([ctx, *leading, *(parameter(o, command, kind) for o in for_command(command))],
-                             return_annotation=int)
+    rows = (o for o in for_command(command) if configuration or o.role != "spec")
+    return inspect.Signature([ctx, *leading, *(parameter(o, command, kind) for o in rows)], return_annotation=int)
 
 
 def command_for(kind: Kind):
@@ -133,9 +135,10 @@ def _focus(o: dict):
 
     f = Focus(o["layer"], o["reverse"], o["gate"])
     if f.active and not o["explain"]:
-        flag = "--layer" if o["layer"] is not None else ("--reverse" if o["reverse"] else "--gate")
-        raise UsageError(f"{flag} focuses --explain, which was not given (got {flag} without --explain)",
-                         hint="add --explain; for the number of layers use --layers")
+        name = "layer" if o["layer"] is not None else ("reverse" if o["reverse"] else "gate")
+        raise UsageError(field=name, message="{%s} focuses {explain=True}, which was not given (got {%s} without "
+                         "{explain=True})" % (name, name), hint="add {explain=True}; for the number of layers use "
+                         "{num_layers}")
     return f
 
 

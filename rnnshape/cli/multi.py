@@ -21,7 +21,7 @@ from rnnshape.cli.output import Output, env, note, say, warn
 from rnnshape.errors import UsageError
 from rnnshape.model import modes
 from rnnshape.model.enums import Kind
-from rnnshape.model.options import COMPARE, KIND_ONLY, SPEC, SPEC_NAMES, SWEEP, cli_name, for_command
+from rnnshape.model.options import COMPARE, KIND_ONLY, SPEC, SPEC_NAMES, SWEEP, cli_name
 from rnnshape.model.report import Report
 from rnnshape.model.spec import Spec, check_run_bounds
 
@@ -34,11 +34,9 @@ EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_
 def own_signature(command: str, leading: tuple = ()):
     """compare's and sweep's own options: the table's run and output rows for them. The configuration's
     options are not declared here: they stay words, parsed per configuration by the kind command."""
-    from rnnshape.cli.kind import parameter
+    from rnnshape.cli.kind import signature
 
-    ctx = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
-    return inspect.Signature([ctx, *leading, *(parameter(o, command) for o in for_command(command)
-                                               if o.role != "spec")], return_annotation=int)
+    return signature(command, leading=leading, configuration=False)
 
 
 class KindsFirst(Command):
@@ -59,7 +57,8 @@ def run_options(ctx: typer.Context, params: dict) -> Run:
                params.get("deploy", False))
 
 
-def output(params: dict) -> Output:
+def formats(params: dict) -> Output:
+    """The output formats compare and sweep were asked for."""
     return Output(params["json"], params["csv"], params["markdown"], params["svg"], params["html"])
 
 
@@ -170,7 +169,7 @@ def compare_command(ctx: typer.Context, **params) -> int:
     """
     labels, specs, shared = compare_specs(list(ctx.args))
     run = run_options(ctx, params)
-    return compare_configurations(labels, specs, shared=shared, run=run, out=output(params))
+    return compare_configurations(labels, specs, shared=shared, run=run, out=formats(params))
 
 
 def compare_configurations(labels: Sequence[str], specs: Sequence[Spec], *, shared: str, run: Run,
@@ -295,7 +294,7 @@ def sweep_command(ctx: typer.Context, vary: Vary = (), **params) -> int:
     points = grid(varies)
     specs = sweep_specs(list(ctx.args), varies, points)
     run = run_options(ctx, params)
-    return sweep_configurations(varies, points, specs, run=run, out=output(params))
+    return sweep_configurations(varies, points, specs, run=run, out=formats(params))
 
 
 def sweep_configurations(varies, points: Sequence[tuple[int, ...]], specs: Sequence[Spec], *, run: Run,

@@ -29,8 +29,9 @@ def trace_command(
                                                         "between calls.")] = 1,
     train: Annotated[bool, typer.Option("--train", help="Run in training mode (default: model.eval()).")] = False,
     batch: Annotated[Optional[int], typer.Option(
-        "--batch", help="Your input's batch size, so a module that reads it as time is flagged (default: "
-                        "dimension 0 of a first input of token ids, (N, L); otherwise not checked).")] = None,
+        "--batch", help="Your input's batch size, so a module that reads it as time is flagged (without it, "
+                        "only witnesses inside the run count: a fresh h_0, other calls' batch, a lengths "
+                        "vector; a token-id shape alone never does).")] = None,
     device: Annotated[str, typer.Option("--device", metavar="cpu|cuda|cuda:N",
                                         help="Move the model and the inputs here first.")] = "cpu",
     json_out: Annotated[bool, typer.Option("--json", "-j", help="One JSON document on stdout.")] = False,

@@ -173,7 +173,6 @@ _TABLE = (
 OPTIONS: dict[str, Option] = {o.name: o for o in _TABLE}
 SPEC: tuple[Option, ...] = tuple(o for o in _TABLE if o.role == "spec")
 SPEC_NAMES = frozenset(o.name for o in SPEC)
-RUN_NAMES = frozenset(o.name for o in _TABLE if o.role == "run")
 KIND_ONLY: dict[str, tuple[str, ...]] = {o.name: o.kinds for o in _TABLE if o.kinds is not None}
 
 
@@ -197,7 +196,7 @@ def cli_name(name: str, value: str | None = None) -> str:
     return opt.flag if value is None else f"{opt.flag} {value}"
 
 
-def to_json(opt: Option, value):
+def _json(value):
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, tuple):
@@ -207,7 +206,7 @@ def to_json(opt: Option, value):
 
 def spec_json(spec) -> dict:
     """The JSON object of a Spec (the report's ``"spec"``): its kind, then every field the table declares."""
-    return {"kind": spec.kind.value, **{o.name: to_json(o, getattr(spec, o.name)) for o in SPEC}}
+    return {"kind": spec.kind.value, **{o.name: _json(getattr(spec, o.name)) for o in SPEC}}
 
 
 def _implied(spec) -> dict[str, object]:

@@ -18,6 +18,7 @@ import math
 import os
 import re
 from dataclasses import dataclass, field, make_dataclass, replace
+from enum import Enum
 
 from rnnshape.errors import UsageError, UsageTypeError, escape
 from rnnshape.model.enums import Dtype, InitState, Kind, Nonlinearity
@@ -173,8 +174,6 @@ def make_spec(kind: Kind | str, **options) -> Spec:
                                  hint=f"did you mean {close[0]}?" if close else None)
     o = {opt.name: opt.default for opt in SPEC} | options
     kind = enum(Kind, kind, "kind")
-    o["init_state"] = enum(InitState, o["init_state"], "init_state")
-    o["dtype"] = enum(Dtype, o["dtype"], "dtype")
     o["hidden_size"], num_layers = resolve_stack(o["hidden_size"], o["num_layers"], o["cell"])
     o["num_layers"] = 1 if num_layers is None else num_layers
     seq_len, batch = o["seq_len"], o["batch"]
@@ -243,6 +242,7 @@ def per_spec(fn=None, *, fixed_point: bool = False):
     spec twice and predicted it twice). Keyed by identity, not equality: a Spec holding "lstm" as a str is
     equal to the validated one holding Kind.LSTM, and must still be validated. The last few are kept.
     ``fixed_point``: ``fn(fn(spec)) is fn(spec)`` (validate: what it returned is valid as it stands).
+    (Helper C's, from model/rules.py, which is merged here.)
 
     >>> calls = []
     >>> @per_spec
@@ -273,31 +273,36 @@ def per_spec(fn=None, *, fixed_point: bool = False):
     return once
 
 
+def _is_enum(t) -> bool:
+    return isinstance(t, type) and issubclass(t, Enum)
+
+
 @per_spec(fixed_point=True)
 def validate(spec):
     """Every value rule, once (a Spec validate returned is not validated again); returns the Spec with its
-    choices as enums, its dropout a float and the warnings it deserves. Order: sizes, then kind-specific
-    options, then input, then run."""
-    spec = replace(spec, kind=enum(Kind, spec.kind, "kind"), dtype=enum(Dtype, spec.dtype, "dtype"),
-                   init_state=enum(InitState, spec.init_state, "init_state"))
-    _int(spec.input_size, "input_size")
+    choices as enums, its dropout a float and the warnings it deserves. Order: the table's rules, sizes, then
+    kind-specific options, then input, then run."""
+    spec = replace(spec, kind=enum(Kind, spec.kind, "kind"), **{
+        o.name: enum(o.type, getattr(spec, o.name), o.name) for o in SPEC if _is_enum(o.type) and not o.optional})
+    # The rules the option table states (a type, a minimum), in its order; then the ones that tie options together.
+    for o in SPEC:
+        value = getattr(spec, o.name)
+        if o.type is bool and not isinstance(value, bool):
+            raise UsageTypeError(field=o.name, rule="must be true or false", got=escape(repr(value)))
+        if o.type is int and o.minimum is not None and not (o.optional and value is None):
+            _int(value, o.name)
     sizes = spec.hidden_size if isinstance(spec.hidden_size, tuple) else (spec.hidden_size,)
     if isinstance(spec.hidden_size, tuple) and len(sizes) < 2:
         raise UsageError(field="hidden_size", rule="list must hold at least two sizes to stack",
                          value=spec.hidden_size)
     for h in sizes:
         _int(h, "hidden_size")
-    _int(spec.num_layers, "num_layers")
     if spec.num_layers > MAX_LAYERS:
         raise UsageError(field="num_layers", rule=f"must be <= {MAX_LAYERS:,}", got=f"{spec.num_layers:,}",
                          hint="rnnshape lists every parameter of every layer")
     if isinstance(spec.hidden_size, tuple) and spec.num_layers != len(sizes):
         raise UsageError(field="num_layers", rule="must equal the number of {hidden_size} values",
                          value=(spec.num_layers, len(sizes)))
-    _int(spec.proj_size, "proj_size")
-    for name in ("bidirectional", "bias", "batch_first", "cell", "unbatched"):
-        if not isinstance(getattr(spec, name), bool):
-            raise UsageTypeError(field=name, rule="must be true or false", got=escape(repr(getattr(spec, name))))
 
     if spec.proj_size:
         if not spec.kind.info.takes_proj_size:
@@ -327,7 +332,6 @@ def validate(spec):
                                  "projection, inter-layer dropout or packed input" % name,
                                  hint="drop {%s}, or drop {cell} to use the layer module" % name)
 
-    _int(spec.seq_len, "seq_len")
     if spec.unbatched:
         if spec.batch is not None:
             raise UsageError(field="batch", rule="cannot be combined with {unbatched}",
@@ -338,7 +342,6 @@ def validate(spec):
     else:
         if spec.batch is None:
             raise UsageError(field="batch", message="{batch} is required unless {unbatched}")
-        _int(spec.batch, "batch")
     if spec.lengths is not None:
         if not isinstance(spec.lengths, tuple) or not spec.lengths:
             raise UsageError(field="lengths", rule="must be a non-empty list of integers",

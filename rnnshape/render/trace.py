@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from rnnshape import __version__
 from rnnshape.model.report import Report
-from rnnshape.model.trace import Seen, Trace, TraceEntry
+from rnnshape.model.trace import Seen, Trace, TraceEntry, macs
 from rnnshape.render import fmt
 from rnnshape.render.jsonout import SCHEMA_VERSION
 from rnnshape.render.layout import AtWidth
@@ -20,6 +20,7 @@ def _tensor(s: Seen) -> dict:
 
 
 def entry_dict(e: TraceEntry) -> dict:
+    cost = macs(e)
     return {
         "path": e.path,
         "class": e.cls,
@@ -31,8 +32,12 @@ def entry_dict(e: TraceEntry) -> dict:
         "constructor": constructor(e.module),
         "inputs": [_tensor(s) for s in e.inputs],
         "outputs": [_tensor(s) for s in e.outputs],
-        "pitfalls": [{"code": p.code, "message": p.message, "fix": p.fix} for p in e.pitfalls],
+        "pitfalls": [{"code": p.code, "message": p.message, "fix": p.fix, "evidence": p.evidence,
+                      "confidence": p.confidence} for p in e.pitfalls],
         "mismatch": e.mismatch,
+        "calls_per_forward": e.per_forward,
+        "macs_per_call": None if cost is None else cost[0],
+        "macs_per_forward": None if cost is None else cost[1],
     }
 
 
@@ -49,14 +54,32 @@ def trace_dict(t: Trace) -> dict:
         "error": None if err is None else {"message": err.message, "hint": err.hint, "path": err.path,
                                            "exception": err.exception, "location": err.location},
         "warnings": list(t.warnings),
+        "unseen": list(t.unseen),
     }
 
 
-def _title(e: TraceEntry) -> str:
-    times = f"{e.count} call" + ("s" if e.count != 1 else "")
-    if e.forwards > 1:
-        times += f" in {e.forwards} forwards"
+def _title(entries: list[TraceEntry]) -> str:
+    """One header per module, whatever the number of call signatures it was called with."""
+    e = entries[0]
+    count = sum(x.count for x in entries)
+    forwards = max(x.forwards for x in entries)
+    times = f"{count} call" + ("s" if count != 1 else "")
+    if forwards > 1:
+        times += f" in {forwards} forwards"
+    if len(entries) > 1:
+        times += f" with {len(entries)} input shapes"
     return f"{e.path or '(the model)'} · {e.cls} · {times}"
+
+
+def _cost(e: TraceEntry) -> str | None:
+    cost = macs(e)
+    if cost is None:
+        return None
+    per_call, per_forward = cost
+    if e.per_forward <= 1:
+        return f"MACs: {fmt.count(per_call)} per call"
+    return (f"called {e.per_forward} times per forward: MACs {fmt.count(per_call)} per call, "
+            f"{fmt.count(per_forward)} per forward")
 
 
 def command_lines(command: str, width: int) -> list[str]:
@@ -108,14 +131,21 @@ def calls_table(e: TraceEntry):
     return Fit(table, drop=("dims",))  # never cut (rnnshape.render.fit)
 
 
-def entry_view(e: TraceEntry, torch_version: str | None = None):
+def entry_view(e: TraceEntry, torch_version: str | None = None, header: str | None = ""):
+    """One entry: its header (``None``: under the module's header already, as one of several input shapes),
+    the command, the call as torch saw it, the pitfalls, the kind command's tables."""
     from rich.console import Group
     from rich.rule import Rule
     from rich.text import Text
 
     from rnnshape.render.tables import render
 
-    parts = [Rule(_title(e), align="left")]
+    if header is None:
+        x = next((s for s in e.inputs if s.name.startswith("input")), None)
+        parts = [Text(f"{e.count} call{'s' if e.count != 1 else ''} with {x.name if x else 'input'} "
+                      f"{fmt.shape(x.shape) if x else '?'}", style="bold")]
+    else:
+        parts = [Rule(header or _title([e]), align="left")]
     if e.command:
         parts.append(AtWidth(lambda width: command_text(e.command, width)))
     predicted = {(t.name, t.shape) for t in e.prediction.inputs + e.prediction.outputs} if e.prediction else set()
@@ -130,6 +160,11 @@ def entry_view(e: TraceEntry, torch_version: str | None = None):
     for p in e.pitfalls:
         parts.append(Words(Text.assemble((f"pitfall {p.code}: ", "bold yellow"), p.message), indent=2))
         parts.append(Verbatim(Text.assemble(("  fix: ", "yellow"), p.fix)))  # to copy whole
+        if p.evidence:
+            parts.append(Words(Text(f"evidence ({p.confidence} confidence): {p.evidence}", style="dim"), indent=2))
+    cost = _cost(e)
+    if cost and not e.mismatch:
+        parts.append(Text(cost, style="dim"))
     if e.mismatch:
         parts.append(Text(e.mismatch, style="bold red"))
     elif e.prediction is not None:
@@ -144,12 +179,24 @@ def render_trace(t: Trace):
     from rich.text import Text
 
     parts = []
+    modules: dict[str, list[TraceEntry]] = {}
     for e in t.calls:
-        parts += [entry_view(e, t.torch_version), Text()]
+        modules.setdefault(e.path, []).append(e)
+    for entries in modules.values():
+        if len(entries) == 1:
+            parts += [entry_view(entries[0], t.torch_version), Text()]
+            continue
+        from rich.rule import Rule
+
+        parts.append(Rule(_title(entries), align="left"))
+        for e in entries:
+            parts += [entry_view(e, t.torch_version, header=None), Text()]
+    for line in t.unseen:
+        parts.append(Text(f"not seen: {line}", style="yellow"))
     if t.calls:
         parts.append(summary(t))
-    elif t.error is None or t.error.path is None:  # a failing recurrent call is said on stderr
-        parts.append(Text("no recurrent module was called", style="yellow"))
+    elif (t.error is None or t.error.path is None) and not t.unseen:  # a failing recurrent call is said on stderr
+        parts.append(Text("no recurrent call seen (why: on stderr)", style="yellow"))
     return Group(*parts)
 
 
