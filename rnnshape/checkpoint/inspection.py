@@ -263,7 +263,7 @@ def select(modules: tuple[Recovered, ...], prefix: str, file: str) -> Recovered:
             return m
     here = ", ".join(repr(m.prefix) for m in modules)
     raise UsageError(
-        f"--prefix names no recurrent module in {file} (got {prefix!r})",
+        f"--prefix (--module) names no recurrent module in {file} (got {prefix!r})",
         hint=f"the recurrent modules there are {here}" if modules else f"{file} holds no recurrent module",
     )
 
