@@ -145,6 +145,7 @@ def _deployed(reports: list[Report], prepared: list, timing_options: TimingOptio
     """Each report with its Deployment, timed on the threads its forward was timed on."""
     from dataclasses import replace
 
+    from rnnshape.checkpoint.onnxfile import read_states
     from rnnshape.model.deploy import noise_warning
     from rnnshape.run.deploy import deploy
 
@@ -153,7 +154,7 @@ def _deployed(reports: list[Report], prepared: list, timing_options: TimingOptio
     for report, (spec, _, built, *_) in zip(reports, prepared):
         threads = report.timing.forward.threads if report.timing else opts.threads
         d = deploy(spec, built, threads=threads, min_time=opts.min_time, clock=opts.clock,
-                   timed=timing_options is not None)
+                   timed=timing_options is not None, onnx_reader=read_states)
         noisy = noise_warning(d, opts.min_time)
         out.append(replace(report, deploy=d, warnings=report.warnings + ((noisy,) if noisy else ())))
     return out

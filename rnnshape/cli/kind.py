@@ -116,9 +116,9 @@ def run_kind(kind: Kind, ctx: typer.Context, o: dict) -> int:
 
     run = dict(time=o["time"], min_time=o["min_time"], threads=o["threads"], check_flops=o["check_flops"],
                backward=o["backward"], vs_loop=o["vs_loop"], deploy=o["deploy"], note=output.note)
-    views = dict(explain=o["explain"], diagram=o["diagram"], explain_focus=explain_focus)
+    views = dict(explain=o["explain"], diagram=o["diagram"], explain_focus=explain_focus, onnx=o["onnx"])
     plain = (o["dry_run"] or o["json"] or not o["live"] or o["explain"] or o["diagram"] or o["svg"] or o["html"]
-             or o["deploy"])
+             or o["deploy"] or o["onnx"])
     if not plain and _live(spec, run):
         return 0
     report = analyze(spec, dry_run=o["dry_run"], **run)
@@ -142,7 +142,7 @@ def _focus(o: dict):
     return f
 
 
-def _json(report, *, explain: bool, diagram: bool, explain_focus) -> str:
+def _json(report, *, explain: bool, diagram: bool, explain_focus, onnx: bool = False) -> str:
     from rnnshape.render.jsonout import dumps, report_dict
 
     doc = report_dict(report)
@@ -150,10 +150,15 @@ def _json(report, *, explain: bool, diagram: bool, explain_focus) -> str:
         from rnnshape.render.views import json_extras
 
         doc.update(json_extras(report.prediction, explain=explain, diagram=diagram, explain_focus=explain_focus))
+    if onnx:  # --deploy's "onnx" (read back from a real export) wins over the prediction
+        from rnnshape.model.deploy import predicted_view
+        from rnnshape.render.deploy import view_dict
+
+        doc.setdefault("onnx", view_dict(predicted_view(report.prediction.spec.modules())))
     return dumps(doc)
 
 
-def _tables(report, *, explain: bool, diagram: bool, explain_focus):
+def _tables(report, *, explain: bool, diagram: bool, explain_focus, onnx: bool = False):
     from rnnshape.render.tables import render
 
     renderable = render(report)
@@ -162,6 +167,14 @@ def _tables(report, *, explain: bool, diagram: bool, explain_focus):
 
         renderable = with_views(renderable, report.prediction, explain=explain, diagram=diagram,
                                 explain_focus=explain_focus)
+    if onnx:
+        from rich.console import Group
+        from rich.text import Text
+
+        from rnnshape.model.deploy import predicted_view
+        from rnnshape.render.deploy import onnx_view
+
+        renderable = Group(renderable, Text(), onnx_view(predicted_view(report.prediction.spec.modules())))
     return renderable
 
 

@@ -136,6 +136,8 @@ _TABLE = (
     Option("gate", ("--gate",), str, None, "With --explain: only this gate's equation and rows ({gates}).", MODE,
            role="output", metavar="<gate>", optional=True),
     Option("diagram", ("--diagram",), bool, False, "Draw the network unrolled over time.", MODE, role="output"),
+    Option("onnx", ("--onnx",), bool, False, "The ONNX nodes torch.onnx writes for it: W, R, B shapes and the gate "
+           "rows (ONNX LSTM i, o, f, c; GRU z, r, h), predicted without torch or onnx.", MODE, role="output"),
     # How the run is done: analyze()'s keywords.
     Option("time", ("--no-time",), bool, True, "Build and run, but do not time.", RUN, role="run", negate=True),
     Option("min_time", ("--min-time",), float, DEFAULT_MIN_TIME, "Measure each statement at least this long "

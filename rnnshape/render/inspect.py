@@ -17,8 +17,8 @@ from rnnshape.checkpoint.convert import TOLERANCE, Conversion
 from rnnshape.checkpoint.inspection import Inspection, Recovered, not_stored
 from rnnshape.model.report import Report
 from rnnshape.render import fmt, tables
+from rnnshape.render.deploy import group_dict
 from rnnshape.render.fit import Fit
-from rnnshape.render.inspect_onnx import onnx_dict
 from rnnshape.render.jsonout import SCHEMA_VERSION
 from rnnshape.render.words import Verbatim, Words
 from rnnshape.views.code import constructor
@@ -37,11 +37,11 @@ def render_inspection(ins: Inspection) -> RenderableType:
     for m in ins.modules:
         parts += [Text(), render_module(m)]
     if ins.checkpoint.onnx:
-        from rnnshape.render.inspect_onnx import onnx_tables
+        from rnnshape.render.deploy import group_tables
 
         for g in ins.checkpoint.onnx:
             parts += [Text(), Rule(Text(f"{prefix_text(g.prefix)} in the ONNX graph", style="bold"), align="left"),
-                      *onnx_tables(g)]
+                      *group_tables(g)]
     return Group(*parts)
 
 
@@ -259,7 +259,7 @@ def inspection_dict(ins: Inspection) -> dict:
         "hyperparameters": [{"where": where, "values": dict(values)} for where, values in ckpt.hyperparameters],
         "tensors": len(ckpt.entries),
         "modules": [module_dict(m) for m in ins.modules],
-        "onnx": [onnx_dict(g) for g in ckpt.onnx],
+        "onnx": [group_dict(g) for g in ckpt.onnx],
         "notes": list(ins.notes),
     }
 

@@ -8,7 +8,7 @@ from rnnshape import __version__
 from rnnshape.model.options import spec_json
 from rnnshape.model.report import Report, TensorInfo
 from rnnshape.model.spec import Spec
-from rnnshape.render.deploy_json import deploy_keys
+from rnnshape.render.deploy import deploy_keys
 from rnnshape.render.timing_json import timing_dict
 
 SCHEMA_VERSION = 1
