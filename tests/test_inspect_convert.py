@@ -376,3 +376,19 @@ def test_a_shipped_torchscript_model_converts_cell_by_cell(cli, tmp_path):
         x = torch.randn(2, 128)
         with torch.no_grad():
             assert torch.allclose(cell(x)[0], theirs(x)[0], atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("name, prefix, make", [
+    ("silero_vad.onnx", "decoder.rnn[If_0.else]", lambda: nn.LSTM(128, 128)),  # LSTM nodes inside If branches
+    ("silero_vad_16k_op15.onnx", "model.decoder.rnn", lambda: nn.LSTMCell(128, 128)),  # one-step node as a cell
+])
+def test_shipped_onnx_models_convert(cli, tmp_path, name, prefix, make):
+    """silero-vad's packaged ONNX files: each layer checked in onnxruntime, loaded into a module built here."""
+    silero = pytest.importorskip("silero_vad")
+    pytest.importorskip("onnxruntime")
+    path, out = os.path.join(os.path.dirname(silero.__file__), "data", name), tmp_path / "vad.safetensors"
+    r = cli("inspect", path, "--module", prefix, "--save-state-dict", out, "--json")
+    assert r.code == 0 and r.stderr == "", r.stderr
+    (m,) = r.json()["modules"]
+    assert m["compared_with"].startswith("onnxruntime") and m["max_abs_diff"] < 1e-5
+    make().load_state_dict(read_safetensors(out), strict=True)

@@ -117,14 +117,14 @@ def build_module(m: Recovered, local: dict):
 
 def source_tensors(ckpt: Checkpoint, names) -> dict:
     """The values of ``names`` (full names, as the checkpoint's entries), as torch tensors in torch's layout."""
-    from rnnshape.checkpoint import onnxfile
     from rnnshape.checkpoint.files import read_tensors
 
-    if ckpt.format == "onnx" and not hasattr(onnxfile, "read_onnx_tensors"):
-        return _onnx_values(ckpt, set(names))
+    import warnings
 
     try:
-        return {k: v.detach() for k, v in read_tensors(ckpt.file, names).items()}
+        with warnings.catch_warnings():  # torch.from_numpy of a read-only array warns; nothing here writes to it
+            warnings.simplefilter("ignore", UserWarning)
+            return {k: v.detach() for k, v in read_tensors(ckpt.file, names).items()}
     except KeyError as err:
         raise NotExact(f"{ckpt.file}: the reader gives no value for {err.args[0]!r}",
                        hint="this is a bug in rnnshape; please report it") from None
@@ -305,55 +305,6 @@ def _tensors(value) -> list:
     return []
 
 
-def _onnx_graph(path: str):
-    """Every node of the model (subgraphs of If/Loop/Scan included) and every stored tensor, as numpy arrays."""
-    import onnx
-    from onnx import numpy_helper
-
-    model = onnx.load(path)
-    nodes, arrays = {}, {}
-
-    def walk(graph):
-        for init in graph.initializer:
-            arrays[init.name] = numpy_helper.to_array(init)
-        for node in graph.node:
-            nodes.setdefault(node.name or node.output[0], node)
-            if node.op_type == "Constant":
-                for a in node.attribute:
-                    if a.name == "value":
-                        arrays[node.output[0]] = numpy_helper.to_array(a.t)
-            for a in node.attribute:
-                for g in ([a.g] if a.HasField("g") else []) + list(a.graphs):
-                    walk(g)
-
-    walk(model.graph)
-    return model, nodes, arrays
-
-
-def _onnx_inputs(node, arrays, index: int):
-    name = node.input[index] if len(node.input) > index else ""
-    if name and name not in arrays:
-        raise NotExact(f"ONNX node {node.name!r} computes its input {name} instead of storing it: rnnshape "
-                       f"converts stored weights only")
-    return arrays[name] if name else None
-
-
-def _onnx_values(ckpt: Checkpoint, wanted: set) -> dict:
-    import numpy as np
-    import torch
-
-    _, nodes, arrays = _onnx_graph(ckpt.file)
-    out = {}
-    for grp in ckpt.onnx:
-        for source in grp.mapping():
-            if source.torch not in wanted:
-                continue
-            tensor = _onnx_inputs(nodes[source.node], arrays, "WRB".index(source.tensor) + 1)[source.direction]
-            out[source.torch] = torch.from_numpy(np.ascontiguousarray(
-                np.concatenate([tensor[a:b] for a, b in source.rows])))
-    return out
-
-
 def _compare_onnx(ckpt: Checkpoint, m: Recovered, module, local: dict):
     """Run each layer's ONNX node alone in onnxruntime and the same layer in torch, on one random input.
 
@@ -366,23 +317,29 @@ def _compare_onnx(ckpt: Checkpoint, m: Recovered, module, local: dict):
 
     grp = next((g for g in ckpt.onnx if g.prefix == m.prefix), None)
     if grp is None or grp.op not in ("LSTM", "GRU", "RNN"):
-        return "an exported cell (matrix products) has no one node to run"
+        return "it was exported as matrix products (a cell, or a Loop), not one recurrent node to run"
     try:
         import onnxruntime  # noqa: F401
     except ImportError:
         return "onnxruntime is not installed (pip install 'rnnshape[deploy]')"
-    nodes = arrays = None
     mod = m.module
     rng = np.random.default_rng(0)
     t, n, d, h = 5, 3, mod.directions, mod.hidden_size
     worst, first_shape = 0.0, None
     for k, layer in enumerate(grp.layers):
-        weights = getattr(layer, "arrays", None)
+        weights = layer.arrays  # (W, R, B) as stored, or as the reader folded them from stored constants
         if not weights:
-            if nodes is None:
-                _, nodes, arrays = _onnx_graph(ckpt.file)
-            weights = tuple(_onnx_inputs(nodes[layer.node], arrays, i) for i in (1, 2, 3))
+            return f"the weights of ONNX node {layer.node} were not kept to run it"
         width = weights[0].shape[-1]
+        if m.cell:  # a cell is the node run for one step: torch's cell on x[0] gives Y_h[0] (and Y_c[0])
+            x = rng.standard_normal((1, n, width)).astype(np.float32)
+            y_ort = _run_node(grp, weights, x)
+            with torch.no_grad():
+                state = module(torch.from_numpy(x[0]))
+            ours = [s.numpy() for s in (state if isinstance(state, tuple) else (state,))]
+            worst = _within(m, k, [(a, b[0]) for a, b in zip(ours, y_ort[1:])], worst)
+            first_shape = x.shape[1:]
+            continue
         x = rng.standard_normal((n, t, width) if grp.layout else (t, n, width)).astype(np.float32)
         first_shape = first_shape or x.shape
         y_ort = _run_node(grp, weights, x)
@@ -396,14 +353,22 @@ def _compare_onnx(ckpt: Checkpoint, m: Recovered, module, local: dict):
         y_onnx = y_ort[0].transpose(0, 2, 1, 3) if not grp.layout else y_ort[0]  # (L|N, N|L, D, H)
         ours = [y.numpy().reshape(y_onnx.shape[:2] + (d, h)), *(s.numpy() for s in states)]
         theirs = [y_onnx, *((s.transpose(1, 0, 2) if grp.layout else s) for s in y_ort[1:])]
-        for a, b in zip(ours, theirs):
-            worst = max(worst, float(np.max(np.abs(a - b))) if a.size else 0.0)
-            scale = max(1.0, float(np.max(np.abs(b))) if b.size else 1.0)
-            if worst > TOLERANCE * scale:
-                raise NotExact(f"{m.prefix or 'the top-level module'}: layer {k}'s outputs differ from onnxruntime's "
-                               f"by up to {worst:.3g} on a random input: the conversion is not exact; nothing written",
-                               hint="please report it with the file")
+        worst = _within(m, k, list(zip(ours, theirs)), worst)
     return "onnxruntime, layer by layer", worst, tuple(first_shape)
+
+
+def _within(m: Recovered, k: int, pairs, worst: float) -> float:
+    """The largest |ours - onnxruntime's| so far; beyond the tolerance the conversion is refused."""
+    import numpy as np
+
+    for a, b in pairs:
+        worst = max(worst, float(np.max(np.abs(a - b))) if a.size else 0.0)
+        scale = max(1.0, float(np.max(np.abs(b))) if b.size else 1.0)
+        if worst > TOLERANCE * scale:
+            raise NotExact(f"{m.prefix or 'the top-level module'}: layer {k}'s outputs differ from onnxruntime's "
+                           f"by up to {worst:.3g} on a random input: the conversion is not exact; nothing written",
+                           hint="please report it with the file")
+    return worst
 
 
 def _run_node(grp, weights, x):
