@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-COMMANDS = ["rnn", "lstm", "gru", "compare", "sweep", "inspect", "trace"]
+COMMANDS = ["rnn", "lstm", "gru", "compare", "sweep", "inspect", "trace", "why"]
 
 
 def piped_help(command: str, **env_vars: str) -> str:

@@ -199,3 +199,26 @@ def test_cuda_loop_reproduces_cudnn_in_float64():
         want, got = built.forward(), loop_forward(spec, built)()
     for name in want:
         torch.testing.assert_close(got[name], want[name], rtol=0, atol=1e-10)
+
+
+def test_the_extra_calls_run_on_the_timed_thread_count(monkeypatch):
+    """The memory peak and the kernel path are taken on the count the forward was timed on, not torch's
+    default (which can stall a long forward tenfold on busy cores), and torch's count is restored after."""
+    import torch
+
+    from rnnshape.model.predict import predict
+    from rnnshape.run import measure
+    from rnnshape.run.build import build
+
+    seen = []
+    monkeypatch.setattr(measure, "_memory", lambda *a, **k: seen.append(("memory", torch.get_num_threads())))
+    monkeypatch.setattr("rnnshape.run.build.observe_kernel",
+                        lambda fn: seen.append(("kernel", torch.get_num_threads())))
+    before = torch.get_num_threads()
+    spec = make_spec("gru", hidden_size=8)
+    asked = 1 if before > 1 else 2
+    opts = measure.TimingOptions(min_time=0.001, threads=asked, vs_loop=True)
+    (timing, _), = measure.time_reports([(spec, predict(spec), build(spec))], opts)
+    assert timing.threads.threads == asked
+    assert seen == [("memory", asked), ("kernel", asked)]
+    assert torch.get_num_threads() == before

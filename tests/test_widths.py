@@ -27,8 +27,7 @@ from rnnshape.render.sweep_view import render_sweep
 from rnnshape.render.tables import render
 from rnnshape.render.words import pieces
 from rnnshape.views.diagram import diagram
-from rnnshape.views.explain import explain
-from rnnshape.views.explain_focus import Focus, focus
+from rnnshape.views.explain import Focus, explain, focus
 
 WIDTHS = (40, 60, 80, 120)
 TIMING = Timing(forward=Stats(samples=(7.1e-4, 7.2e-4, 7.3e-4, 7.3e-4, 7.5e-4, 8.8e-4), calls_per_run=10, threads=2))

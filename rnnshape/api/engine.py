@@ -12,7 +12,7 @@ from rnnshape.api import results
 from rnnshape.errors import WitnessMismatch
 from rnnshape.model import modes
 from rnnshape.model.memory import check_memory, check_meta
-from rnnshape.model.predict import predict
+from rnnshape.model.predict import dry_report, predict
 from rnnshape.model.report import Prediction, Report
 from rnnshape.model.spec import Spec, validate, with_device
 from rnnshape.run.measure import DEFAULT_MIN_TIME, TimingOptions
@@ -26,6 +26,21 @@ def run_report(spec: Spec, timing_options: TimingOptions | None, *, check_flops:
     prepared = [_verified(spec, timing_options, check_flops)]
     reports = _timed(prepared, timing_options)
     return _deployed(reports, prepared, timing_options)[0] if deploy else reports[0]
+
+
+def with_training_estimate(report: Report, backward: bool) -> Report:
+    """``--backward`` where nothing measured the training step (--dry-run, --no-time, meta): the report carries
+    the torch-free estimate of its peak memory and the parts of it (rnnshape.model.memory), as a timed run
+    carries its measurement under ``timing.memory``."""
+    if not backward or (report.timing is not None and report.timing.memory is not None):
+        return report
+    from dataclasses import replace
+
+    from rnnshape.model.memory import estimate
+    from rnnshape.model.report import Memory
+
+    parts, total = estimate(report.prediction, backward=True)
+    return replace(report, memory=Memory(parts=parts, estimate_bytes=total, peak_of="forward+backward"))
 
 
 def analyze_many(specs: Sequence[Spec], *, dry_run: bool = False, min_time: float = DEFAULT_MIN_TIME,
@@ -47,8 +62,7 @@ def analyze_many(specs: Sequence[Spec], *, dry_run: bool = False, min_time: floa
         if deploy:
             modes.refuse_deploy(dry_run=dry_run, device=spec.device, dtype=spec.dtype.value)
     if dry_run:
-        return [results.of(Report(predict(spec), verified=False, torch_version=None, timing=None,
-                                  warnings=spec.warnings)) for spec in specs]
+        return [results.of(with_training_estimate(dry_report(spec), backward)) for spec in specs]
     prepared = []
     for i, spec in enumerate(specs):
         if step:
@@ -57,7 +71,7 @@ def analyze_many(specs: Sequence[Spec], *, dry_run: bool = False, min_time: floa
     if step:
         step(len(specs))
     try:
-        reports = _timed(prepared, opts)
+        reports = [with_training_estimate(r, backward) for r in _timed(prepared, opts)]
         return [results.of(r) for r in (_deployed(reports, prepared, opts) if deploy else reports)]
     except Interrupted as stop:
         raise Interrupted([results.of(r) for r in stop.reports]) from None

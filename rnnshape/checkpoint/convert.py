@@ -117,9 +117,9 @@ def build_module(m: Recovered, local: dict):
 
 def source_tensors(ckpt: Checkpoint, names) -> dict:
     """The values of ``names`` (full names, as the checkpoint's entries), as torch tensors in torch's layout."""
-    from rnnshape.checkpoint.files import read_tensors
-
     import warnings
+
+    from rnnshape.checkpoint.files import read_tensors
 
     try:
         with warnings.catch_warnings():  # torch.from_numpy of a read-only array warns; nothing here writes to it

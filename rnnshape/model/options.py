@@ -144,8 +144,8 @@ _TABLE = (
            "(more is more precise).", RUN, role="run", metavar="<seconds>", commands=EVERY),
     Option("threads", ("--threads",), int, None, "torch threads.", RUN, role="run", optional=True,
            shown_default="the fastest in a probe", commands=EVERY),
-    Option("backward", ("--backward",), bool, False, "Also time forward+backward (a training step).", RUN,
-           role="run", commands=frozenset({KIND, COMPARE})),
+    Option("backward", ("--backward",), bool, False, "Also time forward+backward (a training step); with "
+           "--dry-run or --no-time, predict its memory.", RUN, role="run", commands=EVERY),
     Option("vs_loop", ("--vs-loop",), bool, False, "Also time the same weights as a per-step cell loop.", RUN,
            role="run"),
     Option("check_flops", ("--check-flops",), bool, False, "Cross-check the analytic FLOPs with torch's "

@@ -143,6 +143,8 @@ class Report:
     warnings: tuple[str, ...] = ()
     flops_counted: int | None = None  # FlopCounterMode on a meta copy (--check-flops), equal to totals.flops
     deploy: Deployment | None = None  # --deploy: each deployed variant against eager
+    # --backward with nothing timed (--dry-run, --no-time, meta): the training step's memory, predicted (issue 24)
+    memory: Memory | None = None
 
     @property
     def spec(self) -> Spec:

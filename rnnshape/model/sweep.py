@@ -110,6 +110,8 @@ class Growth:
     variables: tuple[str, ...]  # Spec fields fitted (those with >= 2 distinct, positive values)
     time: PowerFit | None
     macs: PowerFit | None
+    # --backward untimed: the predicted training-step memory's growth (issue 24); None otherwise
+    training_memory: PowerFit | None = None
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,10 @@ def growth(varies: Sequence[Vary], points: Sequence[Point]) -> Growth:
     macs = power_fit(xs, [p.report.prediction.totals.macs for p in points], names)
     timed = [(x, forward(p.report).median) for x, p in zip(xs, points) if forward(p.report) is not None]
     time = power_fit([x for x, _ in timed], [t for _, t in timed], names) if timed else None
-    return Growth(names, time, macs)
+    memory = None
+    if points and all(p.report.memory is not None for p in points):
+        memory = power_fit(xs, [p.report.memory.estimate_bytes for p in points], names)
+    return Growth(names, time, macs, memory)
 
 
 def sweep_result(varies: Sequence[Vary], points: Sequence[Point], *, planned: int | None = None,

@@ -87,6 +87,13 @@ def costs_table(c: Comparison, width: int = 80) -> Table:
     rows = [_cost_row(i, e, *units) for i, e in enumerate(c.entries, 1)]
     headers = ["#", "configuration", "parameters", "MACs", "memory"]
     headers += ([f"forward ({f_unit[0]})"] if timed else []) + ([f"backward ({b_unit[0]})"] if timed_b else [])
+    if any(e.report.memory is not None for e in c.entries):  # --backward untimed: the training step, predicted
+        headers.append("training memory")
+        first = c.entries[0].report.memory
+        for r, e in zip(rows, c.entries):
+            m = e.report.memory
+            rel = m.estimate_bytes / first.estimate_bytes if m is not None and first else None
+            r.append(_cell(fmt.nbytes(m.estimate_bytes), rel) if m is not None else "–")
     need = [max([len(h)] + [_width(r[i]) for r in rows]) + 2 for i, h in enumerate(headers)]
     longest_word = max([len(headers[1])] + [len(w) for e in c.entries for w in e.label.split()])
     with_labels = sum(need) - need[1] + longest_word + 2 <= width

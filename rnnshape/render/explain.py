@@ -28,7 +28,7 @@ class ExplanationView:
 
     def __init__(self, ex: Explanation, focus: str | None = None) -> None:
         self.ex = ex
-        self.focus = focus  # "layer 1 · reverse · gate f" when ``ex`` is cut to one block (explain_focus)
+        self.focus = focus  # "layer 1 · reverse · gate f" when ``ex`` is cut to one block (views.explain.focus)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         ex = self.ex

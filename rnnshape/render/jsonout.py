@@ -9,7 +9,7 @@ from rnnshape.model.options import spec_json
 from rnnshape.model.report import Report, TensorInfo
 from rnnshape.model.spec import Spec
 from rnnshape.render.deploy import deploy_keys
-from rnnshape.render.timing_json import timing_dict
+from rnnshape.render.timing_json import memory_dict, timing_dict
 
 SCHEMA_VERSION = 1
 
@@ -63,6 +63,8 @@ def report_dict(report: Report) -> dict:
         "input_shape": None if p.spec.input_shape is None else {
             "shape": list(p.spec.input_shape), "reading": list(p.reading)},
         "timing": timing_dict(report),
+        # --backward untimed: the training step's memory, predicted (a timed run measures it in timing.memory)
+        **({"memory": memory_dict(report.memory)} if report.memory is not None else {}),
         **deploy_keys(report.deploy),  # "deploy" and "onnx", only with --deploy
         "warnings": list(report.warnings),
     }

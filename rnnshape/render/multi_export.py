@@ -62,7 +62,8 @@ def sweep_dict(s: Sweep) -> dict:
         "schema_version": SCHEMA_VERSION,
         "vary": {v.field: list(v.values) for v in s.varies},
         "points": points,
-        "fit": {"variables": list(g.variables), "time": _fit(g.time), "macs": _fit(g.macs)},
+        "fit": {"variables": list(g.variables), "time": _fit(g.time), "macs": _fit(g.macs),
+                **({"training_memory": _fit(g.training_memory)} if g.training_memory is not None else {})},
         "planned": s.planned,
         "interrupted": s.interrupted,
     }
@@ -114,6 +115,10 @@ def sweep_csv(s: Sweep) -> str:
         t = p.report.prediction.totals
         rows.append([*p.values, *_stats_cells(forward(p.report)), _none(p.steps_per_s), t.parameters, t.macs,
                      memory_bytes(p.report), *_shape_cells(p.report)])
+    if any(p.report.memory is not None for p in s.points):  # --backward untimed: the training step, predicted
+        head.append("training_memory_bytes")
+        for row, p in zip(rows, s.points):
+            row.append(_none(p.report.memory.estimate_bytes if p.report.memory else None))
     return _csv(head, rows)
 
 
@@ -169,8 +174,13 @@ def sweep_markdown(s: Sweep) -> str:
         if timed:
             cells += [time_cell(forward(p.report)), fmt.count(round(p.steps_per_s)) if p.steps_per_s else "–"]
         rows.append(cells + [fmt.count(t.parameters), fmt.count(t.macs), fmt.nbytes(memory_bytes(p.report))])
+    if any(p.report.memory is not None for p in s.points):  # --backward untimed: the training step, predicted
+        head.append("training memory")
+        for row, p in zip(rows, s.points):
+            row.append(fmt.nbytes(p.report.memory.estimate_bytes) if p.report.memory else "–")
     text = _md(head, rows, set(range(len(head))))
-    lines = [x for x in (power_law("time", s.growth.time), power_law("MACs", s.growth.macs)) if x]
+    lines = [x for x in (power_law("time", s.growth.time), power_law("MACs", s.growth.macs),
+                         power_law("training memory", s.growth.training_memory)) if x]
     lines += growth_verdicts(s)
     if s.interrupted:
         lines.append(interrupted_text(len(s.points), s.planned, "points").capitalize() + ".")

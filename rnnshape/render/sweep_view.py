@@ -65,6 +65,7 @@ def points_table(s: Sweep, width: int | None = None) -> Fit:
     unit = table_unit([forward(p.report) for p in s.points])
     headers = [v.option for v in s.varies]
     headers += ([f"forward ({unit[0]})", "steps/s"] if timed else []) + ["parameters", "MACs", "memory"]
+    headers += ["training memory"] if any(p.report.memory is not None for p in s.points) else []
     rows = [_point_row(p, unit if timed else None) for p in s.points]
     table = Table(title="Points", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for h in headers:
@@ -81,7 +82,8 @@ def _point_row(p: Point, unit) -> list:
         st = forward(p.report)
         cells.append(Text(time_cell(st, unit), style="yellow" if st is not None and (st.noisy or st.stalled) else ""))
         cells.append(fmt.count(round(p.steps_per_s)) if p.steps_per_s else "–")
-    return cells + [fmt.count(t.parameters), fmt.count(t.macs), fmt.nbytes(memory_bytes(p.report))]
+    cells += [fmt.count(t.parameters), fmt.count(t.macs), fmt.nbytes(memory_bytes(p.report))]
+    return cells + ([fmt.nbytes(p.report.memory.estimate_bytes)] if p.report.memory is not None else [])
 
 
 def notes(s: Sweep) -> list[Text]:
@@ -121,7 +123,9 @@ def growth_lines(s: Sweep) -> list[RenderableType]:
     """The fits, measured over predicted, and what their difference says; wrapped lines keep their indent."""
     g = s.growth
     rows = [(label, text) for label, text in (("measured", power_law("time", g.time)),
-                                              ("predicted", power_law("MACs", g.macs))) if text]
+                                              ("predicted", power_law("MACs", g.macs)),
+                                              ("predicted", power_law("training memory", g.training_memory)))
+            if text]
     rows += [("", v) for v in growth_verdicts(s)]
     if not rows:
         return []

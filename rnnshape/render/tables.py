@@ -7,7 +7,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from rnnshape.model.memory import estimate
+from rnnshape.model.memory import MARGIN, MARGIN_BYTES, estimate
 from rnnshape.model.report import ParamInfo, Report
 from rnnshape.render import fmt
 from rnnshape.render.fit import Fit
@@ -146,6 +146,12 @@ def totals_table(report: Report) -> Fit:
     # the same with --dry-run as after torch ran: a timed run measures it under Timing
     table.add_row("peak memory", fmt.nbytes(estimate(p, backward=False)[1]),
                   "forward at its peak, estimated without torch")
+    if report.memory is not None:  # --backward untimed: the training step, predicted, with its parts
+        m = report.memory
+        parts = " · ".join(f"{name} {fmt.nbytes(b)}" for name, b in m.parts)
+        table.add_row("training memory", fmt.nbytes(m.estimate_bytes),
+                      f"forward+backward at its peak, estimated without torch: {parts} "
+                      f"(+ {MARGIN:.0%} + {fmt.nbytes(MARGIN_BYTES)} margin)".replace("%", " %"))
     return Fit(table)
 
 

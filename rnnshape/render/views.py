@@ -15,8 +15,8 @@ from rnnshape.model.report import Prediction
 from rnnshape.render.diagram import DiagramView
 from rnnshape.render.explain import ExplanationView
 from rnnshape.views.diagram import diagram as build_diagram
+from rnnshape.views.explain import Focus, focus
 from rnnshape.views.explain import explain as build_explanation
-from rnnshape.views.explain_focus import Focus, focus
 
 
 def with_views(tables: RenderableType, prediction: Prediction, *, explain: bool, diagram: bool,
