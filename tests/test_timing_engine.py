@@ -13,8 +13,9 @@ from rnnshape.model.stats import Probe, Stats, ThreadChoice, candidates, choose,
 from rnnshape.run.rounds import LONG_CALL_S, MEASURE_CAP_S, MIN_ROUNDS, enough, time_groups
 
 MS = 2.0**-10  # about a millisecond, exact in binary so virtual time adds without rounding
-# calls before the rounds for a quick forward: 2 warm-up, then per count 2 passes of (1 absorbing + 3, 1 + 2)
-BEFORE_ROUNDS = 2 + 2 * (4 + 3)
+# calls before the rounds for a quick forward: 2 warm-up on one thread, then the probe's two passes, 1 | 2 and
+# 2 | 1, of 3 and 2 calls per count, with one call absorbing each switch of count: 1: 3, 2: 1 + 3 | 2: 2, 1: 1 + 2
+BEFORE_ROUNDS = 2 + (3 + 4) + (2 + 3)
 
 
 class Machine:
@@ -61,6 +62,16 @@ def test_busy_machine_times_on_one_thread_and_says_the_default_is_slower():
     [finding] = thread_findings(g.choice)
     assert "default of 2 threads ran 168 × slower than 1 thread" in finding and "set_num_threads(1)" in finding
     assert not g.stats["forward"].stalled and noise_warning("forward", g.stats["forward"], 0.05) is None
+
+
+def test_the_probe_switches_to_each_count_once_and_absorbs_only_a_switch():
+    # a switch to more threads is where a busy machine stalls: the passes alternate their order (1, 2 | 2, 1)
+    m = Machine(per_thread({"lstm": {1: 2 * MS, 2: 3 * MS}}))
+    m.time(["lstm"])
+    probe = [threads for _, threads in m.log[:BEFORE_ROUNDS]]
+    assert probe == [1] * 2 + [1] * 3 + [2] * (1 + 3) + [2] * 2 + [1] * (1 + 2)
+    assert sum(a != b for a, b in zip(probe, probe[1:])) == 2
+    assert all(threads == 1 for _, threads in m.log[BEFORE_ROUNDS:])  # the rounds, on the faster count
 
 
 def test_idle_machine_times_on_more_threads_when_they_are_faster():

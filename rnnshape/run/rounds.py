@@ -189,9 +189,11 @@ class _Probe:
         self.probes: list[dict[int, list[float]]] = [{n: [] for n in counts} for _ in self.forwards]
         self.skipped: dict[int, float] = {}
         self.long: set[int] = set()
+        self.threads: int | None = None
 
     def call(self, item: _Item, threads: int) -> float:
         self.set_threads(threads)
+        self.threads = threads  # the count the last call ran on
         with item.statement.mode():
             start = self.clock()
             item.statement.fn()
@@ -212,11 +214,14 @@ class _Probe:
             return long
         k = probe_calls(max(min(f.warm) for f in quick), len(self.counts), len(quick))
         passes = min(PROBE_PASSES, k)
-        for r in range(passes):  # passes over the counts (1, 2, 1, 2), k calls in all per count
+        for r in range(passes):  # k calls in all per count, in passes that alternate their order (1, 2 | 2, 1):
+            # a steady change of load hits every count alike, and each count is switched to once, not once a
+            # pass; a switch to more threads is where a busy machine stalls (0.05 to 0.9 s here, issue 21)
             for f in quick:
-                for n, seen in self.probes[f.group].items():
+                for n in self.counts if r % 2 == 0 else self.counts[::-1]:
+                    seen = self.probes[f.group][n]
                     target = -(-k * (r + 1) // passes)
-                    if len(seen) < target:
+                    if len(seen) < target and n != self.threads:
                         self.call(f, n)  # after a switch, threads of the other count may still spin: absorb it
                     while len(seen) < target:
                         seen.append(self.call(f, n))
