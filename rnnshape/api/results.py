@@ -20,11 +20,27 @@ True
 
 from __future__ import annotations
 
-from rnnshape.checkpoint.inspection import Inspection
-from rnnshape.model.many import Comparison, Sweep
+from typing import TYPE_CHECKING
+
 from rnnshape.model.report import SHOWING, Report, Showing, Shows
 
+if TYPE_CHECKING:
+    from rnnshape.checkpoint.inspection import Inspection
+    from rnnshape.model.many import Comparison, Sweep
+
 __all__ = ["Comparison", "Inspection", "Report", "Sweep", "of"]
+# The types defined below this layer's one-configuration path, imported when first asked for (start-up:
+# `rnnshape lstm --dry-run` needs neither a checkpoint reader nor compare's model)
+_LAZY = {"Comparison": "rnnshape.model.many", "Sweep": "rnnshape.model.many",
+         "Inspection": "rnnshape.checkpoint.inspection"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _html(renderable) -> str:
@@ -84,11 +100,12 @@ def _inspection_text(i: Inspection) -> str:
 
 
 SHOWING.update({
-    Report: Showing(view=_report_view, text=_report_text, html=_html),
-    Comparison: Showing(view=_comparison_view, html=_html, text=lambda c: (
+    f"{Report.__module__}.{Report.__qualname__}": Showing(view=_report_view, text=_report_text, html=_html),
+    f"{_LAZY['Comparison']}.Comparison": Showing(view=_comparison_view, html=_html, text=lambda c: (
         f"<Comparison of {len(c.entries)}: {', '.join(e.label for e in c.entries)}>")),
-    Sweep: Showing(view=_sweep_view, text=_sweep_text, html=_html),
-    Inspection: Showing(view=_inspection_view, text=_inspection_text, html=_html, doc=_inspection_doc),
+    f"{_LAZY['Sweep']}.Sweep": Showing(view=_sweep_view, text=_sweep_text, html=_html),
+    f"{_LAZY['Inspection']}.Inspection": Showing(view=_inspection_view, text=_inspection_text, html=_html,
+                                                 doc=_inspection_doc),
 })
 
 

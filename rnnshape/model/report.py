@@ -128,13 +128,16 @@ class Showing:
     doc: Callable[[Any], dict] | None = None
 
 
-SHOWING: dict[type, Showing] = {}  # filled by rnnshape.api.results, which may import the renderers
+# Filled by rnnshape.api.results, which may import the renderers; keyed by the type's dotted name, so that
+# registering a result type does not import its module (start-up: --dry-run loads no checkpoint reader)
+SHOWING: dict[str, Showing] = {}
 
 
 def _showing(obj: Any) -> Showing:
     for base in type(obj).__mro__:
-        if base in SHOWING:
-            return SHOWING[base]
+        found = SHOWING.get(f"{base.__module__}.{base.__qualname__}")
+        if found is not None:
+            return found
     return Showing()
 
 
