@@ -12,7 +12,7 @@ import inspect
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -22,8 +22,10 @@ from rnnshape.errors import UsageError
 from rnnshape.model import modes
 from rnnshape.model.enums import Kind
 from rnnshape.model.options import COMPARE, KIND_ONLY, SPEC, SPEC_NAMES, SWEEP, cli_name
-from rnnshape.model.report import Report
 from rnnshape.model.spec import Spec, check_run_bounds
+
+if TYPE_CHECKING:  # --help and completion load this module: the result types are for a run
+    from rnnshape.model.report import Report
 
 KINDS = tuple(k.value for k in Kind)
 EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": ["-h", "--help"]}
