@@ -9,13 +9,16 @@ Each repetition runs, interleaved so that machine load hits all alike:
   dry-run    the same with --dry-run                           on a pty: first table, exit (the floor)
 "First table" is the first time b"Parameters" has reached the terminal; "verified" the first time
 b"verified by torch" has; "longest redraw gap" the longest the terminal received nothing in between.
-Every figure is reported as a median and as a ratio to the median torch import.
+Every figure is reported as a median and as a ratio to the median torch import. Bytecode is cached, as an
+installed package has it (see bench_startup.py: one PYTHONPYCACHEPREFIX, PYTHONDONTWRITEBYTECODE cleared); the
+first repetition is a warm-up that fills the cache and is not counted.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -28,18 +31,20 @@ from pty_util import PYTHON, spawn  # noqa: E402
 
 COMMAND = ["lstm", "--layers", "4", "--bidirectional"]
 VARIANTS = {"live": [], "no-live": ["--no-live"], "dry-run": ["--dry-run"]}
+PYCACHE = str(Path.home() / ".cache" / "rnnshape-bench-pycache")
+BYTECODE = {"PYTHONDONTWRITEBYTECODE": "", "PYTHONPYCACHEPREFIX": PYCACHE}  # "" is unset for Python
 
 
 def import_torch_seconds() -> float:
     start = time.perf_counter()
-    subprocess.run([PYTHON, "-c", "import torch"], check=True)
+    subprocess.run([PYTHON, "-c", "import torch"], check=True, env={**os.environ, **BYTECODE})
     return time.perf_counter() - start
 
 
 def one_rep() -> dict:
     row = {"torch": import_torch_seconds()}
     for name, extra in VARIANTS.items():
-        run = spawn([PYTHON, "-m", "rnnshape", *COMMAND, *extra], rows=60, cols=100)
+        run = spawn([PYTHON, "-m", "rnnshape", *COMMAND, *extra], rows=60, cols=100, env=BYTECODE)
         if run.code != 0:
             raise SystemExit(f"{name}: exit {run.code}\n{run.data.decode(errors='replace')[-2000:]}")
         row[f"{name} first table"] = run.first(b"Parameters")
@@ -78,6 +83,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args()
     before = _load()
+    one_rep()  # the warm-up: fills the bytecode cache
     rows = [one_rep() for _ in range(args.reps)]
     summary = summarise(rows)
     load = f"load average before {before}, after {_load()}"

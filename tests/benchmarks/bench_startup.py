@@ -8,6 +8,10 @@ loaded machine it moves far less than wall time, so its ratio is the steadier es
 machine would show (it counts a second thread's work twice, which wall time does not).
 ``--tree DIR`` also runs every command from another source tree (say, main exported with
 ``git archive main rnnshape | tar -x -C DIR``), interleaved with this one, for a before/after on one machine.
+Every command runs with its bytecode cached, as an installed package has it (pip compiles it on install):
+PYTHONPYCACHEPREFIX points at one cache for every tree, and PYTHONDONTWRITEBYTECODE is cleared, since a
+machine that sets it compiles every rnnshape module from source on each start (about 40 ms here, a third of
+``--dry-run``); the warm-up round fills the cache. ``--source`` measures with the environment as it is.
 Targets (issue 21, on a quiet machine):
   default command   <= 1.15x import torch
   --dry-run --json  <= 0.08x import torch
@@ -47,11 +51,16 @@ def commands(trees: list[str]) -> dict[str, list[str]]:
     return out
 
 
+PYCACHE = os.path.join(os.path.expanduser("~"), ".cache", "rnnshape-bench-pycache")
+BYTECODE = {"PYTHONDONTWRITEBYTECODE": "", "PYTHONPYCACHEPREFIX": PYCACHE}  # "" is unset for Python
+ENV: dict[str, str] = dict(os.environ)
+
+
 def wall(cmd: list[str]) -> tuple[float, float]:
     """(wall seconds, CPU seconds) of one run of ``cmd``."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, env=ENV)
     elapsed = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -68,7 +77,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--tree", action="append", default=[], help="another source tree to run interleaved")
+    parser.add_argument("--source", action="store_true", help="leave bytecode as the environment has it")
     args = parser.parse_args()
+    if not args.source:
+        ENV.update(BYTECODE)
     cmds = commands(args.tree)
     before = load()
     for cmd in cmds.values():  # warm the file cache
@@ -80,6 +92,7 @@ def main() -> None:
     base = [statistics.median(t[k] for t in times["import torch"]) for k in (0, 1)]
     print(f"{'command':52} {'wall':>9} {'ratio':>6} {'cpu':>9} {'ratio':>6}   (medians of {args.repeat} interleaved "
           f"rounds; load average before {before}, after {load()}; {os.cpu_count()} CPUs)")
+    print("  bytecode: " + ("as the environment has it" if args.source else f"cached in {PYCACHE}"))
     for i, tree in enumerate(args.tree):
         print(f"  [tree {i + 1}] = {tree}")
     for name, ts in times.items():
