@@ -200,14 +200,25 @@ def kind_command(kind: str):
     return typer.main.get_command(single)
 
 
-def parse_kind_options(kind: str, tokens: list[str]) -> tuple[dict, dict[str, str]]:
+def parse_kind_options(kind: str, tokens: list[str], within: str | None = None) -> tuple[dict, dict[str, str]]:
     """Parse ``tokens`` with the real `rnnshape KIND` command: (every parameter's value, {name: flag} of
-    those the tokens set). Parse errors become UsageError, as on the kind command itself."""
+    those the tokens set). Parse errors become UsageError, as on the kind command itself. ``within``
+    (compare, sweep) names the command whose words these are: a stray word there is most often a mistyped
+    or second kind, which lstm's "unexpected extra argument" and its --help would not explain."""
     command = kind_command(kind)
     try:
-        ctx = command.make_context(kind, list(tokens), resilient_parsing=False)
+        ctx = command.make_context(kind, list(tokens), resilient_parsing=False, allow_extra_args=within is not None)
     except click_exceptions.UsageError as err:
         raise UsageError(usage_message(err, list(tokens)), hint=f"see 'rnnshape {kind} --help'") from None
+    if ctx.args:
+        word = ctx.args[0]
+        kinds = ", ".join(k.value for k in Kind)
+        if word.lower() in kinds.split(", "):
+            raise UsageError(f"{within}: one configuration has one kind (got {word!r} after {kind})",
+                             hint=f"to set kinds side by side: rnnshape compare {kind} {word.lower()}")
+        raise UsageError(f"{within}: {word!r} is not a kind ({kinds}) nor an option's value "
+                         f"(got {' '.join(ctx.args)!r})", hint=f"the kinds are {kinds}; quote a kind with its "
+                         "options: 'lstm --layers 2'")
     return dict(ctx.params), given_flags(ctx)
 
 

@@ -80,7 +80,7 @@ def parse_configuration(kind: str, tokens: list[str], where: str) -> tuple[dict,
     """The kind command's parse of ``tokens``; options that are not part of a configuration are refused."""
     from rnnshape.cli.kind import parse_kind_options
 
-    params, given = parse_kind_options(kind, tokens)
+    params, given = parse_kind_options(kind, tokens, within="sweep" if "sweep" in where else "compare")
     extra = [flag for name, flag in given.items() if name not in SPEC_NAMES]
     if extra:
         raise UsageError(f"{extra[0]} cannot be used {where}: it is not part of a configuration",
