@@ -137,8 +137,8 @@ def _focus(o: dict):
     if f.active and not o["explain"]:
         name = "layer" if o["layer"] is not None else ("reverse" if o["reverse"] else "gate")
         raise UsageError(field=name, message="{%s} focuses {explain=True}, which was not given (got {%s} without "
-                         "{explain=True})" % (name, name), hint="add {explain=True}; for the number of layers use "
-                         "{num_layers}")
+                         "{explain=True})" % (name, name), hint="add {explain=True}" + (
+                             "; for the number of layers use {num_layers}" if name == "layer" else ""))
     return f
 
 
