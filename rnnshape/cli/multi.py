@@ -160,7 +160,7 @@ def compare_command(ctx: typer.Context, **params) -> int:
     Examples:
       rnnshape compare rnn lstm gru --dry-run
       rnnshape compare rnn lstm gru --hidden-size 256 --layers 2
-      rnnshape compare "lstm --hidden-size 256" "gru --hidden-size 320 --layers 2" --json
+      rnnshape compare "lstm -H 256" "gru -H 320 --layers 2" --json
       rnnshape compare lstm "lstm --proj-size 64" --hidden-size 256 --csv
 
     CONFIG is a kind (rnn, lstm, gru), or a quoted kind with its own options, as `rnnshape KIND` takes them.
