@@ -19,7 +19,7 @@ from rnnshape.errors import UsageError
         ({"hidden_size": 0}, ValueError, "hidden_size must be >= 1 (got 0)"),
         ({"proj_size": 30, "hidden_size": 20}, ValueError, "proj_size must be smaller than hidden_size"),
         ({"batch": 2, "unbatched": True}, ValueError, "batch cannot be combined with unbatched"),
-        ({"backward": True, "time": False}, ValueError, "backward has no effect with time=False"),
+        ({"vs_loop": True, "time": False}, ValueError, "vs_loop has no effect with time=False"),
         ({"dtype": "int8"}, ValueError, "dtype must be one of float32"),
     ],
 )

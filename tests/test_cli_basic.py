@@ -36,7 +36,7 @@ def test_default_lstm_dry_run_json(cli):
         (["gru", "--input-size", "300", "--input-shape", "50,300", "--batch", "3"], "--batch"),
         (["lstm", "--input-shape", "32,50,100", "--lengths", "3,4"], "--lengths"),
         (["lstm", "--svg", "/nonexistent/dir/a.svg"], "--svg"),
-        (["lstm", "--backward"], "--backward"),
+        (["lstm", "--vs-loop"], "--vs-loop"),
     ],
 )
 def test_usage_errors_are_one_line_exit_2(cli, args, flag):
@@ -76,7 +76,7 @@ def test_api_bounds_are_the_cli_bounds():
     "args, needle",
     [
         (["lstm", "--code", "--check-flops"], "--check-flops has no effect with --code"),
-        (["lstm", "--device", "meta", "--backward"], "--backward has no effect with --device meta"),
+        (["lstm", "--device", "meta", "--vs-loop"], "--vs-loop has no effect with --device meta"),
         (["lstm", "--check", "x.pt", "--explain"], "--explain has no effect with --check"),
         (["lstm", "--dry-run", "--svg", "/tmp"], "not a folder"),
         (["inspect"], "inspect needs <file>"),

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from rnnshape.errors import UsageError
-from rnnshape.model.comparison import KIND_ONLY
+from rnnshape.model.options import KIND_ONLY
 from rnnshape.model.spec import Kind, make_spec
 
 

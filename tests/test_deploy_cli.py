@@ -79,3 +79,24 @@ def test_compare_deploy_gives_each_entry_its_rows():
     text = invoke("compare", "lstm", "rnn", "--hidden-size", "16", "--threads", "1", "--min-time", "0.01",
                   "--deploy").stdout
     assert "int8 = int8-dynamic" in text and "not here" in text
+
+
+def test_onnx_view_without_torch_or_the_deploy_extra(monkeypatch):
+    """issue 24: `--onnx --dry-run` shows the ONNX node shapes and gate rows with neither torch nor onnx; the
+    shapes are held to torch.onnx's real export in tests/test_deploy_torch.py."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "onnx", None)  # importing onnx would fail
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    r = invoke("gru", "--input-size", "5", "--hidden-size", "8", "--layers", "2", "--bidirectional", "--onnx",
+               "--dry-run", "--json")
+    assert r.code == 0, r.stderr
+    nodes = json.loads(r.stdout)["onnx"]["nodes"]
+    assert [[i["shape"] for i in n["inputs"]] for n in nodes] == [
+        [[2, 24, 5], [2, 24, 8], [2, 48]], [[2, 24, 16], [2, 24, 8], [2, 48]]]
+    assert nodes[0]["attributes"] == {"hidden_size": 8, "direction": "bidirectional", "linear_before_reset": 1}
+    assert [(g["onnx_gate"], g["torch_gate"]) for g in nodes[0]["gates"]] == [("z", "z"), ("r", "r"), ("h", "n")]
+    text = invoke("lstm", "--onnx", "--dry-run").stdout
+    assert "W (1, 80, 100)" in text and any(line.split() == ["c", "60:80", "←", "g", "40:60"]
+                                             for line in text.splitlines())
+    assert "no LSTM, GRU or RNN node for cells" in invoke("lstm", "--cell", "--onnx", "--dry-run").stdout

@@ -13,7 +13,8 @@ import pytest
 import torch
 from torch import nn
 
-from rnnshape.model.deploy import TOLERANCE
+from rnnshape.checkpoint.onnxfile import read_states
+from rnnshape.model.deploy import TOLERANCE, OnnxView
 from rnnshape.model.spec import make_spec
 from rnnshape.run.build import Built
 from rnnshape.run.deploy import deploy
@@ -84,15 +85,16 @@ def test_sizes_are_what_torch_save_writes_and_int8_is_at_most_four_tenths():
 def test_exported_nodes_hold_torchs_weights_by_the_mapping():
     pytest.importorskip("onnxruntime", reason="needs the deploy extra: pip install 'rnnshape[deploy]'")
     spec, built, _, _ = _built("gru", num_layers=2, bidirectional=True)
-    view = deploy(spec, built, timed=False, variants=("onnxruntime",)).onnx
-    assert [n.op_type for n in view.nodes] == ["GRU", "GRU"]
-    for layer, node in enumerate(view.nodes):
+    view = deploy(spec, built, timed=False, variants=("onnxruntime",), onnx_reader=read_states).onnx
+    (group,) = view.groups
+    assert group.op == "GRU" and len(group.layers) == 2 and group.prefix == ""
+    assert view.matches == (True,)  # the arrays read back are the module's state_dict, exactly
+    for layer, node in enumerate(group.layers):
         width = 16 if layer == 0 else 2 * 32
-        shapes = {i.role: i.shape for i in node.inputs}
-        assert shapes == {"W": (2, 3 * 32, width), "R": (2, 3 * 32, 32), "B": (2, 6 * 32)}
+        assert (node.W, node.R, node.B) == ((2, 3 * 32, width), (2, 3 * 32, 32), (2, 6 * 32))
         assert dict(node.attributes)["linear_before_reset"] == 1
-        assert node.matches
-        assert node.inputs[0].sources == ((f"weight_ih_l{layer}",), (f"weight_ih_l{layer}_reverse",))
+    sources = [m.torch for m in group.mapping() if m.tensor == "W"]
+    assert sources == ["weight_ih_l0", "weight_ih_l0_reverse", "weight_ih_l1", "weight_ih_l1_reverse"]
 
 
 @pytest.mark.parametrize("kind, kw, variant, words", [
@@ -150,3 +152,46 @@ def test_torch_compile_matches_eager_within_its_tolerance():
     row = deploy(spec, built, timed=False, variants=("torch.compile",)).rows[1]
     assert row.ok, row.error
     assert row.max_abs_diff <= TOLERANCE["torch.compile"]
+
+
+@pytest.mark.parametrize("kind, kw", [
+    ("lstm", dict(num_layers=2, bidirectional=True)),
+    ("gru", dict(num_layers=3)),
+    ("gru", dict(bidirectional=True)),
+    ("rnn", dict(num_layers=2)),
+])
+def test_the_torch_free_onnx_view_is_what_the_exporter_writes(kind, kw, tmp_path):
+    """issue 24: W, R, B shapes, direction, activations and linear_before_reset predicted without torch, held
+    to torch.onnx's export read back."""
+    pytest.importorskip("onnxruntime", reason="needs the deploy extra: pip install 'rnnshape[deploy]'")
+    from rnnshape.model.deploy import predicted_view
+
+    spec, built, module, x = _built(kind, **kw)
+    if kind == "rnn":  # the dynamo exporter unrolls nn.RNN into MatMul per step; the TorchScript one writes RNN
+        import warnings
+
+        from rnnshape.checkpoint.onnxfile import read_onnx
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(module, (x,), str(tmp_path / "rnn.onnx"), dynamo=False)
+        view = OnnxView(18, read_onnx(str(tmp_path / "rnn.onnx")).onnx, ())
+    else:
+        view = deploy(spec, built, timed=False, variants=("onnxruntime",), onnx_reader=read_states).onnx
+        assert view.matches and all(view.matches)
+    predicted = predicted_view(spec.modules())
+
+    def shapes(v):
+        return [(g.prefix, g.op, g.direction, g.activations, g.linear_before_reset,
+                 [(x.W, x.R, x.B) for x in g.layers]) for g in v.groups]
+
+    assert shapes(predicted) == shapes(view)
+
+
+def test_the_onnx_row_counts_the_weights_not_the_exporters_metadata():
+    """issue 24: the row's bytes are the stored tensors: torch's float32 parameters, reordered, nothing else."""
+    pytest.importorskip("onnxruntime", reason="needs the deploy extra: pip install 'rnnshape[deploy]'")
+    spec, built, _, _ = _built("lstm", num_layers=2)
+    row = deploy(spec, built, timed=False, variants=("onnxruntime",)).rows[1]
+    params = sum(p.numel() for p in built.module.parameters())
+    assert row.ok and 4 * params <= row.bytes <= 4 * params + 1024  # a few shape constants besides

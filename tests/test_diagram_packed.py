@@ -20,7 +20,7 @@ L = 7
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_packed_diagram_matches_torch(lengths, bidirectional):
     spec = make_spec("gru", input_size=3, hidden_size=4, bidirectional=bidirectional, seq_len=L, lengths=lengths)
-    dg = diagram(predict(spec), columns=L)  # every step drawn
+    dg = diagram(predict(spec))  # every step
     gru = torch.nn.GRU(3, 4, bidirectional=bidirectional).double()
     x = torch.randn(L, len(lengths), 3, dtype=torch.float64)
     packed = pack_padded_sequence(x, list(lengths), enforce_sorted=False)
@@ -36,9 +36,13 @@ def test_packed_diagram_matches_torch(lengths, bidirectional):
         if e.tensor == "h_n" and e.target.endswith(".d0"):
             t = step[e.source]
             ending = [b for b, n in enumerate(lengths) if n - 1 == t]
-            assert e.shape[0] == len(ending), e
-            for b in ending:  # torch: the forward h_n of b is its output at t
+            assert e.shape[0] == len(ending) and e.sequences == tuple(ending), e  # each sequence named
+            for b in e.sequences:  # torch: the forward h_n of b is its output at t
                 assert torch.equal(h_n[0, b], output[t, b, :4])
+        if e.tensor == "h_n" and e.target.endswith(".d1"):  # the reverse direction ends every sequence at t = 0
+            assert step[e.source] == 0 and e.sequences == tuple(range(len(lengths)))
+            for b in e.sequences:
+                assert torch.equal(h_n[1, b], output[0, b, 4:])
         if e.tensor == "h_0" and e.target.startswith("l0.d1."):
             t = step[e.target]
             assert e.shape[0] == sum(n - 1 == t for n in lengths), e

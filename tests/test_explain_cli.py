@@ -36,15 +36,17 @@ def test_json_explain_structure(cli):
 def test_json_diagram_structure(cli):
     r = cli("gru", "--layers", "2", "--bidirectional", "--seq-len", "12", "--dry-run", "--json", "--diagram")
     dg = r.json()["diagram"]
-    assert dg["seq_len"] == 12 and dg["steps"] == [0, 1, 11]
+    assert dg["seq_len"] == 12 and dg["steps"] == list(range(12))  # every step, whatever a terminal draws
     ids = {n["id"] for n in dg["nodes"]}
     assert all(e["source"] in ids and e["target"] in ids for e in dg["edges"])
     kinds = {n["kind"] for n in dg["nodes"]}
     assert kinds == {"input", "cell", "concat", "output", "initial", "final"}
     cells = [n for n in dg["nodes"] if n["kind"] == "cell"]
-    assert len(cells) == 2 * 2 * 3  # layers × directions × steps drawn
-    gaps = [e for e in dg["edges"] if e["elided"]]
-    assert gaps and all(e["elided"] == [2, 10] for e in gaps)
+    assert len(cells) == 2 * 2 * 12  # layers × directions × steps
+    assert not any(e["elided"] for e in dg["edges"])
+    finals = [e for e in dg["edges"] if e["tensor"] == "h_n"]
+    assert len(finals) == 4 and all(e["sequences"] == [0, 1, 2] for e in finals)  # every sequence, named
+    assert all(e["sequences"] is None for e in dg["edges"] if e["tensor"] != "h_n")
     cat = next(e for e in dg["edges"] if e["tensor"] == "h_t" and e["target"].startswith("cat."))
     assert cat["shape"] == [3, 20]
     up = next(e for e in dg["edges"] if e["source"].startswith("cat.l0") and e["tensor"] == "cat")

@@ -8,8 +8,7 @@ import pytest
 
 from rnnshape.model.predict import predict
 from rnnshape.model.spec import make_spec
-from rnnshape.views.explain import explain
-from rnnshape.views.explain_focus import Focus, focus
+from rnnshape.views.explain import Focus, explain, focus
 
 
 def test_json_explain_is_narrowed_the_same_way(cli):

@@ -20,7 +20,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence  # noqa
 from rnnshape.model.predict import predict  # noqa: E402
 from rnnshape.model.spec import make_spec  # noqa: E402
 from rnnshape.views.explain import explain  # noqa: E402
-from rnnshape.views.explain_packed import claims  # noqa: E402
+from rnnshape.views.explain_math import claims  # noqa: E402
 
 H_IN, L = 3, 6
 EXPR = re.compile(r"(?:output|h_n(?:\.\d+)?)\[(?:[^\[\]]|\[[^\]]*\])*\]")

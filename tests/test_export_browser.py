@@ -15,8 +15,8 @@ import subprocess
 import pytest
 from test_widths import BIG, _report
 
-from rnnshape.render.export import export
-from rnnshape.render.sweep_view import render_sweep
+from rnnshape.render.multi import render_sweep
+from rnnshape.render.screen import export
 from rnnshape.render.tables import render
 
 BROWSER = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rnnshape.model.fit import power_fit
+from rnnshape.model.many import power_fit
 
 
 @pytest.mark.parametrize("k", [-1.0, 0.0, 0.5, 1.0, 2.0, 3.0])

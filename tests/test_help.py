@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-COMMANDS = ["rnn", "lstm", "gru", "compare", "sweep", "inspect", "trace"]
+COMMANDS = ["rnn", "lstm", "gru", "compare", "sweep", "inspect", "trace", "why"]
 
 
 def piped_help(command: str, **env_vars: str) -> str:
@@ -106,7 +106,7 @@ def complete(words: str) -> list[str]:
 
 @pytest.mark.parametrize("typed", ["s", "", "hid"])
 def test_vary_completion_inserts_a_whole_working_value(typed):
-    from rnnshape.model.sweep import parse_vary
+    from rnnshape.model.many import parse_vary
 
     found = complete(f"rnnshape sweep lstm --vary {typed}")
     assert found and all(v.startswith(typed) for v in found)
@@ -121,7 +121,7 @@ def test_completion_of_kinds_and_devices():
 
 def test_vary_help_and_completion_cover_every_sweepable_option(helps):
     from rnnshape.cli.multi import VARY_EXAMPLES
-    from rnnshape.model.sweep import VARIABLES
+    from rnnshape.model.many import VARIABLES
 
     vary = " ".join(helps["sweep"].split("│ --vary", 1)[1].split("│ --", 1)[0].replace("│", " ").split())
     assert all(name in vary for name in VARIABLES) and set(VARY_EXAMPLES) == set(VARIABLES)

@@ -16,7 +16,7 @@ from pty_util import PYTHON, Screen, pty, spawn
 from rich.console import Console
 
 from rnnshape.api import analyze
-from rnnshape.render import live
+from rnnshape.render import screen as live
 from rnnshape.render.tables import render
 
 needs_pty = pytest.mark.skipif(pty is None or sys.platform == "win32", reason="needs a pseudo-terminal")

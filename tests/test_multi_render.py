@@ -5,17 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from golden_util import assert_golden, render_text
+from golden_util import WIDTHS, assert_golden, check_fits, render_text
 
-from rnnshape.model.comparison import comparison
+from rnnshape.model.many import Point, comparison, grid, parse_vary, sweep_result
 from rnnshape.model.predict import predict
 from rnnshape.model.report import Report, Timing
 from rnnshape.model.spec import make_spec
 from rnnshape.model.stats import Stats
-from rnnshape.model.sweep import Point, grid, parse_vary, sweep_result
-from rnnshape.render.compare_view import render_comparison
-from rnnshape.render.multi_export import compare_markdown
-from rnnshape.render.sweep_view import render_sweep
+from rnnshape.render.multi import compare_markdown, render_comparison, render_sweep
 
 
 @dataclass(frozen=True)
@@ -51,12 +48,13 @@ def _compare(timed: bool, backward: bool = False):
 
 
 @pytest.mark.parametrize("case", ["dry", "timed", "backward"])
-@pytest.mark.parametrize("width", [80, 120])
-def test_compare_golden(case, width):
+def test_compare_golden(case):
     c = _compare(timed=case != "dry", backward=case == "backward")
-    text = render_text(render_comparison(c), width=width)
-    assert max(len(line) for line in text.splitlines()) <= width
-    assert_golden(f"compare_{case}_{width}.txt", text)
+    text = render_text(render_comparison(c), width=80)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert_golden(f"compare_{case}_80.txt", text)
+    for width in WIDTHS:
+        check_fits(render_text(render_comparison(c), width=width), width)
 
 
 def test_compare_ratios_in_view_are_the_reports_ratios():
@@ -146,10 +144,41 @@ def test_svg_text_never_starts_with_spaces(tmp_path):
     # librsvg drops a <text>'s leading spaces, which would shift right-aligned numbers left
     import re
 
-    from rnnshape.render.export import export
+    from rnnshape.render.screen import export
 
     path = tmp_path / "c.svg"
     export(render_comparison(_compare(timed=True)), path, width=80)
     texts = re.findall(r"<text[^>]*>([^<]*)</text>", path.read_text())
     assert any("18,944" in t for t in texts)
     assert not [t for t in texts if t.startswith(("&#160;", " "))]
+
+
+def test_compare_and_sweep_json_golden():
+    """Both documents byte for byte (written by the hand-made JSON views the serializer replaced)."""
+    from rnnshape.render.multi import compare_json, sweep_json
+
+    assert_golden("compare_timed.json", compare_json(_compare(timed=True)))
+    assert_golden("sweep_grid_timed.json", sweep_json(_sweep(**SWEEPS["grid_timed"])))
+
+
+def test_compare_says_which_kernel_each_ran():
+    """Issue 24: `compare lstm gru` says why one is slower: a kernel column (Rich, Markdown), kernel_path (CSV)."""
+    from dataclasses import replace
+
+    from rnnshape.render.multi import compare_csv
+
+    c = _compare(timed=True)
+    paths = ["aten", "onednn", "aten", "onednn"]
+    c = comparison([e.label for e in c.entries],
+                   [replace(e.report, timing=replace(e.report.timing, path=p)) for e, p in zip(c.entries, paths)],
+                   shared=c.shared)
+    text = render_text(render_comparison(c), width=80)
+    assert_golden("compare_kernel_80.txt", text)
+    assert text.count("oneDNN fused") == 2 and text.count("aten per step") == 2
+    md = compare_markdown(c).splitlines()
+    assert md[0].endswith("| kernel |") and md[3].endswith("| oneDNN fused |")
+    assert [row.split(",")[-1] for row in compare_csv(c).splitlines()] == ["kernel_path", *paths]
+    for width in WIDTHS:
+        check_fits(render_text(render_comparison(c), width), width)
+    dry = render_text(render_comparison(_compare(timed=False)), width=120)
+    assert "kernel" not in dry  # nothing ran: no column

@@ -3,7 +3,7 @@
 A test-only kind, the minimal gated unit (Zhou et al. 2016: one forget gate f and the candidate h, two row
 blocks), is added the way the README says, in the four places only: its row in the kind table
 (model/kinds.py), its member in the enum (model/enums.py), its equations (views/explain_math.py) and, optionally,
-its kind-specific notes (views/explain_text.py: none needed here). Nothing else is touched, and it runs
+its kind-specific notes (also views/explain_math.py: none needed here). Nothing else is touched, and it runs
 through the predictor, the explanation, the diagram and the JSON document. torch has no such module, so the
 shapes are held to the convention torch uses for every kind (weight_ih_l{k}: (G·H, H_in), ...), computed
 here from the gate count alone.
@@ -106,7 +106,7 @@ def test_a_new_kind_runs_through_predictor_explain_and_json(mgu):
     assert doc["spec"]["kind"] == "mgu" and doc["schema_version"] == 1
     assert [p["name"] for p in doc["parameters"]][:4] == ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]
 
-    from rnnshape.render.views import json_extras
+    from rnnshape.render.explain import json_extras
     from rnnshape.views.explain import explain
 
     ex = explain(report.prediction)

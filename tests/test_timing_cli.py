@@ -59,11 +59,11 @@ def test_table_shows_every_statement_at_80_columns(cli):
 @pytest.mark.parametrize(
     "args, flag",
     [
-        (["lstm", "--backward", "--no-time"], "--backward"),
+        (["lstm", "--vs-loop", "--no-time"], "--vs-loop"),
         (["lstm", "--vs-loop", "--dry-run"], "--vs-loop"),
         (["lstm", "--vs-loop", "--cell"], "--cell"),
         (["lstm", "--vs-loop", "--lengths", "3,2"], "--lengths"),
-        (["gru", "--backward", "--device", "meta"], "--device meta"),
+        (["gru", "--vs-loop", "--device", "meta"], "--device meta"),
     ],
 )
 def test_timing_combinations_that_cannot_run_are_usage_errors(cli, args, flag):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from rnnshape.model.comparison import time_ratio
+from rnnshape.model.many import time_ratio
 from rnnshape.model.stats import Probe, Stats, ThreadChoice, candidates, choose, noise_warning, thread_findings
 from rnnshape.run.rounds import LONG_CALL_S, MEASURE_CAP_S, MIN_ROUNDS, enough, time_groups
 

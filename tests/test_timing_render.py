@@ -18,7 +18,7 @@ from rnnshape.model.report import Kernel, Memory, Report, Timing
 from rnnshape.model.spec import make_spec
 from rnnshape.model.stats import Probe, Stats, ThreadChoice
 from rnnshape.render.jsonout import report_dict
-from rnnshape.render.timing_table import timing_table
+from rnnshape.render.tables import timing_table
 from rnnshape.run.rounds import MIN_ROUNDS
 
 GOLDEN = Path(__file__).parent / "golden"

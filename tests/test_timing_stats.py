@@ -133,11 +133,11 @@ def test_measure_runs_the_statement_on_the_threads_asked():
 @pytest.mark.parametrize(
     "opts, dry, spec_kw, flag",
     [
-        (TimingOptions(backward=True), True, {}, "--backward"),
+        (TimingOptions(vs_loop=True, backward=True), True, {}, "--vs-loop"),
         (TimingOptions(vs_loop=True), True, {}, "--vs-loop"),
         (TimingOptions(vs_loop=True), False, {"cell": True}, "--cell"),
         (TimingOptions(vs_loop=True), False, {"lengths": (3, 2)}, "--lengths"),
-        (TimingOptions(backward=True), False, {"device": "meta"}, "--device meta"),
+        (TimingOptions(vs_loop=True), False, {"device": "meta"}, "--device meta"),
         (TimingOptions(min_time=0), False, {}, "--min-time"),
         (TimingOptions(threads=0), False, {}, "--threads"),
     ],

@@ -153,6 +153,30 @@ def test_kernel_path_and_what_flop_counter_mode_reads():
         assert k.flop_counter_flops == 0  # the fused op has no FLOP formula
 
 
+@pytest.mark.parametrize("kw", [dict(kind="rnn"), dict(kind="gru", num_layers=2), dict(kind="lstm"),
+                                dict(kind="lstm", num_layers=2, bidirectional=True, batch_first=True),
+                                dict(kind="lstm", proj_size=5), dict(kind="lstm", lengths=[10, 4, 7]),
+                                dict(kind="gru", lengths=[3, 10], bidirectional=True),
+                                dict(kind="lstm", cell=True), dict(kind="lstm", hidden_size=[30, 20], dtype="float64")])
+def test_compare_kernel_path_is_the_dispatch_modes(kw):
+    """compare's kernel column reads the autograd graph of one forward; the dispatch mode (--vs-loop) sees the
+    ops themselves: the two say the same path."""
+    from rnnshape.run import build as run
+    from rnnshape.run.build import graph_path, observe_kernel
+
+    kw = dict(kw)
+    built = run.build(make_spec(kw.pop("kind"), **kw))
+    assert graph_path(built.forward) == observe_kernel(built.forward).path
+
+
+def test_the_fused_nodes_compare_looks_for_are_torchs():
+    """cuDNN and MIOpen cannot run here: at least their autograd nodes are the names torch generates."""
+    from rnnshape.run.build import FUSED, FUSED_NODES
+
+    assert set(FUSED_NODES) <= set(dir(torch._C._functions))
+    assert set(FUSED_NODES.values()) == set(FUSED.values())
+
+
 def test_memory_estimate_parts_against_torch_tensors():
     from rnnshape.model.memory import estimate, estimate_bytes, with_margin
     from rnnshape.model.predict import predict
@@ -199,3 +223,26 @@ def test_cuda_loop_reproduces_cudnn_in_float64():
         want, got = built.forward(), loop_forward(spec, built)()
     for name in want:
         torch.testing.assert_close(got[name], want[name], rtol=0, atol=1e-10)
+
+
+def test_the_extra_calls_run_on_the_timed_thread_count(monkeypatch):
+    """The memory peak and the kernel path are taken on the count the forward was timed on, not torch's
+    default (which can stall a long forward tenfold on busy cores), and torch's count is restored after."""
+    import torch
+
+    from rnnshape.model.predict import predict
+    from rnnshape.run import measure
+    from rnnshape.run.build import build
+
+    seen = []
+    monkeypatch.setattr(measure, "_memory", lambda *a, **k: seen.append(("memory", torch.get_num_threads())))
+    monkeypatch.setattr("rnnshape.run.build.observe_kernel",
+                        lambda fn: seen.append(("kernel", torch.get_num_threads())))
+    before = torch.get_num_threads()
+    spec = make_spec("gru", hidden_size=8)
+    asked = 1 if before > 1 else 2
+    opts = measure.TimingOptions(min_time=0.001, threads=asked, vs_loop=True)
+    (timing, _), = measure.time_reports([(spec, predict(spec), build(spec))], opts)
+    assert timing.threads.threads == asked
+    assert seen == [("memory", asked), ("kernel", asked)]
+    assert torch.get_num_threads() == before

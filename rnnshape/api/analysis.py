@@ -13,11 +13,11 @@ import os
 from collections.abc import Callable
 
 from rnnshape.api import results
-from rnnshape.api.engine import run_report
+from rnnshape.api.engine import run_report, with_training_estimate
 from rnnshape.errors import UsageError
 from rnnshape.model import modes
 from rnnshape.model.options import DEFAULT_MIN_TIME
-from rnnshape.model.predict import predict
+from rnnshape.model.predict import dry_report
 from rnnshape.model.report import Report
 from rnnshape.model.spec import Spec, make_spec, validate
 from rnnshape.run.measure import TimingOptions
@@ -41,7 +41,8 @@ def analyze(
     """Build and run a configuration with torch (or only predict it with ``dry_run=True``).
 
     ``options`` are :func:`rnnshape.model.spec.make_spec`'s keyword arguments (PyTorch's constructor names).
-    ``backward`` also times forward+backward, ``vs_loop`` the same weights as a per-step cell loop,
+    ``backward`` also times forward+backward (untimed: ``report.memory`` holds its predicted memory),
+    ``vs_loop`` the same weights as a per-step cell loop,
     ``deploy`` runs the deployed variants (bfloat16, int8, torch.compile, ONNX Runtime) against eager.
     ``note(text)`` hears what timing a long forward will cost before it is spent (default: stderr).
     A mistake raises :class:`rnnshape.errors.UsageError` (a ``ValueError``; a ``TypeError`` for a value
@@ -62,9 +63,9 @@ def analyze(
     if deploy:
         modes.refuse_deploy(dry_run=dry_run, device=spec.device, dtype=spec.dtype.value)
     if dry_run:
-        return results.of(Report(predict(spec), verified=False, torch_version=None, timing=None,
-                                 warnings=spec.warnings))
-    return results.of(run_report(spec, opts if time else None, check_flops=check_flops, deploy=deploy))
+        return results.of(with_training_estimate(dry_report(spec), backward))
+    report = run_report(spec, opts if time else None, check_flops=check_flops, deploy=deploy)
+    return results.of(with_training_estimate(report, backward))
 
 
 def inspect(path: str | os.PathLike, prefix: str | None = None) -> results.Inspection:

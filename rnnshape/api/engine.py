@@ -12,7 +12,7 @@ from rnnshape.api import results
 from rnnshape.errors import WitnessMismatch
 from rnnshape.model import modes
 from rnnshape.model.memory import check_memory, check_meta
-from rnnshape.model.predict import predict
+from rnnshape.model.predict import dry_report, predict
 from rnnshape.model.report import Prediction, Report
 from rnnshape.model.spec import Spec, validate, with_device
 from rnnshape.run.measure import DEFAULT_MIN_TIME, TimingOptions
@@ -26,6 +26,21 @@ def run_report(spec: Spec, timing_options: TimingOptions | None, *, check_flops:
     prepared = [_verified(spec, timing_options, check_flops)]
     reports = _timed(prepared, timing_options)
     return _deployed(reports, prepared, timing_options)[0] if deploy else reports[0]
+
+
+def with_training_estimate(report: Report, backward: bool) -> Report:
+    """``--backward`` where nothing measured the training step (--dry-run, --no-time, meta): the report carries
+    the torch-free estimate of its peak memory and the parts of it (rnnshape.model.memory), as a timed run
+    carries its measurement under ``timing.memory``."""
+    if not backward or (report.timing is not None and report.timing.memory is not None):
+        return report
+    from dataclasses import replace
+
+    from rnnshape.model.memory import estimate
+    from rnnshape.model.report import Memory
+
+    parts, total = estimate(report.prediction, backward=True)
+    return replace(report, memory=Memory(parts=parts, estimate_bytes=total, peak_of="forward+backward"))
 
 
 def analyze_many(specs: Sequence[Spec], *, dry_run: bool = False, min_time: float = DEFAULT_MIN_TIME,
@@ -47,8 +62,7 @@ def analyze_many(specs: Sequence[Spec], *, dry_run: bool = False, min_time: floa
         if deploy:
             modes.refuse_deploy(dry_run=dry_run, device=spec.device, dtype=spec.dtype.value)
     if dry_run:
-        return [results.of(Report(predict(spec), verified=False, torch_version=None, timing=None,
-                                  warnings=spec.warnings)) for spec in specs]
+        return [results.of(with_training_estimate(dry_report(spec), backward)) for spec in specs]
     prepared = []
     for i, spec in enumerate(specs):
         if step:
@@ -57,7 +71,7 @@ def analyze_many(specs: Sequence[Spec], *, dry_run: bool = False, min_time: floa
     if step:
         step(len(specs))
     try:
-        reports = _timed(prepared, opts)
+        reports = [with_training_estimate(r, backward) for r in _timed(prepared, opts)]
         return [results.of(r) for r in (_deployed(reports, prepared, opts) if deploy else reports)]
     except Interrupted as stop:
         raise Interrupted([results.of(r) for r in stop.reports]) from None
@@ -145,6 +159,7 @@ def _deployed(reports: list[Report], prepared: list, timing_options: TimingOptio
     """Each report with its Deployment, timed on the threads its forward was timed on."""
     from dataclasses import replace
 
+    from rnnshape.checkpoint.onnxfile import read_states
     from rnnshape.model.deploy import noise_warning
     from rnnshape.run.deploy import deploy
 
@@ -153,7 +168,7 @@ def _deployed(reports: list[Report], prepared: list, timing_options: TimingOptio
     for report, (spec, _, built, *_) in zip(reports, prepared):
         threads = report.timing.forward.threads if report.timing else opts.threads
         d = deploy(spec, built, threads=threads, min_time=opts.min_time, clock=opts.clock,
-                   timed=timing_options is not None)
+                   timed=timing_options is not None, onnx_reader=read_states)
         noisy = noise_warning(d, opts.min_time)
         out.append(replace(report, deploy=d, warnings=report.warnings + ((noisy,) if noisy else ())))
     return out

@@ -17,11 +17,10 @@ from collections.abc import Mapping, Sequence
 from rnnshape.api import results
 from rnnshape.api.engine import Interrupted, analyze_many
 from rnnshape.errors import UsageError
-from rnnshape.model.comparison import comparison
 from rnnshape.model.enums import Kind
+from rnnshape.model.many import VARIABLES, Point, Vary, comparison, grid, sweep_result
 from rnnshape.model.options import KIND_ONLY
 from rnnshape.model.spec import Spec, enum, make_spec
-from rnnshape.model.sweep import VARIABLES, Point, Vary, grid, sweep_result
 from rnnshape.run.measure import DEFAULT_MIN_TIME
 
 
@@ -42,10 +41,17 @@ def compare(*configs: str | Mapping | Spec, dry_run: bool = False, min_time: flo
 
 
 def sweep(kind: str, vary: Mapping[str, Sequence[int]], *, dry_run: bool = False,
-          min_time: float = DEFAULT_MIN_TIME, threads: int | None = None, **options) -> results.Sweep:
+          min_time: float = DEFAULT_MIN_TIME, threads: int | None = None, backward: bool = False,
+          **options) -> results.Sweep:
     """One configuration over a grid of values (``rnnshape sweep``): ``vary={"seq_len": [16, 64, 256]}``.
 
     The keys are analyze's keyword arguments: seq_len, batch, hidden_size, input_size, num_layers, proj_size.
+    ``backward`` also times forward+backward; with ``dry_run``, each point carries its predicted training memory
+    and ``growth.training_memory`` fits it.
+
+    >>> s = sweep("lstm", vary={"seq_len": [16, 256]}, dry_run=True, backward=True)
+    >>> s.growth.training_memory.points
+    2
     """
     fields = {field: (option, param) for option, (param, field) in VARIABLES.items()}
     if not vary:
@@ -60,7 +66,7 @@ def sweep(kind: str, vary: Mapping[str, Sequence[int]], *, dry_run: bool = False
         varies.append(Vary(fields[key][0], fields[key][1], key, tuple(values)))
     points = grid(varies)
     specs = [make_spec(kind, **options, **dict(zip(vary, values))) for values in points]
-    return _measure([str(p) for p in points], specs, dry_run, min_time, threads, False,
+    return _measure([str(p) for p in points], specs, dry_run, min_time, threads, backward,
                     lambda reports, stopped: sweep_result(varies, [Point(v, r) for v, r in zip(points, reports)],
                                                           planned=len(specs), interrupted=stopped))
 

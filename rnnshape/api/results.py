@@ -1,8 +1,10 @@
-"""What the Python API returns: the result types, able to show themselves.
+"""What the Python API returns: the result types, each one class that shows itself.
 
-Each is the plain frozen result (a Report, a Comparison, a Sweep, an Inspection) with four additions:
-``to_dict()`` is the CLI's ``--json`` document, a short ``repr``, Rich rendering (``rich.print(report)``)
-and ``_repr_html_``, so that a notebook cell shows the same tables as the terminal.
+A Report, a Comparison, a Sweep and an Inspection are the frozen results of the layers below (one class
+each, no copy). ``to_dict()`` is the CLI's ``--json`` document and ``to_json()`` its text (the result's
+declared keys, rnnshape.model.report); this module gives them the rest, from the renderers the CLI uses: a
+short ``repr``, Rich rendering (``rich.print(report)``) and ``_repr_html_``, so that a notebook cell shows
+the same tables as the terminal. The renderers are imported when a result is first shown, not before.
 
 >>> from rnnshape import analyze
 >>> report = analyze("lstm", num_layers=2, dry_run=True)
@@ -12,131 +14,86 @@ and ``_repr_html_``, so that a notebook cell shows the same tables as the termin
 ([2, 3, 20], (2, 3, 20))
 >>> "<table" in report._repr_html_() or "<pre" in report._repr_html_()
 True
+>>> type(report) is Report
+True
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from rnnshape.checkpoint.inspection import Inspection
+from rnnshape.model.many import Comparison, Sweep
+from rnnshape.model.report import SHOWING, Report, Showing, Shows
 
-from rnnshape.checkpoint import inspection
-from rnnshape.model import comparison, report, sweep
-
-
-class _Shows:
-    """Rich rendering, HTML for notebooks and JSON, from the renderers the CLI uses."""
-
-    def _renderable(self):
-        raise NotImplementedError
-
-    def to_dict(self) -> dict:
-        raise NotImplementedError
-
-    def to_json(self) -> str:
-        """The CLI's ``--json`` document."""
-        from rnnshape.render.jsonout import dumps
-
-        return dumps(self.to_dict())
-
-    def __rich__(self):
-        return self._renderable()
-
-    def _repr_html_(self) -> str:
-        from rnnshape.render.notebook import html
-
-        return html(self._renderable())
+__all__ = ["Comparison", "Inspection", "Report", "Sweep", "of"]
 
 
-def _of(cls, plain):
-    """The plain result as its showing subclass (same fields, same values)."""
-    return cls(**{f.name: getattr(plain, f.name) for f in fields(plain)})
+def _html(renderable) -> str:
+    from rnnshape.render.screen import html
+
+    return html(renderable)
 
 
-@dataclass(frozen=True, repr=False)
-class Report(report.Report, _Shows):
-    """One configuration: prediction, verified by torch or not, and its timing."""
+def _report_view(r: Report):
+    from rnnshape.render.tables import render
 
-    def to_dict(self) -> dict:
-        from rnnshape.render.jsonout import report_dict
-
-        return report_dict(self)
-
-    def _renderable(self):
-        from rnnshape.render.tables import render
-
-        return render(self)
-
-    def __repr__(self) -> str:
-        from rnnshape.render import fmt
-
-        tensors = ", ".join(f"{t.name} {fmt.shape(t.shape)}" for t in self.outputs)
-        how = f"verified by torch {self.torch_version}" if self.verified else "predicted"
-        if self.timing is not None:
-            how += f" · forward {fmt.seconds(self.timing.forward.median)}"
-        return f"<Report {self.spec.kind.value} · {self.totals.parameters:,} parameters · {tensors} · {how}>"
+    return render(r)
 
 
-@dataclass(frozen=True, repr=False)
-class Comparison(comparison.Comparison, _Shows):
-    """Several configurations side by side (``rnnshape compare``)."""
+def _report_text(r: Report) -> str:
+    from rnnshape.render import fmt
 
-    def to_dict(self) -> dict:
-        from rnnshape.render.multi_export import compare_dict
-
-        return compare_dict(self)
-
-    def _renderable(self):
-        from rnnshape.render.compare_view import render_comparison
-
-        return render_comparison(self)
-
-    def __repr__(self) -> str:
-        labels = ", ".join(e.label for e in self.entries)
-        return f"<Comparison of {len(self.entries)}: {labels}>"
+    tensors = ", ".join(f"{t.name} {fmt.shape(t.shape)}" for t in r.outputs)
+    how = f"verified by torch {r.torch_version}" if r.verified else "predicted"
+    if r.timing is not None:
+        how += f" · forward {fmt.seconds(r.timing.forward.median)}"
+    return f"<Report {r.spec.kind.value} · {r.totals.parameters:,} parameters · {tensors} · {how}>"
 
 
-@dataclass(frozen=True, repr=False)
-class Sweep(sweep.Sweep, _Shows):
-    """One configuration over a grid of values (``rnnshape sweep``)."""
+def _comparison_view(c: Comparison):
+    from rnnshape.render.multi import render_comparison
 
-    def to_dict(self) -> dict:
-        from rnnshape.render.multi_export import sweep_dict
-
-        return sweep_dict(self)
-
-    def _renderable(self):
-        from rnnshape.render.sweep_view import render_sweep
-
-        return render_sweep(self)
-
-    def __repr__(self) -> str:
-        grid = " × ".join(f"{v.option}={','.join(map(str, v.values))}" for v in self.varies)
-        return f"<Sweep of {len(self.points)} points: {grid}>"
+    return render_comparison(c)
 
 
-@dataclass(frozen=True, repr=False)
-class Inspection(inspection.Inspection, _Shows):
-    """The recurrent modules of a checkpoint (``rnnshape inspect``)."""
+def _sweep_view(s: Sweep):
+    from rnnshape.render.multi import render_sweep
 
-    def to_dict(self) -> dict:
-        from rnnshape.render.inspect_json import inspection_dict
-
-        return inspection_dict(self)
-
-    def _renderable(self):
-        from rnnshape.render.inspect_tables import render_inspection
-
-        return render_inspection(self)
-
-    def __repr__(self) -> str:
-        found = ", ".join(f"{m.prefix or '(top level)'}: {m.constructor or 'not recognised'}"
-                          for m in self.modules)
-        return f"<Inspection of {self.checkpoint.file}: {found or 'no recurrent module'}>"
+    return render_sweep(s)
 
 
-def of(plain):
-    """Any plain result as its showing type."""
-    for shows, base in ((Report, report.Report), (Comparison, comparison.Comparison), (Sweep, sweep.Sweep),
-                        (Inspection, inspection.Inspection)):
-        if isinstance(plain, base):
-            return plain if isinstance(plain, shows) else _of(shows, plain)
-    raise TypeError(f"not an rnnshape result: {type(plain).__name__}")
+def _sweep_text(s: Sweep) -> str:
+    grid = " × ".join(f"{v.option}={','.join(map(str, v.values))}" for v in s.varies)
+    return f"<Sweep of {len(s.points)} points: {grid}>"
+
+
+def _inspection_view(i: Inspection):
+    from rnnshape.render.inspect_tables import render_inspection
+
+    return render_inspection(i)
+
+
+def _inspection_doc(i: Inspection) -> dict:
+    from rnnshape.render.inspect_json import inspection_dict
+
+    return inspection_dict(i)
+
+
+def _inspection_text(i: Inspection) -> str:
+    found = ", ".join(f"{m.prefix or '(top level)'}: {m.constructor or 'not recognised'}" for m in i.modules)
+    return f"<Inspection of {i.checkpoint.file}: {found or 'no recurrent module'}>"
+
+
+SHOWING.update({
+    Report: Showing(view=_report_view, text=_report_text, html=_html),
+    Comparison: Showing(view=_comparison_view, html=_html, text=lambda c: (
+        f"<Comparison of {len(c.entries)}: {', '.join(e.label for e in c.entries)}>")),
+    Sweep: Showing(view=_sweep_view, text=_sweep_text, html=_html),
+    Inspection: Showing(view=_inspection_view, text=_inspection_text, html=_html, doc=_inspection_doc),
+})
+
+
+def of(result: Shows) -> Shows:
+    """The result itself, once it is known to be one that shows itself (the API's functions return it)."""
+    if not isinstance(result, Shows):
+        raise TypeError(f"not an rnnshape result: {type(result).__name__}")
+    return result

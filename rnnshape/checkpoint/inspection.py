@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rnnshape.errors import UsageError
+from rnnshape.model.report import Shows
 from rnnshape.model.spec import make_spec
 
 if TYPE_CHECKING:  # types only: the readers are imported when a file is read, not on every start (issue 21)
@@ -29,8 +30,8 @@ _WRAPPERS = (
 )
 
 
-@dataclass(frozen=True)
-class Inspection:
+@dataclass(frozen=True, repr=False)
+class Inspection(Shows):  # shows itself through rnnshape.api.results
     checkpoint: Checkpoint
     modules: tuple[Recovered, ...]
     notes: tuple[str, ...]

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from rnnshape import __version__
-from rnnshape.cli import inspect, kind, multi, trace
+from rnnshape.cli import inspect, kind, multi, trace, why
 from rnnshape.cli.edge import Command, Group, exit_codes
 
 app = typer.Typer(
@@ -48,6 +48,7 @@ kind.register(app)
 multi.register(app)
 inspect.register(app)
 trace.register(app)
+why.register(app)
 for _info in app.registered_commands:  # help without trailing spaces when piped, ending with the exit codes
     _info.cls = Command if _info.cls in (None, typer.core.TyperCommand) else _info.cls
     _info.epilog = _info.epilog or exit_codes(_info.name or "")

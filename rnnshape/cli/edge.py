@@ -19,7 +19,7 @@ from typer import Abort
 from typer.core import TyperCommand, TyperGroup
 
 from rnnshape.cli import output
-from rnnshape.errors import RnnshapeError, UsageError, escape
+from rnnshape.errors import EnvironmentUnfit, RnnshapeError, UsageError, escape
 from rnnshape.model.options import OPTIONS, cli_name
 
 try:  # Click as Typer ships it: vendored as typer._click since Typer 0.26, the click package before that
@@ -52,6 +52,8 @@ EXIT_CODES = {
               "2    a usage error: a target or --input that cannot be read", _ENVIRONMENT, "130  interrupted"),
 }
 EXIT_CODES["sweep"] = EXIT_CODES["compare"]
+EXIT_CODES["why"] = ("0    explained", "1    not a message rnnshape knows (rnnshape trace sees the tensors)",
+                     "2    a usage error: no message", "130  interrupted")
 
 
 def exit_codes(command: str) -> str | None:
@@ -172,6 +174,9 @@ def guarded(fn, argv: list[str], commands: set[str]) -> int:
     except Exception as err:  # a bug: one line, and the way to see more
         if os.environ.get("RNNSHAPE_DEBUG"):
             raise
+        if (unfit := torch_unfit(err)) is not None:  # not a bug: this Python has no working torch (exit 3)
+            error(unfit)
+            return unfit.exit_code
         error(
             f"internal error: {type(err).__name__}: {err}",
             hint="this is a bug in rnnshape; please report it. Set RNNSHAPE_DEBUG=1 for the traceback",
@@ -256,3 +261,34 @@ def given_flags(ctx: typer.Context) -> dict[str, str]:
     """{parameter name: its flag as declared} for the options typed on the command line."""
     return {p.name: _flag(p) for p in ctx.command.params
             if p.opts and ctx.get_parameter_source(p.name) is ParameterSource.COMMANDLINE}
+
+
+# The CPU build: a bare `pip install torch` on Linux pulls the multi-GB CUDA build (README, "Install").
+TORCH_INSTALL = "pip install torch --index-url https://download.pytorch.org/whl/cpu"
+
+
+def torch_unfit(err: BaseException) -> EnvironmentUnfit | None:
+    """A missing or broken torch met by a command that runs it: the environment's fault, with the install command.
+
+    Missing: the ImportError names torch. Broken: ``import torch`` itself raised (a missing shared library, a
+    half-removed install), seen as a frame of torch's own ``__init__`` in the traceback.
+
+    >>> torch_unfit(ModuleNotFoundError("No module named 'torch'", name="torch")).exit_code
+    3
+    >>> torch_unfit(ValueError("bad")) is None
+    True
+    """
+    tb = err.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_name == "<module>" and code.co_filename.endswith(os.path.join("torch", "__init__.py")):
+            from rnnshape.errors import one_line
+
+            return EnvironmentUnfit(f"torch is installed but fails to import ({one_line(err)}); reinstall it: "
+                                    f"pip uninstall -y torch && {TORCH_INSTALL}",
+                                    hint="--dry-run answers without torch")
+        tb = tb.tb_next
+    if isinstance(err, ModuleNotFoundError) and err.name == "torch":
+        return EnvironmentUnfit(f"this needs torch, which is not installed in this Python: {TORCH_INSTALL}",
+                                hint="that is the CPU build, tested with torch 2.13; --dry-run answers without torch")
+    return None

@@ -112,15 +112,15 @@ def run_kind(kind: Kind, ctx: typer.Context, o: dict) -> int:
 
         emit(snippet(spec))
         return 0
-    from rnnshape.api import analyze
-
     run = dict(time=o["time"], min_time=o["min_time"], threads=o["threads"], check_flops=o["check_flops"],
                backward=o["backward"], vs_loop=o["vs_loop"], deploy=o["deploy"], note=output.note)
-    views = dict(explain=o["explain"], diagram=o["diagram"], explain_focus=explain_focus)
+    views = dict(explain=o["explain"], diagram=o["diagram"], explain_focus=explain_focus, onnx=o["onnx"])
     plain = (o["dry_run"] or o["json"] or not o["live"] or o["explain"] or o["diagram"] or o["svg"] or o["html"]
-             or o["deploy"])
+             or o["deploy"] or o["onnx"])
     if not plain and _live(spec, run):
         return 0
+    from rnnshape.api import analyze
+
     report = analyze(spec, dry_run=o["dry_run"], **run)
     warn(report.warnings)
     out.print(json=lambda: _json(report, **views), rich=lambda: _tables(report, **views))
@@ -131,7 +131,7 @@ def _focus(o: dict):
     """--layer/--reverse/--gate narrow --explain; alone they would do nothing, so they ask for it."""
     if not (o["explain"] or o["layer"] is not None or o["reverse"] or o["gate"] is not None):
         return None  # no explanation asked: the explain views stay unimported (start-up, issue 21)
-    from rnnshape.views.explain_focus import Focus
+    from rnnshape.views.explain import Focus
 
     f = Focus(o["layer"], o["reverse"], o["gate"])
     if f.active and not o["explain"]:
@@ -142,26 +142,39 @@ def _focus(o: dict):
     return f
 
 
-def _json(report, *, explain: bool, diagram: bool, explain_focus) -> str:
+def _json(report, *, explain: bool, diagram: bool, explain_focus, onnx: bool = False) -> str:
     from rnnshape.render.jsonout import dumps, report_dict
 
     doc = report_dict(report)
     if explain or diagram:
-        from rnnshape.render.views import json_extras
+        from rnnshape.render.explain import json_extras
 
         doc.update(json_extras(report.prediction, explain=explain, diagram=diagram, explain_focus=explain_focus))
+    if onnx:  # --deploy's "onnx" (read back from a real export) wins over the prediction
+        from rnnshape.model.deploy import predicted_view
+        from rnnshape.render.deploy import view_dict
+
+        doc.setdefault("onnx", view_dict(predicted_view(report.prediction.spec.modules())))
     return dumps(doc)
 
 
-def _tables(report, *, explain: bool, diagram: bool, explain_focus):
+def _tables(report, *, explain: bool, diagram: bool, explain_focus, onnx: bool = False):
     from rnnshape.render.tables import render
 
     renderable = render(report)
     if explain or diagram:
-        from rnnshape.render.views import with_views
+        from rnnshape.render.explain import with_views
 
         renderable = with_views(renderable, report.prediction, explain=explain, diagram=diagram,
                                 explain_focus=explain_focus)
+    if onnx:
+        from rich.console import Group
+        from rich.text import Text
+
+        from rnnshape.model.deploy import predicted_view
+        from rnnshape.render.deploy import onnx_view
+
+        renderable = Group(renderable, Text(), onnx_view(predicted_view(report.prediction.spec.modules())))
     return renderable
 
 
@@ -176,21 +189,29 @@ def spec_from_params(kind: Kind, params: dict):
 
 
 def _live(spec, run: dict) -> bool:
-    """On a terminal: the predicted tables at once, settled by torch's verdict (rnnshape.render.live)."""
-    from rnnshape.api import analyze
-    from rnnshape.render import live
+    """On a terminal: the predicted tables at once, settled by torch's verdict (rnnshape.render.screen)."""
+    from rnnshape.render import screen as live  # the live display
 
     env = output.env()
     console = env.live_console()
     if not live.wanted(console):
         return False
-    predicted = analyze(spec, dry_run=True)
+    # the predicted tables without importing the API: it loads while they show
+    from rnnshape.model.predict import dry_report
+
+    predicted = dry_report(spec)
     warn(predicted.warnings)
     with env.above(console):  # notes print above the live display, which a bare write to the terminal would tear
-        report = live.show(predicted, lambda: analyze(spec, **run), console,
+        report = live.show(predicted, lambda: _analyze(spec, **run), console,
                            timed=run["time"] and spec.device != "meta")
     warn(w for w in report.warnings if w not in predicted.warnings)
     return True
+
+
+def _analyze(spec, **run):
+    from rnnshape.api import analyze
+
+    return analyze(spec, **run)
 
 
 def kind_command(kind: str):

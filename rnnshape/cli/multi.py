@@ -114,7 +114,7 @@ def measure_all(labels: Sequence[str], specs: Sequence[Spec], run: Run) -> tuple
     nothing.
     """
     from rnnshape import api
-    from rnnshape.render.progress import progress_bar
+    from rnnshape.render.screen import progress_bar
 
     timed = not run.dry_run
 
@@ -175,8 +175,8 @@ def compare_command(ctx: typer.Context, **params) -> int:
 def compare_configurations(labels: Sequence[str], specs: Sequence[Spec], *, shared: str, run: Run,
                            out: Output, console=None) -> int:
     """Measure every configuration, then print the comparison in the chosen format."""
-    from rnnshape.model.comparison import comparison
-    from rnnshape.render import multi_export
+    from rnnshape.model.many import comparison
+    from rnnshape.render import multi as render_multi
 
     out.check()
     if run.deploy and (out.csv or out.markdown):
@@ -187,14 +187,14 @@ def compare_configurations(labels: Sequence[str], specs: Sequence[Spec], *, shar
     if not reports:
         return stopped(0, len(specs))
     result = comparison(labels, reports, shared=shared, planned=len(specs), interrupted=cut)
-    out.print(json=lambda: multi_export.compare_json(result), csv=lambda: multi_export.compare_csv(result),
-              markdown=lambda: multi_export.compare_markdown(result), rich=lambda: _compare_view(result),
+    out.print(json=lambda: render_multi.compare_json(result), csv=lambda: render_multi.compare_csv(result),
+              markdown=lambda: render_multi.compare_markdown(result), rich=lambda: _compare_view(result),
               console=console)
     return stopped(len(reports), len(specs)) if cut else 0
 
 
 def _compare_view(result):
-    from rnnshape.render.compare_view import render_comparison
+    from rnnshape.render.multi import render_comparison
 
     if any(e.report.deploy for e in result.entries):
         from rich.console import Group
@@ -263,7 +263,7 @@ VARY_EXAMPLES = {"seq-len": "16,64,256,1024", "batch": "1,8,32,128", "hidden-siz
 
 
 def _vary_values(incomplete: str) -> list[str]:
-    from rnnshape.model.sweep import VARIABLES
+    from rnnshape.model.many import VARIABLES
 
     name = incomplete.partition("=")[0]
     return [f"{v}={VARY_EXAMPLES[v]}" for v in VARIABLES if v.startswith(name) and v in VARY_EXAMPLES
@@ -286,7 +286,7 @@ def sweep_command(ctx: typer.Context, vary: Vary = (), **params) -> int:
     The measured exponent stands next to the one the MACs predict: a smaller one means fixed overheads dominate.
     After the kind come its options, as `rnnshape KIND` takes them.
     """
-    from rnnshape.model.sweep import grid, parse_vary
+    from rnnshape.model.many import grid, parse_vary
 
     varies = [parse_vary(v) for v in vary]
     if not varies:
@@ -300,8 +300,8 @@ def sweep_command(ctx: typer.Context, vary: Vary = (), **params) -> int:
 def sweep_configurations(varies, points: Sequence[tuple[int, ...]], specs: Sequence[Spec], *, run: Run,
                          out: Output, console=None) -> int:
     """Measure every point, then print the sweep (table, chart, fit) in the chosen format."""
-    from rnnshape.model.sweep import Point, sweep_result
-    from rnnshape.render import multi_export
+    from rnnshape.model.many import Point, sweep_result
+    from rnnshape.render import multi as render_multi
 
     out.check()
     labels = [", ".join(f"{v.option}={x}" for v, x in zip(varies, values)) for values in points]
@@ -311,13 +311,13 @@ def sweep_configurations(varies, points: Sequence[tuple[int, ...]], specs: Seque
         return stopped(0, len(specs))
     result = sweep_result(varies, [Point(v, r) for v, r in zip(points, reports)], planned=len(specs),
                           interrupted=cut)
-    out.print(json=lambda: multi_export.sweep_json(result), csv=lambda: multi_export.sweep_csv(result),
-              markdown=lambda: multi_export.sweep_markdown(result), rich=lambda: _sweep_view(result), console=console)
+    out.print(json=lambda: render_multi.sweep_json(result), csv=lambda: render_multi.sweep_csv(result),
+              markdown=lambda: render_multi.sweep_markdown(result), rich=lambda: _sweep_view(result), console=console)
     return stopped(len(reports), len(specs)) if cut else 0
 
 
 def _sweep_view(result):
-    from rnnshape.render.sweep_view import render_sweep
+    from rnnshape.render.multi import render_sweep
 
     return render_sweep(result)
 
@@ -325,7 +325,7 @@ def _sweep_view(result):
 def sweep_specs(tokens: list[str], varies, points):
     """Tokens (the kind first) and the grid -> one Spec per point, all validated before anything runs."""
     from rnnshape.cli.kind import spec_from_params
-    from rnnshape.model.sweep import check_varies
+    from rnnshape.model.many import check_varies
 
     typed = (words(tokens[0]) if tokens else []) + tokens[1:]
     if not typed or typed[0] not in KINDS:

@@ -99,7 +99,7 @@ class Environment:
         print_to(console, renderable)
         for path, fmt in ((svg, "svg"), (html, "html")):
             if path:
-                from rnnshape.render.export import export
+                from rnnshape.render.screen import export
 
                 export(renderable, path, width=console.width, fmt=fmt)
                 self.info(f"saved {path}")
@@ -244,7 +244,7 @@ class Output:
             if docs:
                 raise UsageError(f"{flag} cannot be combined with {docs[0]}: it saves what the terminal shows "
                                  f"(got {flag} {path})", hint=f"drop {docs[0]} to export {exported}")
-            from rnnshape.render.export import check_path  # Rich's export machinery, only when exporting
+            from rnnshape.render.screen import check_path  # Rich only when exporting
 
             check_path(flag, path)
 

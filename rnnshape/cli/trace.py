@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from rnnshape.errors import RnnshapeError
+from rnnshape.errors import RnnshapeError, UsageError
 
 
 class ForwardFailed(RnnshapeError):
@@ -35,6 +35,9 @@ def trace_command(
     device: Annotated[str, typer.Option("--device", metavar="cpu|cuda|cuda:N",
                                         help="Move the model and the inputs here first.")] = "cpu",
     json_out: Annotated[bool, typer.Option("--json", "-j", help="One JSON document on stdout.")] = False,
+    example: Annotated[bool, typer.Option(
+        "--example", help="TARGET is a model shipped with rnnshape: seq2seq:Seq2Seq, bptt:LanguageModel, "
+                          "bptt:Carried (no clone needed).")] = False,
 ) -> int:
     """Trace your own model: import TARGET, run its forward, and show every recurrent call inside it
     (shapes as torch saw them, the rnnshape command that rebuilds each module, silent pitfalls).
@@ -49,6 +52,8 @@ def trace_command(
     from rnnshape.api.trace import trace
     from rnnshape.cli import output
 
+    if example:
+        target = example_target(target)
     env = output.env()
     # the user's own prints go to stderr: they must not mix with the result (--json)
     result = trace(target, inputs or (), calls=calls, train=train, batch=batch, device=device, echo=env.stderr)
@@ -65,6 +70,30 @@ def trace_command(
     if result.error is not None:
         raise ForwardFailed(result.error.message, hint=result.error.hint)
     return 0
+
+
+def example_target(target: str) -> str:
+    """``--example NAME:OBJECT`` as a file target. The examples are tests/examples/NAME.py; the wheel carries
+    them as rnnshape/examples/NAME.py (pyproject's force-include), so an installed user has them too.
+
+    >>> example_target("seq2seq:Seq2Seq").rpartition("examples")[2][1:]
+    'seq2seq.py:Seq2Seq'
+    """
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent.parent
+    folder = next((f for f in (package / "examples", package.parent / "tests" / "examples") if f.is_dir()), None)
+    shipped = {}
+    for path in sorted(folder.glob("*.py")) if folder else ():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        shipped[path.stem] = [n.name for n in tree.body if isinstance(n, (ast.ClassDef, ast.FunctionDef))]
+    name, _, obj = target.partition(":")
+    if name in shipped and obj in shipped[name]:
+        return f"{folder / name}.py:{obj}"
+    choices = ", ".join(f"{stem}:{o}" for stem, objs in shipped.items() for o in objs) or "none (this install has none)"
+    raise UsageError(f"--example TARGET must be one of {choices} (got {target!r})",
+                     hint="for example rnnshape trace --example seq2seq:Seq2Seq --input 8,15:long")
 
 
 def register(app: typer.Typer) -> None:

@@ -13,10 +13,12 @@ Options are named by the option table's names; each edge words them (``name``: f
 '{dry_run=True}'
 >>> ignored(["threads"], untimed=untimed(dry_run=True))
 ['threads has no effect with dry_run=True: nothing is timed']
->>> ignored(["backward"], untimed="{time=False}")
+>>> ignored(["vs_loop"], untimed="{time=False}")
 Traceback (most recent call last):
 ...
-rnnshape.errors.UsageError: backward has no effect with time=False: nothing is timed
+rnnshape.errors.UsageError: vs_loop has no effect with time=False: nothing is timed
+>>> ignored(["backward"], untimed="{dry_run=True}")
+[]
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ TIMING = frozenset({"min_time", "threads", "backward", "vs_loop"})
 # Everything a shape comparison (--check FILE) ignores: it runs nothing and prints its own answer.
 OUTPUT = TIMING | {"code", "dry_run", "explain", "diagram", "svg", "html", "time", "check_flops", "live",
                    "deploy", "layer", "reverse", "gate"}
+# Asked of an untimed run, these are answered from the predictor: --backward gives the training step's memory
+# estimate and its parts (rnnshape.model.memory), which needs no run (issue 24).
+PREDICTED = frozenset({"backward"})
 # Options that only tune what would not happen: ignoring them loses nothing.
 REDUNDANT = frozenset({"min_time", "threads", "time", "dry_run", "live"})
 _SWITCHED = {"time": "{time=False}", "live": "{live=False}"}  # the options whose flag turns something off
@@ -51,7 +56,7 @@ def ignored(given: Iterable[str], *, check: bool = False, code: bool = False, un
             why = said + " has no effect with {check}, which compares shapes and runs nothing"
         elif code and option in TIMING | {"check_flops", "live", "dry_run", "time", "deploy"}:
             why = said + " has no effect with {code=True}, which prints code and runs nothing"
-        elif untimed and option in TIMING:
+        elif untimed and option in TIMING - PREDICTED:
             why = said + f" has no effect with {untimed}: nothing is timed"
         if why and option in REDUNDANT:
             warnings.append(fill(why, name))

@@ -136,14 +136,16 @@ _TABLE = (
     Option("gate", ("--gate",), str, None, "With --explain: only this gate's equation and rows ({gates}).", MODE,
            role="output", metavar="<gate>", optional=True),
     Option("diagram", ("--diagram",), bool, False, "Draw the network unrolled over time.", MODE, role="output"),
+    Option("onnx", ("--onnx",), bool, False, "The ONNX nodes torch.onnx writes for it: W, R, B shapes and the gate "
+           "rows (ONNX LSTM i, o, f, c; GRU z, r, h), predicted without torch or onnx.", MODE, role="output"),
     # How the run is done: analyze()'s keywords.
     Option("time", ("--no-time",), bool, True, "Build and run, but do not time.", RUN, role="run", negate=True),
     Option("min_time", ("--min-time",), float, DEFAULT_MIN_TIME, "Measure each statement at least this long "
            "(more is more precise).", RUN, role="run", metavar="<seconds>", commands=EVERY),
     Option("threads", ("--threads",), int, None, "torch threads.", RUN, role="run", optional=True,
            shown_default="the fastest in a probe", commands=EVERY),
-    Option("backward", ("--backward",), bool, False, "Also time forward+backward (a training step).", RUN,
-           role="run", commands=frozenset({KIND, COMPARE})),
+    Option("backward", ("--backward",), bool, False, "Also time forward+backward (a training step); with "
+           "--dry-run or --no-time, predict its memory.", RUN, role="run", commands=EVERY),
     Option("vs_loop", ("--vs-loop",), bool, False, "Also time the same weights as a per-step cell loop.", RUN,
            role="run"),
     Option("check_flops", ("--check-flops",), bool, False, "Cross-check the analytic FLOPs with torch's "

@@ -12,8 +12,19 @@ from __future__ import annotations
 
 from rnnshape.model.naming import module_repr, param_name, state_name, symbols
 from rnnshape.model.reading import how_torch_reads
-from rnnshape.model.report import Named, ParamInfo, Prediction, TensorInfo, Totals
+from rnnshape.model.report import Named, ParamInfo, Prediction, Report, TensorInfo, Totals
 from rnnshape.model.spec import Module, Spec, per_spec
+
+
+def dry_report(spec: Spec) -> Report:
+    """The Report of ``--dry-run``: the prediction alone, not verified, nothing timed.
+
+    >>> from rnnshape.model.spec import make_spec
+    >>> r = dry_report(make_spec("gru"))
+    >>> r.verified, r.timing, r.torch_version
+    (False, None, None)
+    """
+    return Report(predict(spec), verified=False, torch_version=None, timing=None, warnings=spec.warnings)
 
 
 @per_spec  # the live display predicts first, the run asks again: computed once

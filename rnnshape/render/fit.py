@@ -27,7 +27,7 @@ from collections.abc import Sequence
 
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 
 from rnnshape.render.words import Words, _as_text, prose
@@ -35,30 +35,54 @@ from rnnshape.render.words import Words, _as_text, prose
 BIG = 10**6
 
 
+class _Rigid:
+    """A cell measured at its full width: Rich measures a cell by its longest word, but a ``no_wrap`` cell is
+    never broken, so the narrowest its column can be is its widest line."""
+
+    def __init__(self, renderable) -> None:
+        self.renderable = renderable
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        widest = Measurement.get(console, options, self.renderable).maximum
+        return Measurement(widest, widest)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.renderable
+
+
 def min_width(table: Table, console: Console, options: ConsoleOptions) -> int:
     """The narrowest the table can be without cutting a cell: a column that may wrap as wide as its longest
-    word, a ``no_wrap`` column as wide as its widest cell (Rich measures both by the longest word)."""
-    wide = options.update_width(BIG)
-    total = table._extra_width
-    for column in table.columns:
-        m = table._measure_column(console, wide, column)
-        total += m.maximum if column.no_wrap else m.minimum
-    return total
+    word, a ``no_wrap`` column as wide as its widest cell (measured by Rich, borders and padding included)."""
+    rigid = _rebuild(table, table.columns, lambda column, c: _Rigid(c) if column.no_wrap else c,
+                     lambda column, h: _Rigid(h) if column.no_wrap else h)
+    return Measurement.get(console, options.update_width(BIG), rigid).minimum
 
 
-def _rebuild(table: Table, columns: list, cell=lambda column, c: c) -> Table:
+def _settings(c: Column) -> dict:
+    """``add_column``'s keywords that make a column like ``c`` (its header aside)."""
+    return dict(footer=c.footer, header_style=c.header_style, footer_style=c.footer_style, style=c.style,
+                justify=c.justify, vertical=c.vertical, overflow=c.overflow, width=c.width, min_width=c.min_width,
+                max_width=c.max_width, ratio=c.ratio, no_wrap=c.no_wrap, highlight=c.highlight)
+
+
+def _rebuild(table: Table, columns: list[Column], cell=lambda column, c: c, header=lambda column, h: h,
+             last: tuple[dict, list] | None = None) -> Table:
+    """A copy of ``table`` with ``columns`` (read through Rich's public attributes), each cell through ``cell``
+    and each header through ``header``; ``last`` adds one more column: (add_column keywords, its cells)."""
     copy = Table(title=table.title, caption=table.caption, box=table.box, show_header=table.show_header,
                  pad_edge=table.pad_edge, padding=table.padding, title_justify=table.title_justify,
                  caption_justify=table.caption_justify, title_style=table.title_style,
                  caption_style=table.caption_style, show_edge=table.show_edge, collapse_padding=table.collapse_padding,
                  header_style=table.header_style, expand=table.expand, width=table.width)
+    body = []
     for c in columns:
-        copy.add_column(c.header, c.footer, header_style=c.header_style, footer_style=c.footer_style,
-                        style=c.style, justify=c.justify, vertical=c.vertical, overflow=c.overflow, width=c.width,
-                        min_width=c.min_width, max_width=c.max_width, ratio=c.ratio, no_wrap=c.no_wrap,
-                        highlight=c.highlight)
+        copy.add_column(header(c, c.header), **_settings(c))
+        body.append([cell(c, x) for x in c.cells])
+    if last is not None:
+        copy.add_column(**last[0])
+        body.append(list(last[1]))
     for i, row in enumerate(table.rows):
-        copy.add_row(*[cell(c, c._cells[i]) for c in columns], style=row.style, end_section=row.end_section)
+        copy.add_row(*[cells[i] for cells in body], style=row.style, end_section=row.end_section)
     return copy
 
 
@@ -74,12 +98,10 @@ def merged(table: Table) -> Table | None:
     if len(cols) < 3 or not table.show_header or not (cols[-1].no_wrap and cols[-2].no_wrap):
         return None
     upper, lower = cols[-2], cols[-1]
-    copy = _rebuild(table, cols[:-1])
-    last = copy.columns[-1]
-    last.header = Text.assemble(_cell_text(upper.header), "\n", _cell_text(lower.header))
-    last.justify = "right" if upper.justify == lower.justify == "right" else "left"
-    last._cells = [Text.assemble(_cell_text(x), "\n", _cell_text(y)) for x, y in zip(upper._cells, lower._cells)]
-    return copy
+    settings = {**_settings(upper), "justify": "right" if upper.justify == lower.justify == "right" else "left",
+                "header": Text.assemble(_cell_text(upper.header), "\n", _cell_text(lower.header))}
+    cells = [Text.assemble(_cell_text(x), "\n", _cell_text(y)) for x, y in zip(upper.cells, lower.cells)]
+    return _rebuild(table, cols[:-2], last=(settings, cells))
 
 
 class Fit:
@@ -101,7 +123,7 @@ class Fit:
                 yield table
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        whole = self.table.__rich_measure__(console, options.update_width(BIG))
+        whole = Measurement.get(console, options.update_width(BIG), self.table)
         return Measurement(min(whole.minimum, options.max_width), whole.maximum)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
@@ -128,8 +150,9 @@ def stacked(table: Table, width: int, label_first: bool = False) -> list[Text | 
     if table.title:
         out.append(Words(_as_text(table.title, str(table.title_style or ""))))
     headers = [str(c.header) if table.show_header else "" for c in table.columns]
+    by_column = [list(c.cells) for c in table.columns]
     for i, row in enumerate(table.rows):
-        cells = [c._cells[i] for c in table.columns]
+        cells = [column_cells[i] for column_cells in by_column]
         style = str(row.style or "")
         items = []
         for j, (h, cell) in enumerate(zip(headers, cells)):

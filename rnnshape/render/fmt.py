@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rnnshape.model.stats import MIN_RUNS, Stats, nbytes
+from rnnshape.model.stats import MIN_RUNS, STALL_FACTOR, Stats, nbytes
 
 __all__ = ["nbytes"]  # re-exported: renderers format bytes through fmt
 
@@ -69,3 +69,79 @@ def caveat(s: Stats) -> str | None:
     if s.runs >= MIN_RUNS and s.iqr > s.median:
         return "spread over the median: the runs disagree too much for one figure"
     return None
+
+
+# Times in a table (compare, sweep): one unit per column, each median with its spread
+
+
+def ratio(x: float | None) -> str:
+    """``×4.00``, ``×123``; ``–`` where there is no number.
+
+    >>> ratio(4.0), ratio(123.4), ratio(None)
+    ('×4.00', '×123', '–')
+    """
+    if x is None:
+        return "–"
+    digits = 2 if x < 10 else (1 if x < 100 else 0)
+    return f"×{x:,.{digits}f}"
+
+
+def time_ratio(value: float | None, iqr: float | None) -> str:
+    """`×4.48 ± 0.12` when the ratio was taken round by round, else `×4.48`."""
+    if value is None or iqr is None:
+        return ratio(value)
+    digits = 2 if value < 10 else (1 if value < 100 else 0)
+    return f"{ratio(value)} ± {iqr:,.{digits}f}"
+
+
+def table_unit(stats: list[Stats | None]) -> tuple[str, float]:
+    """One time unit for a whole column: the one that suits its middle median (so few numbers run long)."""
+    medians = sorted(s.median for s in stats if s is not None)
+    return time_unit(medians[(len(medians) - 1) // 2]) if medians else ("s", 1.0)
+
+
+def time_cell(s: Stats | None, unit: tuple[str, float] | None = None) -> str:
+    """`1.84 ± 0.06 ms (120 runs)` with a unit; `1.84 ± 0.06` without (the header states it).
+
+    A stalled median is marked `stalled`, a spread larger than the median `±>` (see :func:`time_marks`).
+    """
+    if s is None:
+        return "–"
+    u = unit or time_unit(s.median)
+    text = f"{number(s.median, u)} ± {number(s.iqr, u)}" + ("!" if s.iqr > s.median else "")
+    if s.stalled:
+        text += " stalled"
+    return text if unit else f"{text} {u[0]} ({s.runs} runs)"
+
+
+def time_marks(stats: list[Stats | None]) -> list[str]:
+    """The notes a table of times needs for what :func:`time_cell` marks."""
+    present = [s for s in stats if s is not None]
+    out = []
+    if any(s.noisy for s in present):
+        out.append("yellow: noisy (IQR over 10 % of the median, or under 3 runs); raise --min-time")
+    if any(s.iqr > s.median for s in present):
+        out.append("!: the spread is larger than the median itself")
+    if any(s.stalled for s in present):
+        out.append(f"stalled: median over {STALL_FACTOR:g} × the quickest call just before: not trustworthy")
+    return out
+
+
+def runs_range(stats: list[Stats | None]) -> str:
+    """`120 runs` or `40–120 runs`, and the threads: what every time shown stands on."""
+    present = [s for s in stats if s is not None]
+    if not present:
+        return ""
+    lo, hi = min(s.runs for s in present), max(s.runs for s in present)
+    threads = sorted({s.threads for s in present})
+    t = "/".join(str(n) for n in threads)
+    rounds = " in alternating rounds" if all(s.interleaved for s in present) else ""
+    return ((f"{lo}" if lo == hi else f"{lo}–{hi}") + f" runs{rounds} · {t} thread" + ("s" if threads != [1] else "")
+            + (" (each configuration on its fastest)" if len(threads) > 1 else ""))
+
+
+def interrupted_text(done: int, planned: int, what: str) -> str:
+    """`interrupted: 2 of 4 points measured`; after a full round every entry is there, with fewer runs."""
+    if done == planned:
+        return f"interrupted: all {planned} {what} measured, for fewer rounds than asked"
+    return f"interrupted: {done} of {planned} {what} measured"

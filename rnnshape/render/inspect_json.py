@@ -8,7 +8,7 @@ from rnnshape import __version__
 from rnnshape.checkpoint.against import LoadCheck, command_line
 from rnnshape.checkpoint.inspection import Inspection
 from rnnshape.checkpoint.recover import Recovered
-from rnnshape.render.inspect_onnx import onnx_dict
+from rnnshape.render.deploy import group_dict
 from rnnshape.render.jsonout import SCHEMA_VERSION
 from rnnshape.views.code import constructor
 
@@ -53,7 +53,7 @@ def inspection_dict(ins: Inspection) -> dict:
         "config": dict(ckpt.config),
         "tensors": len(ckpt.entries),
         "modules": [module_dict(m) for m in ins.modules],
-        "onnx": [onnx_dict(g) for g in ckpt.onnx],
+        "onnx": [group_dict(g) for g in ckpt.onnx],
         "notes": list(ins.notes),
     }
 

@@ -29,11 +29,11 @@ def render_inspection(ins: Inspection) -> RenderableType:
     for m in ins.modules:
         parts += [Text(), render_module(m)]
     if ins.checkpoint.onnx:
-        from rnnshape.render.inspect_onnx import onnx_tables
+        from rnnshape.render.deploy import group_tables
 
         for g in ins.checkpoint.onnx:
             parts += [Text(), Rule(Text(f"{prefix_text(g.prefix)} in the ONNX graph", style="bold"), align="left"),
-                      *onnx_tables(g)]
+                      *group_tables(g)]
     return Group(*parts)
 
 

@@ -1,72 +1,30 @@
-"""The JSON view of a Report: schema_version 1, raw numbers, times in seconds. No Rich here."""
+"""The JSON documents (schema_version 1, raw numbers, times in seconds): one serializer for every result.
+
+Each result type declares its keys (rnnshape.model.report: ``Key``, ``JSON``) and :func:`document` writes
+them; this module adds the views' documents and the declarations of types whose modules have none yet.
+
+>>> from rnnshape.model.predict import predict
+>>> from rnnshape.model.spec import make_spec
+>>> from rnnshape.views.diagram import diagram
+>>> d = document(diagram(predict(make_spec("gru"))))
+>>> d["steps"], d["nodes"][0]["label"], d["edges"][0]["shape"]
+([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 'input[0]', [3, 100])
+>>> [(e["source"], e["sequences"]) for e in d["edges"] if e["tensor"] == "h_n"]
+[('l0.d0.t9', [0, 1, 2])]
+"""
 
 from __future__ import annotations
 
-import json
+from rnnshape.model.deploy import Deployment
+from rnnshape.model.report import JSON_KEYS, SCHEMA_VERSION, Key, Report, document, dumps, keys
+from rnnshape.render.deploy import deploy_list, view_dict
 
-from rnnshape import __version__
-from rnnshape.model.options import spec_json
-from rnnshape.model.report import Report, TensorInfo
-from rnnshape.model.spec import Spec
-from rnnshape.render.deploy_json import deploy_keys
-from rnnshape.render.timing_json import timing_dict
+__all__ = ["SCHEMA_VERSION", "document", "dumps", "report_dict"]
 
-SCHEMA_VERSION = 1
-
-
-def spec_dict(spec: Spec) -> dict:
-    """The spec's JSON object, as the option table declares it (rnnshape.model.options)."""
-    return spec_json(spec)
-
-
-def _tensor(t: TensorInfo) -> dict:
-    return {"name": t.name, "shape": list(t.shape), "dims": list(t.dims), "note": t.note}
+# Declared here until D declares them on the classes (rnnshape.model.report.Key): render/deploy.py's functions.
+JSON_KEYS.setdefault(Deployment, keys(Key("deploy", deploy_list), Key("onnx", lambda d: view_dict(d.onnx))))
 
 
 def report_dict(report: Report) -> dict:
-    p = report.prediction
-    t = p.totals
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "rnnshape_version": __version__,
-        "torch_version": report.torch_version,
-        "verified": report.verified,
-        "spec": spec_dict(p.spec),
-        "module": p.module_repr,
-        "parameters": [
-            {
-                "name": q.name,
-                "shape": list(q.shape),
-                "numel": q.numel,
-                "dims": list(q.dims),
-                "module": q.module,
-                "layer": q.layer,
-                "direction": q.direction,
-                "gates": list(q.gates),
-            }
-            for q in p.parameters
-        ],
-        "inputs": [_tensor(x) for x in p.inputs],
-        "outputs": [_tensor(x) for x in p.outputs],
-        "totals": {
-            "parameters": t.parameters,
-            "parameter_bytes": t.parameter_bytes,
-            "macs": t.macs,
-            "flops": t.flops,
-            "steps": t.steps,
-            "input_bytes": t.input_bytes,
-            "output_bytes": t.output_bytes,
-            "keras_parameters": t.keras_parameters,
-            "flops_counted": report.flops_counted,
-        },
-        "symbols": dict(p.symbols),
-        "input_shape": None if p.spec.input_shape is None else {
-            "shape": list(p.spec.input_shape), "reading": list(p.reading)},
-        "timing": timing_dict(report),
-        **deploy_keys(report.deploy),  # "deploy" and "onnx", only with --deploy
-        "warnings": list(report.warnings),
-    }
-
-
-def dumps(doc: dict) -> str:
-    return json.dumps(doc, indent=2, ensure_ascii=False)
+    """A report's document (the name the commands call it by)."""
+    return document(report)

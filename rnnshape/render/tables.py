@@ -1,18 +1,23 @@
-"""The Rich view of a Report: tables that fit an 80-column terminal. Reads only the Report."""
+"""The Rich view of a Report: tables that fit an 80-column terminal, the Timing table (each time with its spread,
+rates, the kernel path, the memory); and the sweep's line chart. Reads only the results."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
 from rich import box
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.table import Table
 from rich.text import Text
 
-from rnnshape.model.memory import estimate
-from rnnshape.model.report import ParamInfo, Report
+from rnnshape.model.memory import MARGIN, MARGIN_BYTES, estimate
+from rnnshape.model.report import Kernel, Memory, ParamInfo, Report
+from rnnshape.model.stats import SLOW_FACTOR, Rates, ThreadChoice, timed
 from rnnshape.render import fmt
 from rnnshape.render.fit import Fit
-from rnnshape.render.layout import AtWidth
-from rnnshape.render.words import Verbatim, Words
+from rnnshape.render.words import AtWidth, Verbatim, Words
 
 NOTE_WIDTH = 24  # narrower than this, the notes of the Totals go under their numbers
 
@@ -27,7 +32,7 @@ def render(report: Report, *, with_header: bool = True) -> RenderableType:
         tensors_table(report, width),
         Text(),
         totals_table(report),
-        *([Text(), timing_table(report)] if report.timing else []),
+        *([Text(), Fit(timing_table(report))] if report.timing else []),
         *([Text(), _deploy(report)] if report.deploy else []),
     ))
 
@@ -146,6 +151,12 @@ def totals_table(report: Report) -> Fit:
     # the same with --dry-run as after torch ran: a timed run measures it under Timing
     table.add_row("peak memory", fmt.nbytes(estimate(p, backward=False)[1]),
                   "forward at its peak, estimated without torch")
+    if report.memory is not None:  # --backward untimed: the training step, predicted, with its parts
+        m = report.memory
+        parts = " · ".join(f"{name} {fmt.nbytes(b)}" for name, b in m.parts)
+        table.add_row("training memory", fmt.nbytes(m.estimate_bytes),
+                      f"forward+backward at its peak, estimated without torch: {parts} "
+                      f"(+ {MARGIN:.0%} + {fmt.nbytes(MARGIN_BYTES)} margin)".replace("%", " %"))
     return Fit(table)
 
 
@@ -170,7 +181,229 @@ def steps_defined(spec) -> str:
     return f"steps: L × N = {fmt.count(spec.seq_len)} × {fmt.count(spec.batch)} (sequence, time step) pairs"
 
 
-def timing_table(report: Report) -> Fit:
-    from rnnshape.render.timing_table import timing_table as table
+# The Timing table
 
-    return Fit(table(report))
+LABELS = {"forward": "forward", "backward": "fwd+bwd", "loop": "loop", "padded": "padded"}
+PATHS = {
+    "onednn": "oneDNN fused kernel",
+    "cudnn": "cuDNN fused kernel",
+    "miopen": "MIOpen fused kernel",
+    "aten": "plain aten ops: matmuls step by step",
+}
+TEXT_WIDTH = 71  # 80 columns less the label column
+MATMULS = ("aten.addmm", "aten.mm", "aten.bmm", "aten.baddbmm", "aten.linear", "aten.matmul")
+
+
+def timing_table(report: Report) -> Table:
+    timing = report.timing
+    # No box: "forward  1.84 ms ± 0.06 (IQR) · … · 120 runs × 10 calls · 2 threads" is 80 columns already.
+    table = Table(title="Timing", title_justify="left", box=None, show_header=False, pad_edge=False)
+    table.add_column(no_wrap=True)
+    table.add_column(ratio=1)
+    for row in timed(report):
+        key, s, r, relative = row.key, row.stats, row.rates, row.relative
+        table.add_row(LABELS[key], Text(fmt.stats_line(s), style="yellow" if s.noisy or s.stalled else ""))
+        caveat = fmt.caveat(s)
+        if caveat:
+            table.add_row("", Text(caveat, style="yellow"))
+        table.add_row("", f"{fmt.seconds(r.per_step_s)}/step · {fmt.count(round(r.steps_per_s))} steps/s · "
+                          f"{r.gflops:.3g} GFLOP/s")
+        if relative is not None:
+            table.add_row("", _comparison(report, key, r, relative))
+    c = timing.threads
+    if c and (c.probes or c.skipped or c.fallback):  # not for a plain --threads 1: the line above says it
+        table.add_row("threads", threads_text(c))
+    if timing.kernel:
+        table.add_row("kernel", _kernel_text(timing.kernel, report.prediction.totals.flops))
+    if timing.memory:
+        table.add_row("memory", _memory_text(timing.memory, report.spec.device))
+    return table
+
+
+def threads_text(c: ThreadChoice) -> str:
+    """`1: fastest in a probe of 1 and 2 threads (2.10 ms, 6.31 ms; torch's default 2 is 3.0 × slower)`."""
+    text = f"{c.threads}: {c.reason}"
+    probed = [p for p in c.probes if p.samples]
+    if probed:
+        text += f" ({', '.join(fmt.seconds(p.median) for p in probed)} per call"
+        slow = c.asked_slowdown if c.asked else c.default_slowdown
+        if slow is not None and slow >= SLOW_FACTOR:
+            text += f"; {c.asked or c.default} threads {_times(slow)} slower than 1"
+        text += ")"
+    return text
+
+
+def _comparison(report: Report, key: str, r: Rates, relative: float) -> str:
+    if key == "backward":
+        return f"{_times(relative)} the forward; GFLOP/s taken on 3 × the forward's FLOPs"
+    if key == "loop":
+        kernel = report.timing.kernel
+        fused = kernel is not None and kernel.path != "aten"
+        module = "the fused module" if fused else f"nn.{report.prediction.spec.kind.torch_name} (no fused kernel)"
+        return f"{module} is {_faster(relative)} than this per-step cell loop"
+    real = report.prediction.totals.steps
+    return (f"{fmt.count(r.steps)} tokens, {fmt.count(real)} real ({real / r.steps:.0%}): "
+            f"packed is {_faster(relative)} than padded").replace("%)", " %)")
+
+
+def _times(x: float) -> str:
+    return f"{x:.1f} ×" if x < 10 else f"{x:,.0f} ×"
+
+
+def _faster(relative: float) -> str:
+    return f"{_times(relative)} faster" if relative >= 1 else f"{_times(1 / relative)} slower"
+
+
+def _kernel_text(k: Kernel, flops: int) -> str:
+    ops = dict(k.ops)
+    if k.path == "aten":
+        shown = [(n, c) for n, c in k.ops if n in MATMULS]
+    else:
+        shown = [(n, c) for n, c in k.ops if n.split(".")[-1] in ("mkldnn_rnn_layer", "_cudnn_rnn", "miopen_rnn")]
+    calls = ", ".join(f"{n} × {c}" for n, c in shown) or f"{sum(ops.values())} ops"
+    line = f"{PATHS.get(k.path, k.path)} ({calls})\n"
+    counted = k.flop_counter_flops
+    if counted == 0 and flops:
+        return line + f"FlopCounterMode counts 0 of {fmt.count(flops)} FLOPs (the fused op hides them)"
+    if counted < flops:
+        return line + f"FlopCounterMode counts {fmt.count(counted)} of {fmt.count(flops)} FLOPs"
+    if counted == flops:
+        return line + f"FlopCounterMode counts all {fmt.count(flops)} FLOPs: it sees every matmul"
+    return line + f"FlopCounterMode counts {fmt.count(counted)} FLOPs (rnnshape counts {fmt.count(flops)})"
+
+
+def _memory_text(m: Memory, device: str) -> str:
+    parts = "\n".join(_joined([f"{name} {fmt.nbytes(b)}" for name, b in m.parts], width=TEXT_WIDTH))
+    margin = f"{MARGIN:.0%}".replace("%", " %")
+    line = (f"estimate {fmt.nbytes(m.estimate_bytes)} for {m.peak_of} "
+            f"(peak model + {margin} + {fmt.nbytes(MARGIN_BYTES)})\n{parts}")
+    if m.peak_bytes is not None:
+        how = "torch.cuda.max_memory_allocated" if device.startswith("cuda") else "profiler allocation events"
+        line += f"\nmeasured {fmt.nbytes(m.peak_bytes)} ({how}): estimate {m.estimate_bytes / m.peak_bytes:.2f} ×"
+    return line
+
+
+def _joined(items: list[str], width: int) -> list[str]:
+    """Items joined by ' · ', broken into lines between items (never inside one) to fit ``width``."""
+    lines = [items[0]]
+    for item in items[1:]:
+        if len(lines[-1]) + 3 + len(item) <= width:
+            lines[-1] += " · " + item
+        else:
+            lines.append(item)
+    return lines
+
+
+# A line chart drawn with text (the sweep's)
+
+MARKERS = ("●", "■", "▲", "◆", "✚", "○")
+COLORS = ("cyan", "magenta", "green", "yellow", "blue", "red")
+LOG_SPAN = 10.0  # a wider range than this (max/min) gets a log axis
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str  # in the legend; "" for a single unnamed series
+    points: tuple[tuple[float, float], ...]  # (x, y), in x order
+
+
+class _Axis:
+    """Maps values to [0, 1], on a log scale when they are positive and span more than LOG_SPAN."""
+
+    def __init__(self, values: Sequence[float], log: bool | None = None) -> None:
+        lo, hi = min(values), max(values)
+        self.log = lo > 0 and (hi / lo > LOG_SPAN if log is None else log)
+        self.lo, self.hi = (math.log10(lo), math.log10(hi)) if self.log else (lo, hi)
+
+    def frac(self, v: float) -> float:
+        t = math.log10(v) if self.log else v
+        return 0.5 if self.hi == self.lo else (t - self.lo) / (self.hi - self.lo)
+
+    def value(self, frac: float) -> float:
+        t = self.lo + frac * (self.hi - self.lo)
+        return 10**t if self.log else t
+
+
+class LineChart:
+    """A line chart drawn with text for any console: markers joined by dots, log axes when the values span
+    more than 10×, no plotting library.
+
+    >>> c = Console(width=40, color_system=None, record=True, file=open("/dev/null", "w"))
+    >>> c.print(LineChart([Series("", ((1, 1), (2, 2)))], x_label="x", y_label="y", y_format=str, height=3))
+    >>> print(c.export_text())
+    y
+    2.0 ┤                         ········●
+    1.5 ┤         ················
+    1.0 ┤●········
+        └──────────────────────────────────
+         1                                2
+         x
+    <BLANKLINE>
+    """
+
+    def __init__(self, series: Sequence[Series], *, x_label: str, y_label: str,
+                 y_format: Callable[[float], str], x_format: Callable[[float], str] = lambda v: f"{v:g}",
+                 height: int = 11, max_width: int = 100) -> None:
+        self.series = [s for s in series if s.points]
+        self.x_label, self.y_label = x_label, y_label
+        self.y_format, self.x_format = y_format, x_format
+        self.height, self.max_width = height, max_width
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if not self.series:
+            return
+        ax = _Axis([x for s in self.series for x, _ in s.points])
+        ys = [y for s in self.series for _, y in s.points]
+        ay = _Axis(ys, log=True) if ax.log and min(ys) > 0 else _Axis(ys)  # log-log: a power law is a line
+        h = self.height
+        ticks = {row: self.y_format(ay.value(1 - row / (h - 1))) for row in (0, h // 2, h - 1)}
+        margin = max(len(t) for t in ticks.values()) + 1
+        w = max(10, min(options.max_width, self.max_width) - margin - 2)
+        grid: list[list[tuple[str, str]]] = [[(" ", "")] * w for _ in range(h)]
+
+        def place(fx: float, fy: float) -> tuple[int, int]:
+            return round(fx * (w - 1)), round((1 - fy) * (h - 1))
+
+        for n, s in enumerate(self.series):
+            color, marker = COLORS[n % len(COLORS)], MARKERS[n % len(MARKERS)]
+            pts = [(ax.frac(x), ay.frac(y)) for x, y in s.points]
+            for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
+                c0, c1 = place(x0, y0)[0], place(x1, y1)[0]
+                for c in range(c0 + 1, c1):
+                    row = place(0, y0 + (y1 - y0) * (c - c0) / (c1 - c0))[1]
+                    if grid[row][c][0] == " ":
+                        grid[row][c] = ("·", color)
+            for fx, fy in pts:
+                c, row = place(fx, fy)
+                grid[row][c] = (marker, color)
+
+        yield Text(self.y_label + (" (log scale)" if ay.log else ""), style="bold")
+        for row in range(h):
+            line = Text(ticks.get(row, "").rjust(margin - 1) + (" ┤" if row in ticks else " │"))
+            end = max((c + 1 for c, (ch, _) in enumerate(grid[row]) if ch != " "), default=0)
+            for ch, style in grid[row][:end]:
+                line.append(ch, style=style or None)
+            yield line
+        yield Text(" " * margin + "└" + "─" * w)
+        yield self._x_ticks(ax, margin, w)
+        yield Text(" " * margin + " " + self.x_label + (" (log scale)" if ax.log else ""), style="bold")
+        if len(self.series) > 1 or self.series[0].name:
+            legend = Text(" " * margin + " ")
+            for n, s in enumerate(self.series):
+                legend.append("   " if n else "")
+                legend.append(MARKERS[n % len(MARKERS)], style=COLORS[n % len(COLORS)])
+                legend.append(f" {s.name}")
+            yield legend
+
+    def _x_ticks(self, ax: _Axis, margin: int, w: int) -> Text:
+        chars = [" "] * (w + 1)
+        free_from = 0
+        for x in sorted({x for s in self.series for x, _ in s.points}):
+            label = self.x_format(x)
+            col = round(ax.frac(x) * (w - 1)) + 1
+            start = min(max(col - len(label) // 2, free_from), w + 1 - len(label))
+            if start < free_from or start < 0:
+                continue
+            chars[start:start + len(label)] = list(label)
+            free_from = start + len(label) + 1
+        return Text(" " * margin + "".join(chars).rstrip())

@@ -10,7 +10,7 @@ from rnnshape.model.report import Report
 from rnnshape.model.trace import Seen, Trace, TraceEntry, macs
 from rnnshape.render import fmt
 from rnnshape.render.jsonout import SCHEMA_VERSION
-from rnnshape.render.layout import AtWidth
+from rnnshape.render.words import AtWidth
 from rnnshape.views.code import constructor
 
 
@@ -222,6 +222,6 @@ def html(entries: tuple[TraceEntry, ...], torch_version: str | None = None) -> s
     """A notebook's view of entries: the terminal's tables as HTML."""
     from rich.console import Group
 
-    from rnnshape.render.notebook import html as as_html
+    from rnnshape.render.screen import html as as_html
 
     return as_html(Group(*(entry_view(e, torch_version) for e in entries)))

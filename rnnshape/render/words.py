@@ -5,6 +5,7 @@
   the edge rather than being cut or folded.
 - ``Verbatim``: a line meant to be copied (a command, a hint, a constructor): never wrapped, never cut.
 - ``prose``: a table cell made of ``Words`` (``rnnshape.render.fit`` applies it to every column that wraps).
+- ``AtWidth``: a renderable laid out for the width of whatever console prints it (a terminal, an export).
 
 >>> from rich.console import Console
 >>> c = Console(width=24, color_system=None, record=True, file=open("/dev/null", "w"))
@@ -18,9 +19,9 @@ output[:, 0, H_out:]
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.measure import Measurement
 from rich.text import Text
 
@@ -165,3 +166,13 @@ def _split(text: Text, sep: str) -> list[Text]:
         out.append(text[start:i])
         start = i + len(sep)
     return out + [text[start:]]
+
+
+class AtWidth:
+    """``AtWidth(lambda width: ...)``: the renderable is built when printed, for the console's width."""
+
+    def __init__(self, build: Callable[[int], RenderableType]) -> None:
+        self.build = build
+
+    def __rich_console__(self, console, options):
+        yield self.build(options.max_width)

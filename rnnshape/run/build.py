@@ -278,6 +278,8 @@ def count_flops(spec: Spec) -> int:
 
 # The fused RNN ops, by the path they belong to; none has a FlopCounterMode formula.
 FUSED = {"mkldnn_rnn_layer": "onednn", "_cudnn_rnn": "cudnn", "miopen_rnn": "miopen"}
+# The same ops as autograd records them (the node each leaves in the graph of a forward)
+FUSED_NODES = {"MkldnnRnnLayerBackward0": "onednn", "CudnnRnnBackward0": "cudnn", "MiopenRnnBackward0": "miopen"}
 
 
 def observe_kernel(fn: Callable[[], object]) -> Kernel:
@@ -290,6 +292,28 @@ def observe_kernel(fn: Callable[[], object]) -> Kernel:
     with torch.no_grad(), counter, _recorder(seen):
         fn()
     return Kernel(path=path_of(seen), ops=tuple(seen.items()), flop_counter_flops=int(counter.get_total_flops()))
+
+
+def graph_path(fn: Callable[[], object]) -> str:
+    """The path of :func:`observe_kernel` from the autograd graph of one forward (with grad): no dispatch mode,
+    whose first use in a process imports torch._dynamo (seconds), so that compare can say it for every entry.
+    tests/test_timing_torch.py holds it equal to observe_kernel's."""
+    import torch
+
+    with torch.enable_grad():
+        result = fn()
+    tensors = [t for t in (result.values() if isinstance(result, dict) else [result]) if isinstance(t, torch.Tensor)]
+    seen, stack = set(), [t.grad_fn for t in tensors]
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        path = FUSED_NODES.get(type(node).__name__)
+        if path:
+            return path
+        stack.extend(n for n, _ in node.next_functions)
+    return "aten"
 
 
 def path_of(ops: dict[str, int] | tuple) -> str:

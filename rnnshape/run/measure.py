@@ -176,7 +176,7 @@ def time_reports(runs: Sequence[tuple[Spec, Prediction, object]], opts: TimingOp
     """Time several built configurations together: their statements alternate, round by round."""
     from rnnshape.model.report import Timing
     from rnnshape.model.stats import noise_warning, thread_findings
-    from rnnshape.run.build import observe_kernel
+    from rnnshape.run.build import graph_path, observe_kernel
     from rnnshape.run.rounds import RoundsInterrupted
 
     groups = [_statements(spec, built, opts) for spec, _, built in runs]
@@ -191,9 +191,11 @@ def time_reports(runs: Sequence[tuple[Spec, Prediction, object]], opts: TimingOp
             memory = None if result.interrupted else _memory(spec, prediction, built, backward=opts.backward)
             # The first dispatch mode of a process imports torch._dynamo (about 1.2 s): only --vs-loop pays.
             kernel = observe_kernel(built.forward) if opts.vs_loop else None
+            # compare and sweep say which path each configuration ran, from the graph of one more forward
+            path = kernel.path if kernel else (graph_path(built.forward) if len(runs) > 1 else None)
         warnings = thread_findings(result.choice)
         warnings += [w for key, s in stats.items() if (w := noise_warning(LABELS[key], s, opts.min_time))]
-        out.append((Timing(**stats, kernel=kernel, memory=memory, threads=result.choice), warnings))
+        out.append((Timing(**stats, kernel=kernel, memory=memory, threads=result.choice, path=path), warnings))
     if any(r.interrupted for r in timed):
         raise RoundsInterrupted(out)
     return out

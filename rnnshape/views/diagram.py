@@ -1,27 +1,30 @@
 """`--diagram`: the unrolled network as data (levels × directions × time steps, as nodes and edges).
 
-Pure Python, from the predictor's view of a configuration. Long sequences are elided: the steps shown are
-t = 0, 1, …, L-1 and one edge per direction stands for the steps left out. Renderers draw it; `--json` lists it.
+Pure Python, from the predictor's view of a configuration: every time step (``--json`` lists them all), or
+``columns`` of them, t = 0, 1, …, L-1, where one edge per direction stands for the steps left out. Renderers draw
+it at the width they have; each final-state edge names the sequences whose final state it carries.
 
 >>> from rnnshape.model.predict import predict
 >>> from rnnshape.model.spec import make_spec
->>> dg = diagram(predict(make_spec("lstm", num_layers=2, bidirectional=True)))
+>>> dg = diagram(predict(make_spec("lstm", num_layers=2, bidirectional=True)), columns=3)
 >>> dg.steps, tuple(lv.short for lv in dg.levels), dg.levels[1].finals
 ((0, 1, 9), ('l0', 'l1'), ('h_n[2]', 'h_n[3]'))
 >>> [(e.tensor, e.shape, e.elided) for e in dg.edges if e.source == "l1.d1.t9"]
 [('h_t', (3, 20), (2, 8)), ('c_t', (3, 20), (2, 8)), ('h_t', (3, 20), None)]
+>>> packed = diagram(predict(make_spec("gru", lengths=(3, 1, 3))))
+>>> packed.steps, [(e.source, e.sequences) for e in packed.edges if e.tensor == "h_n"]
+((0, 1, 2), [('l0.d0.t2', (0, 2)), ('l0.d0.t0', (1,))])
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rnnshape.model.naming import module_repr, state_name
-from rnnshape.model.report import Prediction
+from rnnshape.model.report import Key, Prediction, keys
 from rnnshape.model.spec import Module, Spec
 from rnnshape.views.explain import group_label
-
-DEFAULT_STEPS = 3  # t = 0, 1, …, L-1
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,12 @@ class Level:
     finals: tuple[str, ...]  # per direction: "h_n[6]", "h_n.1[0]", "h_n.1" (c_n alike)
     initials: tuple[str, ...]  # per direction: "0" (torch's zeros) or "h_0[6]"
 
+    JSON: ClassVar = keys("module", "layer", "label", "short", "directions",
+                          Key("input", lambda lv: {"tensor": lv.input_tensor, "shape": lv.input_shape}),
+                          "h_shape", "c_shape",
+                          Key("output", lambda lv: {"tensor": lv.out_tensor, "shape": lv.out_shape}),
+                          "finals", "initials")
+
 
 @dataclass(frozen=True)
 class Node:
@@ -61,6 +70,9 @@ class Edge:
     tensor: str  # x_t, h_t, c_t, cat, h_0, c_0, h_n, c_n, output
     shape: tuple[int, ...]
     elided: tuple[int, int] | None = None  # first and last step this edge stands for, when it skips some
+    # on a final-state edge (h_n, c_n): the sequences b whose final state it carries (with packed input, those
+    # whose last step is the edge's step); None on every other edge, and without a batch (--unbatched)
+    sequences: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +93,8 @@ class Diagram:
     # t = lengths[b] - 1 and enters the reverse direction there with its initial state.
     lengths: tuple[int, ...] | None = None
     batch_sizes: tuple[int, ...] | None = None
+
+    JSON: ClassVar = keys("title", "seq_len", "steps", "levels", "nodes", "edges")
 
     def rows(self, t: int) -> int | None:
         """Rows step t runs with packed input (None: every step runs the whole batch)."""
@@ -108,11 +122,12 @@ def shown_steps(seq_len: int, columns: int) -> tuple[int, ...]:
     return (*range(columns - 1), seq_len - 1)
 
 
-def diagram(prediction: Prediction, columns: int = DEFAULT_STEPS) -> Diagram:
+def diagram(prediction: Prediction, columns: int | None = None) -> Diagram:
+    """Every step (``--json`` keeps them all), or ``columns`` of them with the middle elided."""
     spec = prediction.spec
     mods = spec.modules()
     levels = tuple(_levels(spec, mods))
-    steps = shown_steps(spec.seq_len, columns)
+    steps = shown_steps(spec.seq_len, spec.seq_len if columns is None else columns)
     bf = spec.batch_major
     title = prediction.module_repr if len(mods) == 1 else " → ".join(module_repr((m,)) for m in mods)
     out_name = "h_t" if spec.cell else ("output[:, t]" if bf else "output[t]")
@@ -120,6 +135,8 @@ def diagram(prediction: Prediction, columns: int = DEFAULT_STEPS) -> Diagram:
     sizes = batch_sizes(spec.lengths, spec.seq_len) if spec.packed and not spec.cell else None
     if sizes:
         edges = tuple(_at_step(e, nodes, sizes) for e in edges) + _sequence_ends(levels, steps, spec.lengths)
+    if spec.batch is not None:
+        edges = tuple(_name_sequences(e, nodes, spec) for e in edges)
     return Diagram(
         title=title,
         seq_len=spec.seq_len,
@@ -167,6 +184,19 @@ def _sequence_ends(levels, steps, lengths) -> tuple[Edge, ...]:
                 if lv.directions > 1:
                     out.append(Edge(f"{s}_0.{n}.d1", f"{short}.d1.t{t}", f"{s}_0", rows))
     return tuple(out)
+
+
+def _name_sequences(e: Edge, nodes: tuple[Node, ...], spec: Spec) -> Edge:
+    """A final-state edge names the sequences whose final state it carries: all of them, except that with packed
+    input the forward direction lets each sequence go after its own last step (the edge's step)."""
+    from dataclasses import replace
+
+    if e.tensor not in ("h_n", "c_n"):
+        return e
+    cell = next(n for n in nodes if n.id == e.source)
+    if spec.packed and not spec.cell and cell.direction == 0:
+        return replace(e, sequences=sequence_ends(spec.lengths).get(cell.t, ()))
+    return replace(e, sequences=tuple(range(spec.batch)))
 
 
 def _at_step(e: Edge, nodes: tuple[Node, ...], sizes: tuple[int, ...]) -> Edge:

@@ -14,17 +14,41 @@ evaluate the very text shown against torch's own module (tests/test_explain_torc
 [('W_if', 'weight_ih_l0', (20, 40))]
 >>> [(s.tensor, s.index, s.layer, s.direction, s.same_as) for s in ex.states if s.tensor == "h_n"][-1]
 ('h_n', 3, 1, 1, 'output[0, :, 20:]')
+
+Focus: `--explain --layer 1 --reverse --gate f` keeps one block of an Explanation, the rows a question is about.
+
+"Where do the forget-gate weights of layer 1, reverse, live?" is answered by the group of that layer and
+direction, cut to the gate's equation and its terms, and the final-state slice the group writes.
+
+>>> from rnnshape.model.predict import predict
+>>> from rnnshape.model.spec import make_spec
+>>> from rnnshape.views.explain import explain
+>>> ex = focus(explain(predict(make_spec("lstm", num_layers=2, bidirectional=True))), Focus(1, True, "f"))
+>>> [(g.label, [e.lhs for e in g.equations]) for g in ex.groups]
+[('layer 1 ←', ['f_t'])]
+>>> for t in ex.groups[0].equations[0].terms:
+...     if t.source:
+...         print(t.source.parameter, t.source.rows)
+weight_ih_l1_reverse (20, 40)
+bias_ih_l1_reverse (20, 40)
+weight_hh_l1_reverse (20, 40)
+bias_hh_l1_reverse (20, 40)
+>>> [f"{s.tensor}[{s.index}]" for s in ex.states]
+['h_n[3]', 'c_n[3]']
+>>> [g.label for g in focus(explain(predict(make_spec("gru", num_layers=2, bidirectional=True))), Focus(1)).groups]
+['layer 1 →', 'layer 1 ←']
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import ClassVar
 
+from rnnshape.errors import UsageError
 from rnnshape.model.naming import module_repr, param_name, state_name
-from rnnshape.model.report import Prediction
+from rnnshape.model.report import Key, Prediction, keys
 from rnnshape.model.spec import Kind, Module, Spec
-from rnnshape.views.explain_math import Equation, Source, Term, equations
-from rnnshape.views.explain_text import notes, output_slice, traps
+from rnnshape.views.explain_math import Equation, Source, Term, equations, notes, output_slice, traps
 
 __all__ = ["Equation", "Explanation", "Group", "Source", "StateSlice", "Term", "explain", "output_slice"]
 
@@ -43,6 +67,10 @@ class Group:
     input_shape: tuple[int, ...]
     equations: tuple[Equation, ...]
     final: str  # the tensor slice holding its last state, e.g. "h_n[3]" or "h_n.1"
+
+    JSON: ClassVar = keys("module", "layer", "direction", "label", Key("input", lambda g: {
+        "from": [{"module": m, "layer": k, "direction": d} for m, k, d in g.input_from], "text": g.input_text,
+        "shape": g.input_shape}), "equations", "final")
 
 
 @dataclass(frozen=True)
@@ -197,3 +225,60 @@ def _states(spec: Spec, mods: tuple[Module, ...]):
                         shape=_rows(spec, width),
                         same_as=output_slice(spec, mod, d) if top else None,
                     )
+
+
+@dataclass(frozen=True)
+class Focus:
+    """Which block: a layer (or module, or cell, of a stack), a direction, a gate (or state) equation."""
+
+    layer: int | None = None
+    reverse: bool = False
+    gate: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.layer is not None or self.reverse or self.gate is not None
+
+    def describe(self) -> str:
+        parts = [] if self.layer is None else [f"layer {self.layer}"]
+        if self.reverse:
+            parts.append("reverse")
+        if self.gate is not None:
+            parts.append(f"gate {self.gate}")
+        return " · ".join(parts)
+
+
+def level(g: Group) -> int:
+    """The group's place in the stack: its layer, or its module or cell index in a --hidden-size list."""
+    if g.module is not None:
+        return g.module
+    return g.layer or 0
+
+
+def focus(ex: Explanation, f: Focus) -> Explanation:
+    """``ex`` cut to the focused groups, equations and state slices; a usage error names what exists."""
+    if not f.active:
+        return ex
+    groups = list(ex.groups)
+    if f.layer is not None:
+        levels = sorted({level(g) for g in groups})
+        if f.layer not in levels:
+            raise UsageError(f"--layer must be one of {', '.join(map(str, levels))} for this model "
+                             f"(got {f.layer})", hint="layers count from 0, as in weight_ih_l0")
+        groups = [g for g in groups if level(g) == f.layer]
+    if f.reverse:
+        if not any(g.direction for g in groups):
+            raise UsageError("--reverse needs a reverse direction: add --bidirectional (got --reverse)")
+        groups = [g for g in groups if g.direction == 1]
+    if f.gate is not None:
+        names = [e.lhs.removesuffix("_t") for e in groups[0].equations]
+        gate = f.gate.lower()
+        if gate not in names:
+            raise UsageError(f"--gate must be one of {', '.join(names)} for {ex.kind.value} "
+                             f"(got {f.gate})",
+                             hint=f"the gates are named as in torch's docs: {names[0]}_t is --gate {names[0]}")
+        groups = [replace(g, equations=tuple(e for e in g.equations if e.lhs.removesuffix("_t") == gate))
+                  for g in groups]
+    keys = {(g.module, g.layer, g.direction) for g in groups}
+    states = tuple(s for s in ex.states if (s.module, s.layer, s.direction) in keys)
+    return replace(ex, groups=tuple(groups), states=states, notes=(), traps=())

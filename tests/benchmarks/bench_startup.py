@@ -3,6 +3,9 @@
 Run: python tests/benchmarks/bench_startup.py [--repeat 9] [--tree DIR ...]
 The machine is shared and noisy, so the commands are interleaved round by round and the ratio of
 medians is what counts, never an absolute time; the load average before and after is printed with them.
+Beside wall time, each command's CPU time (user + system, all its threads) is reported the same way: on a
+loaded machine it moves far less than wall time, so its ratio is the steadier estimate of what a quiet
+machine would show (it counts a second thread's work twice, which wall time does not).
 ``--tree DIR`` also runs every command from another source tree (say, main exported with
 ``git archive main rnnshape | tar -x -C DIR``), interleaved with this one, for a before/after on one machine.
 Targets (issue 21, on a quiet machine):
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -43,10 +47,14 @@ def commands(trees: list[str]) -> dict[str, list[str]]:
     return out
 
 
-def wall(cmd: list[str]) -> float:
+def wall(cmd: list[str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one run of ``cmd``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - start
+    elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def load() -> str:
@@ -65,18 +73,18 @@ def main() -> None:
     before = load()
     for cmd in cmds.values():  # warm the file cache
         wall(cmd)
-    times: dict[str, list[float]] = {name: [] for name in cmds}
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in cmds}
     for _ in range(args.repeat):
         for name, cmd in cmds.items():
             times[name].append(wall(cmd))
-    base = statistics.median(times["import torch"])
-    print(f"{'command':52} {'median':>9} {'ratio':>7}   (interleaved, {args.repeat} rounds; "
-          f"load average before {before}, after {load()}; {os.cpu_count()} CPUs)")
+    base = [statistics.median(t[k] for t in times["import torch"]) for k in (0, 1)]
+    print(f"{'command':52} {'wall':>9} {'ratio':>6} {'cpu':>9} {'ratio':>6}   (medians of {args.repeat} interleaved "
+          f"rounds; load average before {before}, after {load()}; {os.cpu_count()} CPUs)")
     for i, tree in enumerate(args.tree):
         print(f"  [tree {i + 1}] = {tree}")
     for name, ts in times.items():
-        med = statistics.median(ts)
-        print(f"{name:52} {med * 1000:7.0f} ms {med / base:6.2f}x")
+        w, c = (statistics.median(t[k] for t in ts) for k in (0, 1))
+        print(f"{name:52} {w * 1000:6.0f} ms {w / base[0]:5.2f}x {c * 1000:6.0f} ms {c / base[1]:5.2f}x")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ Issue 12's check, on the machine it runs on:
    4 forwards + 3 s (and its --no-time wall time, for the startup it shares).
 
 Run:  python tests/benchmarks/bench_timing.py [--busy] [--reps 3]
+      python tests/benchmarks/bench_timing.py --long-only [--reps 3]   (part 3 alone, REPS times: medians)
 --busy starts one CPU-bound process (`while True: pass`) for the whole run and stops it at the end.
 The reference medians are taken before and after the rnnshape runs; the faster of the two counts.
 """
@@ -102,7 +103,10 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=3, help="rnnshape compare runs")
     ap.add_argument("--min-time", type=float, default=0.5, help="torch.utils.benchmark min_run_time per count")
     ap.add_argument("--device", default="cpu", help="cpu or cuda (Timer synchronises CUDA itself; part 3 is CPU only)")
+    ap.add_argument("--long-only", action="store_true", help="only part 3 (the long forward), --reps times")
     args = ap.parse_args()
+    if args.long_only:
+        return long_only(args.reps)
     import torch
 
     hog = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if args.busy else None
@@ -126,6 +130,23 @@ def main() -> None:
             hog.wait()
     report(before, after, runs, cfg, fwd, long_wall, no_time, BUSY_LIMIT if args.busy else IDLE_LIMIT)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
+
+
+def long_only(reps: int) -> None:
+    """Part 3 alone: the long forward's whole command, its --no-time run and `import torch`, interleaved."""
+    import statistics
+
+    load = os.getloadavg()[0]
+    cfg, fwd = long_forward()
+    rows = [(wall(rnnshape() + cfg), wall(rnnshape() + cfg + ["--no-time"]),
+             wall([sys.executable, "-c", "import torch"])) for _ in range(reps)]
+    whole, no_time, torch_s = (statistics.median(r[i] for r in rows) for i in range(3))
+    budget = 4 * fwd + 3
+    print(f"3. rnnshape {' '.join(cfg)}: one forward {fwd:.3f} s here; medians of {reps}, load average "
+          f"{load:.2f} before, {os.getloadavg()[0]:.2f} after")
+    print(f"   whole command {whole:.2f} s (--no-time {no_time:.2f} s, import torch {torch_s:.2f} s); "
+          f"budget 4 forwards + 3 s = {budget:.2f} s: {'met' if whole < budget else 'NOT met'}; "
+          f"timing cost {whole - no_time:.2f} s = {(whole - no_time) / fwd:.1f} forwards")
 
 
 def report(before, after, runs, cfg, fwd, long_wall, no_time, limit) -> None:
