@@ -212,6 +212,9 @@ def test_watch_repr_counts_calls_as_torch_runs_them():
         for x_t in torch.randn(5, 2, 3):
             h = cell(x_t, h)
     assert repr(t) == f"<Watch: {len(ran)} recurrent calls in 2 modules>"
+    with rnnshape.watch(gru) as one:
+        gru(torch.randn(5, 2, 3))
+    assert repr(one) == "<Watch: 1 recurrent call in 1 module>"
 
 
 @pytest.mark.parametrize("device", ["CPU", " cpu", "tpu", "cuda:x"])

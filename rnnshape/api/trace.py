@@ -346,7 +346,8 @@ class Watch:
     def __repr__(self) -> str:
         calls = self.calls  # one entry per module and signature; a cell looped T times is one entry of count T
         modules = len({c.path for c in calls})
-        return f"<Watch: {sum(c.count for c in calls)} recurrent calls in {modules} module{'s' * (modules != 1)}>"
+        n = sum(c.count for c in calls)
+        return f"<Watch: {n} recurrent call{'s' * (n != 1)} in {modules} module{'s' * (modules != 1)}>"
 
 
 def watch(model, batch: int | None = None) -> Watch:
