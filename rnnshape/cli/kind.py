@@ -57,6 +57,8 @@ def parameter(opt: Option, command: str = KIND, kind: str | None = None) -> insp
         default, extra["callback"] = False, _switched_off
     if opt.completions:
         extra["autocompletion"] = lambda: list(opt.completions)
+    elif opt.name == "gate" and kind:  # the closed choice differs by kind: lstm i f g o c h, gru r z n h
+        extra["autocompletion"] = lambda: list(gate_names(kind))
     info = typer.Option(default, *opt.flags, help=text, rich_help_panel=opt.panel, metavar=opt.metavar,
                         hidden=kind is not None and not opt.takes(kind), **extra)
     return inspect.Parameter(opt.name, inspect.Parameter.KEYWORD_ONLY, default=info,
