@@ -25,7 +25,8 @@ TITLES = ("Parameters", "Tensors", "Totals", "Timing")
 def run(args: str) -> str:
     env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"}
     env.pop("FORCE_COLOR", None)
-    proc = subprocess.run([sys.executable, "-m", "rnnshape", *shlex.split(args)], capture_output=True, text=True, env=env,
+    proc = subprocess.run([sys.executable, "-m", "rnnshape", *shlex.split(args)], capture_output=True, text=True,
+                          env=env,
                           timeout=300)
     out = proc.stdout if proc.stdout else proc.stderr
     return "\n".join(line.rstrip() for line in out.splitlines()).strip("\n") + "\n"

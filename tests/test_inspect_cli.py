@@ -184,8 +184,8 @@ def test_wrapper_prefixes_are_pointed_out(cli, tmp_path):
 def test_inspect_help_does_not_import_torch():
     code = ("import sys; from rnnshape.cli.app import main\n"
             "try:\n    main(['inspect', '--help'])\nexcept SystemExit:\n    pass\n"
-            "import rnnshape.checkpoint.recover, rnnshape.checkpoint.against\n"
-            "import rnnshape.checkpoint.inspection, rnnshape.checkpoint.files\n"
+            "import rnnshape.checkpoint.inspection, rnnshape.checkpoint.against, rnnshape.checkpoint.convert\n"
+            "import rnnshape.checkpoint.files\n"
             "assert 'torch' not in sys.modules, 'torch imported'")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import struct
 
@@ -204,3 +205,48 @@ def test_torch_forcing_weights_only_is_said(cli, tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_FORCE_WEIGHTS_ONLY_LOAD", "1")
     r = cli("inspect", path)
     assert r.code == 3 and "TORCH_FORCE_WEIGHTS_ONLY_LOAD" in r.stderr and "Traceback" not in r.stderr
+
+
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the forking process (here pytest, which
+# just held the big state_dict), while VmHWM belongs to this process's own memory map.
+_PEAK = """
+import sys
+from rnnshape.checkpoint.inspection import inspect_checkpoint
+found = inspect_checkpoint(sys.argv[1])
+assert found.modules, "no module found"
+print(next(int(line.split()[1]) * 1024 for line in open("/proc/self/status") if line.startswith("VmHWM:")))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["pickle.dump", "legacy torch.save"])
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads the peak from Linux's /proc")
+def test_a_big_pickle_is_read_in_about_its_own_size(tmp_path, how):
+    """Issue 22: a plain pickle of N bytes peaked at about 2N (each storage's bytes stayed in the pickle's memo
+    while torch copied them); now at most N + 300 MB above what importing torch and reading a tiny file takes."""
+    import subprocess
+    import sys
+
+    import torch
+    from torch import nn
+
+    def write(path, state):
+        if how == "pickle.dump":
+            with open(path, "wb") as f:
+                pickle.dump(state, f, protocol=4)
+        else:
+            torch.save(state, path, _use_new_zipfile_serialization=False)
+
+    big = {f"m{i}.{k}": v for i in range(6) for k, v in nn.LSTM(1024, 1024, num_layers=2).state_dict().items()}
+    write(tmp_path / "big.pkl", big)
+    write(tmp_path / "tiny.pkl", nn.LSTM(4, 3).state_dict())
+    del big
+
+    def peak(path) -> int:
+        out = subprocess.run([sys.executable, "-c", _PEAK, str(path)], capture_output=True, text=True, check=True)
+        return int(out.stdout.split()[-1])
+
+    n = (tmp_path / "big.pkl").stat().st_size
+    assert n > 400e6
+    over = peak(tmp_path / "big.pkl") - peak(tmp_path / "tiny.pkl")
+    assert over <= n + 300e6, f"{over / 1e6:.0f} MB above the baseline for a {n / 1e6:.0f} MB file"

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rnnshape.checkpoint.files import Entry, read_checkpoint
-from rnnshape.checkpoint.recover import find_modules
+from rnnshape.checkpoint.inspection import find_modules
 
 
 def _entries(pairs):
@@ -160,3 +160,18 @@ def test_recover_of_a_saved_module_is_its_configuration(cfg, prefix):
     if not cfg["cell"]:
         assert (got.num_layers, got.bidirectional, got.proj_size) == (
             cfg["num_layers"], cfg["bidirectional"], cfg.get("proj_size", 0))
+
+
+def test_candidates_show_what_the_file_does_store():
+    """A file that stores batch_first but not an RNN's nonlinearity: both candidates carry batch_first=True."""
+    from torch import nn
+
+    from rnnshape.checkpoint.inspection import _with_attributes
+
+    (m,) = find_modules([(k, tuple(v.shape)) for k, v in nn.RNN(4, 3).state_dict().items()])
+    m = _with_attributes(m, (("batch_first", True),))
+    assert [c.constructor for c in m.candidates] == [
+        "nn.RNN(input_size=4, hidden_size=3, batch_first=True)",
+        "nn.RNN(input_size=4, hidden_size=3, nonlinearity='relu', batch_first=True)"]
+    for c in m.candidates:  # each is a module torch builds, with these weights
+        eval(c.constructor, {"nn": nn}).load_state_dict(nn.RNN(4, 3).state_dict(), strict=True)

@@ -176,7 +176,7 @@ def ckpt(tmp_path, monkeypatch):
 def test_inspect_and_against_golden(ckpt, width):
     from rnnshape.checkpoint.against import load_check
     from rnnshape.checkpoint.inspection import inspect_checkpoint
-    from rnnshape.render.inspect_tables import render_inspection, render_load_check
+    from rnnshape.render.inspect import render_inspection, render_load_check
 
     ins = inspect_checkpoint(ckpt)
     shown = render_text(render_inspection(ins), width)

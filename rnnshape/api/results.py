@@ -67,13 +67,13 @@ def _sweep_text(s: Sweep) -> str:
 
 
 def _inspection_view(i: Inspection):
-    from rnnshape.render.inspect_tables import render_inspection
+    from rnnshape.render.inspect import render_inspection
 
     return render_inspection(i)
 
 
 def _inspection_doc(i: Inspection) -> dict:
-    from rnnshape.render.inspect_json import inspection_dict
+    from rnnshape.render.inspect import inspection_dict
 
     return inspection_dict(i)
 

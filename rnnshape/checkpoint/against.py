@@ -4,7 +4,7 @@
 Torch-free: the requested side is the predictor's parameter list, the checkpoint side its header shapes.
 
 >>> from rnnshape.checkpoint.files import Entry
->>> from rnnshape.checkpoint.recover import find_modules
+>>> from rnnshape.checkpoint.inspection import find_modules
 >>> from rnnshape.model.spec import make_spec
 >>> found = find_modules([Entry("weight_ih_l0", (80, 10), "float32"), Entry("weight_hh_l0", (80, 20), "float32"),
 ...                       Entry("weight_ih_l0_reverse", (80, 10), "float32"),
@@ -15,9 +15,10 @@ Torch-free: the requested side is the predictor's parameter list, the checkpoint
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
-from rnnshape.checkpoint.recover import Recovered
+from rnnshape.checkpoint.inspection import Recovered
 from rnnshape.errors import UsageError
 from rnnshape.model import options
 from rnnshape.model.predict import predict
@@ -30,6 +31,7 @@ class Mismatch:
     requested: object
     checkpoint: object
     message: str
+    loads: bool = False  # load_state_dict would take the weights, but the module would compute another function
 
 
 @dataclass(frozen=True)
@@ -44,14 +46,21 @@ class LoadCheck:
     missing: tuple[tuple[str, tuple[int, ...]], ...]  # (name, requested shape): not in the checkpoint
     unexpected: tuple[tuple[str, tuple[int, ...]], ...]  # (name, checkpoint shape): not in the requested module
     size_mismatch: tuple[tuple[str, tuple[int, ...], tuple[int, ...]], ...]  # name, checkpoint, requested
+    torch_load: str | None = None  # why torch.load (weights_only=True, its default) refuses the file; None: it reads it
+
+    @property
+    def loads(self) -> bool:
+        """load_state_dict(strict=True) would take the checkpoint's tensors."""
+        return not (any(not m.loads for m in self.mismatches) or self.missing or self.unexpected or self.size_mismatch)
 
     @property
     def match(self) -> bool:
-        return not (self.mismatches or self.missing or self.unexpected or self.size_mismatch)
+        """It loads, computes the same function, and torch.load reads the file."""
+        return self.loads and not self.mismatches and self.torch_load is None
 
 
-def load_check(spec: Spec, modules: tuple[Recovered, ...], file: str) -> LoadCheck:
-    """Compare ``spec`` with the closest recurrent module among ``modules`` (the file's)."""
+def load_check(spec: Spec, modules: tuple[Recovered, ...], file: str, checkpoint=None) -> LoadCheck:
+    """Compare ``spec`` with the closest recurrent module among ``modules`` (the file's ``checkpoint``)."""
     if spec.is_stack:
         raise UsageError(
             f"--check compares one module, but a --hidden-size list stacks {len(spec.modules())} "
@@ -61,8 +70,42 @@ def load_check(spec: Spec, modules: tuple[Recovered, ...], file: str) -> LoadChe
     if not modules:
         raise UsageError(f"{file} holds no recurrent module to compare with",
                          hint=f"run rnnshape inspect {file} to see what it holds")
-    results = [check_module(spec, m, file, len(modules)) for m in modules]
+    refusal = torch_load_refusal(checkpoint) if checkpoint is not None else None
+    results = [dataclasses.replace(check_module(spec, m, file, len(modules)), torch_load=refusal) for m in modules]
     return min(results, key=_distance)
+
+
+# Globals whose call runs commands, code or file operations: a pickle that names one is an attack, not a checkpoint.
+_DANGEROUS = ("os.", "posix.", "nt.", "subprocess.", "builtins.eval", "builtins.exec", "builtins.open",
+              "builtins.__import__", "builtins.compile", "builtins.getattr", "io.open", "sys.", "shutil.", "socket.",
+              "runpy.", "importlib.", "pty.", "webbrowser.", "code.", "ctypes.", "pickle.", "marshal.")
+
+
+def torch_load_refusal(ckpt) -> str | None:
+    """Why ``torch.load(FILE)`` with its default weights_only=True (torch >= 2.6) does not return this file's
+    contents, or None when it does. rnnshape read it anyway, inertly; the user's own code would not.
+    """
+    if ckpt.format == "pickle":
+        return ("torch.load cannot read it: it is a plain pickle (pickle.dump), not torch.save's format"
+                + (f"; pickle.load would import {_names(ckpt.foreign)}" if ckpt.foreign else "")
+                + (" — which runs code: do not load it" if _dangerous(ckpt.foreign) else ""))
+    if ckpt.reader != "inert" or ckpt.format not in ("pytorch zip", "pytorch legacy"):
+        return None
+    names = _names(ckpt.foreign) if ckpt.foreign else "a global outside its allowlist"
+    if _dangerous(ckpt.foreign):
+        return (f"torch.load (weights_only=True, its default) refuses it: the pickle names {names}, which runs "
+                f"code when loaded: never load it with weights_only=False")
+    listed = f"[{', '.join(ckpt.foreign)}]" if ckpt.foreign and len(ckpt.foreign) <= 4 else "[...those classes]"
+    return (f"torch.load (weights_only=True, its default) refuses it: the pickle names {names}; load it inside "
+            f"torch.serialization.safe_globals({listed}), or with weights_only=False if you trust the file")
+
+
+def _names(foreign: tuple[str, ...]) -> str:
+    return ", ".join(foreign[:4]) + (f" and {len(foreign) - 4} more" if len(foreign) > 4 else "")
+
+
+def _dangerous(foreign: tuple[str, ...]) -> bool:
+    return any(n.startswith(_DANGEROUS) for n in foreign)
 
 
 def _distance(c: LoadCheck) -> tuple[int, int, int]:
@@ -80,7 +123,8 @@ def check_module(spec: Spec, module: Recovered, file: str = "", considered: int 
         requested=spec,
         module=module,
         considered=considered,
-        mismatches=tuple(_mismatches(spec.modules()[0], module.module)) if module.recognised else (),
+        mismatches=tuple(_mismatches(spec.modules()[0], module.module) + _function(spec.modules()[0], module))
+        if module.recognised else (),
         missing=tuple((n, s) for n, s in requested.items() if n not in saved),
         unexpected=tuple((n, s) for n, s in saved.items() if n not in requested),
         size_mismatch=tuple((n, saved[n], requested[n]) for n in requested if n in saved and saved[n] != requested[n]),
@@ -127,6 +171,25 @@ def _mismatches(want: Module, have: Module) -> list[Mismatch]:
     if want.bias != have.bias:
         add("bias", f"the checkpoint has no biases (no bias_ih{sfx}): add --no-bias" if not have.bias
             else f"the checkpoint has biases (bias_ih{sfx}, bias_hh{sfx}): drop --no-bias")
+    return out
+
+
+def _function(want: Module, found: Recovered) -> list[Mismatch]:
+    """What the file records of the function beyond the shapes: the weights would load, the outputs differ."""
+    have, out = found.module, []
+    if want.kind is not have.kind or want.cell != have.cell:
+        return out
+    if "batch_first" in found.stored and want.batch_first != have.batch_first:
+        out.append(Mismatch("batch_first", want.batch_first, have.batch_first, loads=True, message=(
+            "the file stores batch_first=True (input (N, L, H_in)): add --batch-first" if have.batch_first else
+            "the file stores batch_first=False (input (L, N, H_in)): drop --batch-first")))
+    if "nonlinearity" in found.stored and want.nonlinearity != have.nonlinearity:
+        out.append(Mismatch("nonlinearity", want.nonlinearity, have.nonlinearity, loads=True, message=(
+            f"the file stores nonlinearity={have.nonlinearity!r}: use --nonlinearity {have.nonlinearity} "
+            f"(got {want.nonlinearity})")))
+    for why in found.untorchable:
+        out.append(Mismatch("function", None, why, loads=True,
+                            message=f"the file computes what no torch module can: {why}"))
     return out
 
 

@@ -165,11 +165,46 @@ def _rebuild_from_type_v2(func, new_type, args, state):
 
 
 def _load_from_bytes(data):
-    """A storage pickled by plain pickle holds a whole torch file as bytes: read it through here too."""
+    """A storage pickled by plain pickle holds a whole torch file as bytes: read it through here too.
+
+    The bytes stay alive in the pickle's memo until the load ends, so a copy would double the memory of a
+    big file: a legacy-format storage is read without its data, then viewed in place over those bytes.
+    """
     buffer = io.BytesIO(bytes(data)) if isinstance(data, (bytes, bytearray)) else None
     if buffer is None or is_torchscript(buffer):
         return _foreign_class("torch.storage", "_load_from_bytes")(data)
+    if isinstance(data, bytes) and not data.startswith(b"PK"):
+        view = _storage_in_place(data, buffer)
+        if view is not None:
+            return view
+        buffer.seek(0)
     return torch_load(buffer)
+
+
+def _storage_in_place(data: bytes, buffer):
+    """The storage of a legacy torch.save of one storage, sharing ``data``'s memory; None if it is not that."""
+    import warnings
+
+    import torch
+    from torch.serialization import skip_data
+
+    try:
+        with skip_data(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # TypedStorage's deprecation; the bytes are read-only, nothing writes
+            storage = torch_load(buffer)
+            start = buffer.tell()
+            if not isinstance(storage, torch.storage.TypedStorage) or start + 8 > len(data):
+                return None
+            size = int.from_bytes(data[start:start + 8], "little")  # elements, then the raw bytes
+            nbytes = size * storage.element_size()
+            if nbytes != storage.nbytes() or start + 8 + nbytes > len(data):
+                return None
+            flat = (torch.frombuffer(data, dtype=torch.uint8, count=nbytes, offset=start + 8) if nbytes
+                    else torch.empty(0, dtype=torch.uint8))
+            return torch.storage.TypedStorage(wrap_storage=flat.untyped_storage(), dtype=storage.dtype,
+                                              _internal=True)
+    except Exception:  # anything unexpected: the ordinary (copying) read decides
+        return None
 
 
 def is_torchscript(source) -> bool:

@@ -98,7 +98,7 @@ def run_kind(kind: Kind, ctx: typer.Context, o: dict) -> int:
     untimed = modes.untimed(time=o["time"], dry_run=o["dry_run"], meta=spec.device == "meta")
     redundant = modes.ignored(typed, check=o["check"] is not None, code=o["code"], untimed=untimed, name=cli_name)
     if o["check"] is not None:
-        from rnnshape.cli.inspect_run import check_checkpoint
+        from rnnshape.cli.inspect import check_checkpoint
 
         warn(redundant)
         return check_checkpoint(spec, o["check"], (ctx.obj or {}).get("prefix"), o["json"])

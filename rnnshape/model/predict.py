@@ -11,7 +11,6 @@ Tests hold it equal to torch over thousands of generated configurations (tests/t
 from __future__ import annotations
 
 from rnnshape.model.naming import module_repr, param_name, state_name, symbols
-from rnnshape.model.reading import how_torch_reads
 from rnnshape.model.report import Named, ParamInfo, Prediction, Report, TensorInfo, Totals
 from rnnshape.model.spec import Module, Spec, per_spec
 
@@ -262,3 +261,28 @@ def _symbols(spec: Spec, mods: tuple[Module, ...]) -> tuple[tuple[str, int], ...
     if not spec.unbatched:
         out.append(("N", spec.batch))
     return tuple(out)
+
+
+def how_torch_reads(shape: tuple[int, ...], *, batch_first: bool, cell: bool) -> tuple[str, ...]:
+    """Lines saying how torch reads an accepted tensor, and the trap where a reading is a guess."""
+    s = "(" + ", ".join(str(d) for d in shape) + ")"
+    if len(shape) == 2:
+        lines = [f"{s}: unbatched; dim 0 = L, {shape[0]} time steps; dim 1 = H_in, {shape[1]} features"]
+        if batch_first:
+            lines.append("--batch-first does not apply to 2-D input: torch reads dim 0 as time")
+        else:
+            lines.append(f"if {shape[0]} is your batch of single steps, use --input-shape {shape[0]},1,{shape[1]} "
+                         "with --batch-first")
+        return tuple(lines)
+    t_dim, n_dim = (1, 0) if batch_first else (0, 1)
+    loop = f"; the loop steps over dim {t_dim}" if cell else ""
+    lines = [
+        f"{s}: dim {t_dim} = L, {shape[t_dim]} time steps; dim {n_dim} = N, {shape[n_dim]} sequences; "
+        f"dim 2 = H_in, {shape[2]} features{loop}"
+    ]
+    if shape[0] != shape[1]:
+        other = "drop --batch-first" if batch_first else "add --batch-first"
+        lines.append(f"if {shape[0]} is your batch size rather than your sequence length, {other}"
+                     if not batch_first else
+                     f"if {shape[0]} is your sequence length rather than your batch size, {other}")
+    return tuple(lines)

@@ -23,7 +23,6 @@ from enum import Enum
 from rnnshape.errors import UsageError, UsageTypeError, escape
 from rnnshape.model.enums import Dtype, InitState, Kind, Nonlinearity
 from rnnshape.model.options import OPTIONS, SPEC, SPEC_NAMES
-from rnnshape.model.reading import read_shape
 
 __all__ = ["Dtype", "InitState", "Kind", "Module", "Nonlinearity", "Spec", "make_spec", "validate", "with_device"]
 
@@ -429,3 +428,57 @@ def check_run_bounds(min_time: float, threads: int | None) -> None:
     if threads is not None and not 1 <= threads <= 4 * cores:
         raise UsageError(field="threads", rule=f"must be between 1 and {4 * cores} on this machine", value=threads,
                          hint=f"this machine has {cores} cores")
+
+
+# --input-shape: how torch will read the tensor a user has, and the fix when it will not fit. torch's own
+# messages for a misfit can be cryptic (for packed LSTM input: "got an incorrect number of RNN parameters").
+
+@dataclass(frozen=True)
+class Reading:
+    """What a tensor's shape means to the module: L, N (None when unbatched)."""
+
+    seq_len: int
+    batch: int | None
+    unbatched: bool
+
+
+def read_shape(shape: tuple[int, ...], *, input_size: int, batch_first: bool, cell: bool) -> Reading:
+    """The seq_len / batch / unbatched a tensor of this shape means to the module, or a UsageError."""
+    flag = f"--input-shape {','.join(str(d) for d in shape)}"
+    if any(d < 1 for d in shape):
+        raise UsageError(f"{flag}: every dimension must be >= 1 (got {min(shape)})")
+    rank = len(shape)
+    if rank not in (2, 3):
+        what = "a cell loop takes" if cell else "RNN, LSTM and GRU modules take"
+        raise UsageError(
+            f"{flag}: {what} a 3-D (L, N, H_in) or 2-D (L, H_in) tensor (got {rank}-D)",
+            hint=_rank_hint(shape, cell),
+        )
+    if shape[-1] != input_size:
+        raise UsageError(
+            f"{flag}: the last dimension {shape[-1]} is not --input-size {input_size}; "
+            f"torch reads the last dimension as the features",
+            hint=_features_hint(shape, input_size),
+        )
+    if rank == 2:
+        return Reading(seq_len=shape[0], batch=None, unbatched=True)
+    t, n = (shape[1], shape[0]) if batch_first else (shape[0], shape[1])
+    return Reading(seq_len=t, batch=n, unbatched=False)
+
+
+def _rank_hint(shape: tuple[int, ...], cell: bool) -> str:
+    if len(shape) == 1:
+        return "one time step of one sequence: add the time dimension, e.g. x.unsqueeze(0) -> (1, H_in)"
+    if len(shape) == 4:
+        return "merge or drop a dimension first, e.g. x.flatten(2) if the last two are features"
+    return "add the time dimension: (L, N, H_in), or (N, L, H_in) with --batch-first"
+
+
+def _features_hint(shape: tuple[int, ...], input_size: int) -> str:
+    if input_size in shape[:-1]:
+        at = shape.index(input_size)
+        return (
+            f"dimension {at} is {input_size}: move the features last (x.movedim({at}, -1)), "
+            f"or use --input-size {shape[-1]}"
+        )
+    return f"use --input-size {shape[-1]} if that is your feature width"
