@@ -420,7 +420,7 @@ def test_user_code_that_exits_is_said_not_silent(cli, tmp_path, source, said):
     r = cli("trace", f"{path}:build", "--input", "4,3")
     assert r.code == 1, (r.code, r.stderr)
     assert f"rnnshape: error: {said.format(path=path)}" in r.stderr
-    assert "if __name__ == '__main__'" in r.stderr
+    assert "under if __name__ == '__main__'" in r.stderr
     if "argparse" in source:  # the hint points at the user's line, not inside argparse
         assert "script.py:2 in <module>" in r.stderr and "argparse.py" not in r.stderr, r.stderr
 

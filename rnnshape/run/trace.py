@@ -13,7 +13,6 @@ import importlib.util
 import inspect
 import os
 import sys
-import sysconfig
 import traceback
 
 from rnnshape.errors import RnnshapeError, UsageError
@@ -470,12 +469,10 @@ def _no_arguments_needed(obj, target: str) -> None:
 def _user(fn, doing: str):
     try:
         return fn()
-    except Exception as err:
-        raise UserCodeError(f"{doing} raised {type(err).__name__}: {err}", hint=location(err)) from err
-    except SystemExit as err:  # a script's parse_args() or exit() at import would end rnnshape without a word
-        where = location(err)
-        raise UserCodeError(f"{doing} called sys.exit({err.code!r})", hint=(where + ": " if where else "") +
-                            "keep a script's argument parsing and training under if __name__ == '__main__':") from err
+    except (Exception, SystemExit) as err:  # SystemExit: a script's parse_args() at import would end rnnshape mutely
+        said = f"raised {type(err).__name__}: {err}" if isinstance(err, Exception) else f"called sys.exit({err.code!r})"
+        raise UserCodeError(f"{doing} {said}", hint=location(err) if isinstance(err, Exception) else (location(err) or
+                            "in your code") + ": keep its argument parsing under if __name__ == '__main__':") from err
 
 
 def location(err: BaseException) -> str | None:
@@ -483,11 +480,8 @@ def location(err: BaseException) -> str | None:
     frames = traceback.extract_tb(err.__traceback__)
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     torch_dir = os.sep + "torch" + os.sep
-    paths = sysconfig.get_paths()  # argparse's exit() is no line of the user's; site-packages may be below stdlib
-    stdlib, packages = paths["stdlib"], (paths["purelib"], paths["platlib"])
-    mine = [f for f in frames if not f.filename.startswith(here) and torch_dir not in f.filename
-            and "importlib" not in f.filename
-            and not (f.filename.startswith(stdlib) and not f.filename.startswith(packages))]
+    mine = [f for f in frames if not f.filename.startswith(here) and torch_dir not in f.filename and "importlib" not in
+            f.filename and (not f.filename.startswith(os.path.dirname(os.__file__)) or "-packages" in f.filename)]
     if not mine:
         return None
     f = mine[-1]
