@@ -134,9 +134,7 @@ def test_examples_fit_an_80_column_terminal(command):
     assert found and all(e.startswith(f"rnnshape {command} ") for e in found), found
 
 
-@pytest.mark.parametrize("kind", ["rnn", pytest.param("lstm", marks=pytest.mark.xfail(
-    strict=True, reason="render/explain.py (B's): 'lstm --explain --gate h' is an internal IndexError: h_t's "
-    "equation has no given inputs, so _equations' parts[0] fails; found by review r, left to its owner")), "gru"])
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
 def test_gate_completion_offers_what_gate_accepts(cli, kind):
     found = complete(f"rnnshape {kind} --explain --gate ")
     assert found, "Tab after --gate offers nothing"
