@@ -88,6 +88,10 @@ def test_kind_only_table_agrees_with_the_spec_rules(option, value):
         (["lstm", "gru", "--json", "--csv"], "--json and --csv cannot be combined"),
         (["lstm", "gru", "--json", "--svg", "x.svg"], "--svg cannot be combined with --json"),
         (["lstm", "gru", "--min-time", "0"], "--min-time must be in"),
+        # a mistyped kind is a stray word among the shared options: name it and the kinds, not lstm's --help
+        (["lstm", "gur"], "compare: 'gur' is not a kind (rnn, lstm, gru) nor an option's value"),
+        (["gur", "lstm"], "compare: 'gur' is not a kind (rnn, lstm, gru) nor an option's value"),
+        (["lstm", "lstm --layers 2 gru"], "compare: one configuration has one kind (got 'gru' after lstm)"),
     ],
 )
 def test_usage_errors(cli, args, expected):

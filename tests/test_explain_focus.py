@@ -45,3 +45,15 @@ def test_stack_levels_are_modules_and_cells():
 def test_focus_usage_errors(cli, args, words):
     r = cli("lstm", "-l", "2", "--dry-run", *args)
     assert r.code == 2 and words in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("kind, args, hint", [
+    ("lstm", ["--gate", "f"], "hint: add --explain\n"),  # not "for the number of layers use --layers"
+    ("lstm", ["--layer", "1"], "hint: add --explain; for the number of layers use --layers\n"),
+    ("gru", ["--explain", "--gate", "f"], "r_t is --gate r"),  # gru has no i_t
+    ("rnn", ["--explain", "--gate", "f"], "h_t is --gate h"),
+])
+def test_focus_hints_fit_the_option_and_the_kind(cli, kind, args, hint):
+    r = cli(kind, "-l", "2", "--dry-run", *args)
+    assert r.code == 2 and hint in r.stderr, r.stderr
+

@@ -125,3 +125,19 @@ def test_vary_help_and_completion_cover_every_sweepable_option(helps):
 
     vary = " ".join(helps["sweep"].split("│ --vary", 1)[1].split("│ --", 1)[0].replace("│", " ").split())
     assert all(name in vary for name in VARIABLES) and set(VARY_EXAMPLES) == set(VARIABLES)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_examples_fit_an_80_column_terminal(command):
+    """A wrapped example pastes as two commands (the second line alone is no command)."""
+    found = examples(piped_help(command, COLUMNS="80"))
+    assert found and all(e.startswith(f"rnnshape {command} ") for e in found), found
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_gate_completion_offers_what_gate_accepts(cli, kind):
+    found = complete(f"rnnshape {kind} --explain --gate ")
+    assert found, "Tab after --gate offers nothing"
+    for gate in found:
+        r = cli(kind, "--explain", "--gate", gate, "--dry-run")
+        assert r.code == 0, (gate, r.stderr)

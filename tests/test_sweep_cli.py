@@ -95,6 +95,8 @@ def test_bad_vary_is_a_usage_error(cli, vary, expected):
         (["lstm", "--vary", "seq-len=1,2", "--vary", "seq_len=3"], "--vary seq-len is given twice"),
         (["rnn", "--vary", "proj-size=0,4"], "at proj-size=4: --proj-size is only supported by lstm"),
         (["lstm", "--vary", "seq-len=1,2", "--code"], "--code cannot be used with sweep"),
+        (["lstm", "gru", "--vary", "seq-len=1,2"], "sweep: one configuration has one kind (got 'gru' after lstm)"),
+        (["lstm", "20", "--vary", "seq-len=1,2"], "sweep: '20' is not a kind (rnn, lstm, gru) nor an option's value"),
         (["lstm", "--vary", "seq-len=" + ",".join(map(str, range(1, 40))), "--vary",
           "batch=" + ",".join(map(str, range(1, 40)))], "more than 1,000"),
     ],

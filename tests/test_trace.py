@@ -406,3 +406,37 @@ def test_a_caught_recurrent_failure_is_not_blamed_later(cli, models):
     r = cli("trace", f"{models}:CaughtThenFails", "--input", "5,3,4", "--json")
     err = r.json()["error"]
     assert r.code == 1 and err["path"] is None and "ValueError: later, elsewhere" in err["message"]
+
+
+@pytest.mark.parametrize("source, said", [
+    ("import sys\nsys.exit(0)\n", "importing {path} called sys.exit(0)"),
+    # a training script that parses its arguments at import, as many do: argparse sees rnnshape's own argv
+    ("import argparse\nargparse.ArgumentParser().parse_args()\n", "importing {path} called sys.exit(2)"),
+    ("import sys\nfrom torch import nn\n\ndef build():\n    sys.exit(3)\n", "calling {path}:build called sys.exit(3)"),
+])
+def test_user_code_that_exits_is_said_not_silent(cli, tmp_path, source, said):
+    path = tmp_path / "script.py"
+    path.write_text(source)
+    r = cli("trace", f"{path}:build", "--input", "4,3")
+    assert r.code == 1, (r.code, r.stderr)
+    assert f"rnnshape: error: {said.format(path=path)}" in r.stderr
+    assert "under if __name__ == '__main__'" in r.stderr
+    if "argparse" in source:  # the hint points at the user's line, not inside argparse
+        assert "script.py:2 in <module>" in r.stderr and "argparse.py" not in r.stderr, r.stderr
+
+
+def test_quiet_keeps_python_warnings_off_stderr(tmp_path):
+    """torch's own warnings in the traced forward (oneDNN and projections, flatten_parameters) are warnings too."""
+    path = tmp_path / "warns.py"
+    path.write_text("import warnings\nimport torch\nfrom torch import nn\n\n"
+                    "class M(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                    "        self.gru = nn.GRU(3, 4)\n\n    def forward(self, x):\n"
+                    "        warnings.warn('a warning from the forward')\n        return self.gru(x)[0]\n")
+    def run(*extra):  # a subprocess: pytest would catch the warnings itself
+        return subprocess.run([sys.executable, "-m", "rnnshape", "trace", f"{path}:M", "--input", "5,2,3", *extra],
+                              capture_output=True, text=True, timeout=120)
+
+    loud = run()
+    assert loud.returncode == 0 and "a warning from the forward" in loud.stderr, loud.stderr
+    quiet = run("-q")
+    assert quiet.returncode == 0 and quiet.stderr == "" and "GRU" in quiet.stdout, quiet.stderr

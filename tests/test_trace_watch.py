@@ -197,3 +197,29 @@ def test_a_watched_model_can_be_deep_copied_and_pickled():
         assert torch.equal(loaded(x)[0], rnn(x)[0])
     assert sum(c.count for c in t.calls) == 1  # the original's one call; the copies are not the watched module
     assert "forward" not in rnn.__dict__
+
+
+def test_watch_repr_counts_calls_as_torch_runs_them():
+    """A cell looped 5 times is 5 recurrent calls (as `trace` prints them), not one entry; counted by torch's hooks."""
+    cell, gru = nn.GRUCell(3, 4), nn.GRU(3, 4)
+    model = nn.ModuleDict({"cell": cell, "gru": gru})
+    ran = []
+    for m in (cell, gru):
+        m.register_forward_hook(lambda *_: ran.append(1))
+    with rnnshape.watch(model) as t:
+        gru(torch.randn(5, 2, 3))
+        h = torch.zeros(2, 4)
+        for x_t in torch.randn(5, 2, 3):
+            h = cell(x_t, h)
+    assert repr(t) == f"<Watch: {len(ran)} recurrent calls in 2 modules>"
+    with rnnshape.watch(gru) as one:
+        gru(torch.randn(5, 2, 3))
+    assert repr(one) == "<Watch: 1 recurrent call in 1 module>"
+
+
+@pytest.mark.parametrize("device", ["CPU", " cpu", "tpu", "cuda:x"])
+def test_trace_device_that_is_no_device_is_a_usage_error(cli, user_file, device):
+    r = cli("trace", f"{user_file}:pair", "--device", device)
+    assert r.code == 2, r.stderr
+    assert r.stderr.startswith(f"rnnshape: error: --device must be auto, cpu, cuda, cuda:N or meta (got {device!r})")
+    assert "internal error" not in r.stderr and len(r.stderr.strip().splitlines()) <= 2

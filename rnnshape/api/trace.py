@@ -186,7 +186,8 @@ def trace(target: str, inputs=(), *, calls: int = 1, train: bool = False, batch:
     """
     import torch
 
-    from rnnshape.errors import UsageError
+    from rnnshape.errors import UsageError, escape
+    from rnnshape.model.spec import DEVICE
     from rnnshape.run.build import resolve_device
     from rnnshape.run.trace import Recorder, load, run_forwards, to_device
 
@@ -194,6 +195,8 @@ def trace(target: str, inputs=(), *, calls: int = 1, train: bool = False, batch:
         raise UsageError(f"--calls must be >= 1 (got {calls})")
     if batch is not None and batch < 1:
         raise UsageError(f"--batch must be >= 1 (got {batch})")
+    if not isinstance(device, str) or not DEVICE.match(device):  # the kinds' rule: torch's own error is no usage error
+        raise UsageError(field="device", rule="must be auto, cpu, cuda, cuda:N or meta", got=escape(repr(device)))
     specs = [parse_input(s) if isinstance(s, str) else s for s in inputs]
     device = resolve_device(device)
     echo = echo if echo is not None else sys.stderr
@@ -341,7 +344,10 @@ class Watch:
         return html(self.calls, _torch_version())
 
     def __repr__(self) -> str:
-        return f"<Watch: {len(self.calls)} recurrent calls>"
+        calls = self.calls  # one entry per module and signature; a cell looped T times is one entry of count T
+        modules = len({c.path for c in calls})
+        n = sum(c.count for c in calls)
+        return f"<Watch: {n} recurrent call{'s' * (n != 1)} in {modules} module{'s' * (modules != 1)}>"
 
 
 def watch(model, batch: int | None = None) -> Watch:

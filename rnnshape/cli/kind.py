@@ -57,6 +57,8 @@ def parameter(opt: Option, command: str = KIND, kind: str | None = None) -> insp
         default, extra["callback"] = False, _switched_off
     if opt.completions:
         extra["autocompletion"] = lambda: list(opt.completions)
+    elif opt.name == "gate" and kind:  # the closed choice differs by kind: lstm i f g o c h, gru r z n h
+        extra["autocompletion"] = lambda: list(gate_names(kind))
     info = typer.Option(default, *opt.flags, help=text, rich_help_panel=opt.panel, metavar=opt.metavar,
                         hidden=kind is not None and not opt.takes(kind), **extra)
     return inspect.Parameter(opt.name, inspect.Parameter.KEYWORD_ONLY, default=info,
@@ -137,8 +139,8 @@ def _focus(o: dict):
     if f.active and not o["explain"]:
         name = "layer" if o["layer"] is not None else ("reverse" if o["reverse"] else "gate")
         raise UsageError(field=name, message="{%s} focuses {explain=True}, which was not given (got {%s} without "
-                         "{explain=True})" % (name, name), hint="add {explain=True}; for the number of layers use "
-                         "{num_layers}")
+                         "{explain=True})" % (name, name), hint="add {explain=True}" + (
+                             "; for the number of layers use {num_layers}" if name == "layer" else ""))
     return f
 
 
@@ -221,14 +223,25 @@ def kind_command(kind: str):
     return typer.main.get_command(single)
 
 
-def parse_kind_options(kind: str, tokens: list[str]) -> tuple[dict, dict[str, str]]:
+def parse_kind_options(kind: str, tokens: list[str], within: str | None = None) -> tuple[dict, dict[str, str]]:
     """Parse ``tokens`` with the real `rnnshape KIND` command: (every parameter's value, {name: flag} of
-    those the tokens set). Parse errors become UsageError, as on the kind command itself."""
+    those the tokens set). Parse errors become UsageError, as on the kind command itself. ``within``
+    (compare, sweep) names the command whose words these are: a stray word there is most often a mistyped
+    or second kind, which lstm's "unexpected extra argument" and its --help would not explain."""
     command = kind_command(kind)
     try:
-        ctx = command.make_context(kind, list(tokens), resilient_parsing=False)
+        ctx = command.make_context(kind, list(tokens), resilient_parsing=False, allow_extra_args=within is not None)
     except click_exceptions.UsageError as err:
         raise UsageError(usage_message(err, list(tokens)), hint=f"see 'rnnshape {kind} --help'") from None
+    if ctx.args:
+        word = ctx.args[0]
+        kinds = ", ".join(k.value for k in Kind)
+        if word.lower() in kinds.split(", "):
+            raise UsageError(f"{within}: one configuration has one kind (got {word!r} after {kind})",
+                             hint=f"to set kinds side by side: rnnshape compare {kind} {word.lower()}")
+        raise UsageError(f"{within}: {word!r} is not a kind ({kinds}) nor an option's value "
+                         f"(got {' '.join(ctx.args)!r})", hint=f"the kinds are {kinds}; quote a kind with its "
+                         "options: 'lstm --layers 2'")
     return dict(ctx.params), given_flags(ctx)
 
 

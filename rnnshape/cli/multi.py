@@ -82,7 +82,7 @@ def parse_configuration(kind: str, tokens: list[str], where: str) -> tuple[dict,
     """The kind command's parse of ``tokens``; options that are not part of a configuration are refused."""
     from rnnshape.cli.kind import parse_kind_options
 
-    params, given = parse_kind_options(kind, tokens)
+    params, given = parse_kind_options(kind, tokens, within="sweep" if "sweep" in where else "compare")
     extra = [flag for name, flag in given.items() if name not in SPEC_NAMES]
     if extra:
         raise UsageError(f"{extra[0]} cannot be used {where}: it is not part of a configuration",
@@ -162,7 +162,7 @@ def compare_command(ctx: typer.Context, **params) -> int:
     Examples:
       rnnshape compare rnn lstm gru --dry-run
       rnnshape compare rnn lstm gru --hidden-size 256 --layers 2
-      rnnshape compare "lstm --hidden-size 256" "gru --hidden-size 320 --layers 2" --json
+      rnnshape compare "lstm -H 256" "gru -H 320 --layers 2" --json
       rnnshape compare lstm "lstm --proj-size 64" --hidden-size 256 --csv
 
     CONFIG is a kind (rnn, lstm, gru), or a quoted kind with its own options, as `rnnshape KIND` takes them.

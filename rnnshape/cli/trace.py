@@ -5,6 +5,7 @@ Thin: options go to rnnshape.api.trace.trace, a renderer prints the Trace. torch
 
 from __future__ import annotations
 
+import warnings
 from typing import Annotated, Optional
 
 import typer
@@ -56,7 +57,10 @@ def trace_command(
         target = example_target(target)
     env = output.env()
     # the user's own prints go to stderr: they must not mix with the result (--json)
-    result = trace(target, inputs or (), calls=calls, train=train, batch=batch, device=device, echo=env.stderr)
+    with warnings.catch_warnings():
+        if env.quiet:  # --quiet: Python's warnings (torch's, the user's) are warnings too
+            warnings.simplefilter("ignore")
+        result = trace(target, inputs or (), calls=calls, train=train, batch=batch, device=device, echo=env.stderr)
     env.warn(result.warnings)
     if json_out:
         from rnnshape.render.jsonout import dumps

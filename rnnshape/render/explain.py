@@ -53,8 +53,9 @@ class ExplanationView:
         for g in ex.groups if self.focus else _shown(ex):
             yield Text()
             yield _equations(g, wide)
-            yield Text()
-            yield _terms(g)
+            if any(t.source is not None for eq in g.equations for t in eq.terms):  # h_t alone reads no weight
+                yield Text()
+                yield _terms(g)
         if len(ex.groups) > 1 and not self.focus:
             yield Text()
             yield Words("Every layer and direction: the same equations, its own weights", style="bold")
@@ -104,8 +105,9 @@ def _equations(g: ExGroup, wide: bool) -> Group:
             seen.add(t.symbol)
             parts.append(f"{t.symbol} {fmt.shape(t.shape)}")
     title = Words([Text(f"One step of {g.label}", style="bold"), Text(f"({_arrow(g)})")])
+    # h_t = o_t ⊙ tanh(c_t) alone (--gate h) uses only terms the other equations compute: nothing is given
     given = Words([Text("  given " + parts[0], style="dim"), *(Text(p, style="dim") for p in parts[1:])],
-                  sep=" · ", indent=8)
+                  sep=" · ", indent=8) if parts else Text("")
     table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 1))
     table.add_column(no_wrap=True)  # an indent: a blank cell (not a width, which Rich 13 and 15 pad differently)
     table.add_column(no_wrap=True)
@@ -118,7 +120,7 @@ def _equations(g: ExGroup, wide: bool) -> Group:
         if wide:
             row.append(eq.meaning)
         table.add_row(" ", *row)
-    return Group(title, given, Fit(table))
+    return Group(title, given, Fit(table)) if parts else Group(title, Fit(table))
 
 
 def _rhs(eq: Equation) -> Text:

@@ -469,8 +469,10 @@ def _no_arguments_needed(obj, target: str) -> None:
 def _user(fn, doing: str):
     try:
         return fn()
-    except Exception as err:
-        raise UserCodeError(f"{doing} raised {type(err).__name__}: {err}", hint=location(err)) from err
+    except (Exception, SystemExit) as err:  # SystemExit: a script's parse_args() at import would end rnnshape mutely
+        said = f"raised {type(err).__name__}: {err}" if isinstance(err, Exception) else f"called sys.exit({err.code!r})"
+        raise UserCodeError(f"{doing} {said}", hint=location(err) if isinstance(err, Exception) else (location(err) or
+                            "in your code") + ": keep its argument parsing under if __name__ == '__main__':") from err
 
 
 def location(err: BaseException) -> str | None:
@@ -478,8 +480,8 @@ def location(err: BaseException) -> str | None:
     frames = traceback.extract_tb(err.__traceback__)
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     torch_dir = os.sep + "torch" + os.sep
-    mine = [f for f in frames if not f.filename.startswith(here) and torch_dir not in f.filename
-            and "importlib" not in f.filename]
+    mine = [f for f in frames if not f.filename.startswith(here) and torch_dir not in f.filename and "importlib" not in
+            f.filename and (not f.filename.startswith(os.path.dirname(os.__file__)) or "-packages" in f.filename)]
     if not mine:
         return None
     f = mine[-1]

@@ -275,7 +275,8 @@ def focus(ex: Explanation, f: Focus) -> Explanation:
         gate = f.gate.lower()
         if gate not in names:
             raise UsageError(f"--gate must be one of {', '.join(names)} for {ex.kind.value} "
-                             f"(got {f.gate})", hint="the gates are named as in torch's docs: i_t is --gate i")
+                             f"(got {f.gate})",
+                             hint=f"the gates are named as in torch's docs: {names[0]}_t is --gate {names[0]}")
         groups = [replace(g, equations=tuple(e for e in g.equations if e.lhs.removesuffix("_t") == gate))
                   for g in groups]
     keys = {(g.module, g.layer, g.direction) for g in groups}
