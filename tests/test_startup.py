@@ -43,3 +43,15 @@ def test_version_and_module_entry():
     proc = subprocess.run([sys.executable, "-m", "rnnshape", "lstm", "--dry-run", "--json"],
                           capture_output=True, text=True)
     assert json.loads(proc.stdout)["spec"]["kind"] == "lstm"
+
+
+def test_a_run_imports_torch_with_the_collector_paused_and_freezes_what_it_made():
+    # issue 21: full collections over torch's objects cost 0.2-0.3 s a run; frozen, later ones skip them
+    code = ("import gc, json, sys; from rnnshape.run.build import load_torch, resolve_device; "
+            "calls = []; gc.callbacks.append(lambda phase, info: calls.append(phase)); "
+            "assert 'torch' not in sys.modules; assert resolve_device('cpu') == 'cpu'; same = load_torch() is "
+            "sys.modules['torch']; print(json.dumps([gc.isenabled(), gc.get_freeze_count(), len(calls), same]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    enabled, frozen, collections, same = json.loads(out.stdout)
+    assert enabled and same and collections == 0  # no collection ran during the import; the collector is back on
+    assert frozen > 50_000  # torch's objects, out of every later collection
