@@ -8,6 +8,9 @@ import sys
 import pytest
 from checkpoint_files import build, save
 
+import rnnshape
+from rnnshape.errors import UsageError
+
 
 @pytest.fixture
 def proj_file(tmp_path):
@@ -189,3 +192,13 @@ def test_inspect_help_does_not_import_torch():
             "assert 'torch' not in sys.modules, 'torch imported'")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_wrong_prefix_is_worded_per_edge(cli, model_file):
+    """Python names the keyword (prefix), the command line the flag (--prefix): one structured error."""
+    with pytest.raises(UsageError) as err:
+        rnnshape.inspect(model_file, prefix="nope")
+    assert str(err.value).startswith("prefix names no recurrent module") and "--" not in str(err.value)
+    assert "'encoder', 'decoder'" in err.value.hint
+    r = cli("inspect", model_file, "--prefix", "nope")
+    assert r.code == 2 and "error: --prefix names no recurrent module" in r.stderr

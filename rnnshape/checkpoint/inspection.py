@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rnnshape.checkpoint.entries import Entry
-from rnnshape.errors import UsageError
+from rnnshape.errors import UsageError, escape
 from rnnshape.model.predict import predict
 from rnnshape.model.report import Prediction, Shows
 from rnnshape.model.spec import Dtype, Kind, Module, Spec, make_spec
@@ -263,8 +263,8 @@ def select(modules: tuple[Recovered, ...], prefix: str, file: str) -> Recovered:
             return m
     here = ", ".join(repr(m.prefix) for m in modules)
     raise UsageError(
-        f"--prefix (--module) names no recurrent module in {file} (got {prefix!r})",
-        hint=f"the recurrent modules there are {here}" if modules else f"{file} holds no recurrent module",
+        field="prefix", rule=f"names no recurrent module in {escape(file)}", value=prefix,
+        hint=escape(f"the recurrent modules there are {here}" if modules else f"{file} holds no recurrent module"),
     )
 
 
