@@ -110,3 +110,16 @@ def test_sweep_from_python_measures_every_point():
     assert s.to_dict()["vary"] and "<Sweep of 4 points" in repr(s)
     with pytest.raises(ValueError, match="vary keys must be one of"):
         sweep("gru", vary={"layers": [1, 2]}, dry_run=True)
+
+
+@pytest.mark.parametrize("kwargs, needle", [({"calls": 0}, "calls must be >= 1 (got 0)"),
+                                            ({"batch": 0}, "batch must be >= 1 (got 0)")])
+def test_trace_bounds_name_the_keyword(kwargs, needle, cli):
+    from rnnshape.api.trace import trace
+
+    with pytest.raises(UsageError) as err:
+        trace("tests/trace_models.py:Seq2Seq", **kwargs)
+    assert str(err.value).startswith(needle) and "--" not in str(err.value)
+    flag, value = next(iter(kwargs.items()))
+    r = cli("trace", "--example", "seq2seq:Seq2Seq", f"--{flag}", str(value))
+    assert r.code == 2 and f"error: --{needle}" in r.stderr

@@ -192,9 +192,9 @@ def trace(target: str, inputs=(), *, calls: int = 1, train: bool = False, batch:
     from rnnshape.run.trace import Recorder, load, run_forwards, to_device
 
     if calls < 1:
-        raise UsageError(f"--calls must be >= 1 (got {calls})")
+        raise UsageError(field="calls", rule="must be >= 1", value=calls)
     if batch is not None and batch < 1:
-        raise UsageError(f"--batch must be >= 1 (got {batch})")
+        raise UsageError(field="batch", rule="must be >= 1", value=batch)
     if not isinstance(device, str) or not DEVICE.match(device):  # the kinds' rule: torch's own error is no usage error
         raise UsageError(field="device", rule="must be auto, cpu, cuda, cuda:N or meta", got=escape(repr(device)))
     specs = [parse_input(s) if isinstance(s, str) else s for s in inputs]
