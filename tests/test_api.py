@@ -123,3 +123,26 @@ def test_trace_bounds_name_the_keyword(kwargs, needle, cli):
     flag, value = next(iter(kwargs.items()))
     r = cli("trace", "--example", "seq2seq:Seq2Seq", f"--{flag}", str(value))
     assert r.code == 2 and f"error: --{needle}" in r.stderr
+
+
+@pytest.mark.parametrize("inputs, needle", [(["4,7:lng"], "inputs dtype must be one of"),
+                                            (["4,x"], "inputs must be a comma-separated shape"),
+                                            (["4,-7"], "inputs dimensions must be >= 0")])
+def test_trace_inputs_name_the_keyword(inputs, needle, cli):
+    from rnnshape.api.trace import trace
+
+    with pytest.raises(UsageError) as err:
+        trace("tests/trace_models.py:Seq2Seq", inputs)
+    assert str(err.value).startswith(needle) and "--" not in str(err.value) + (err.value.hint or "")
+    r = cli("trace", "--example", "seq2seq:Seq2Seq", "--input", inputs[0])
+    assert r.code == 2 and "error: --input " + needle.split(" ", 1)[1] in r.stderr
+
+
+def test_trace_without_inputs_names_the_keyword(cli):
+    from rnnshape.api.trace import trace
+
+    with pytest.raises(UsageError) as err:
+        trace("tests/trace_models.py:TextClassifier")
+    assert "got no inputs" in str(err.value) and "--" not in str(err.value) + err.value.hint
+    r = cli("trace", "tests/trace_models.py:TextClassifier")
+    assert r.code == 2 and "(got no --input)" in r.stderr and "hint: give --input: a SHAPE[:DTYPE] per argument" in r.stderr

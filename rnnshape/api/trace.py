@@ -102,15 +102,15 @@ def parse_input(text: str) -> InputSpec:
     shape_text, _, dtype = text.partition(":")
     dtype = dtype.strip().lower() or "float32"
     if dtype not in _FLOATS and dtype not in _INTS:
-        raise UsageError(f"--input dtype must be one of {', '.join(sorted({**_FLOATS, **_INTS}))} (got {dtype!r})",
-                         hint="for example --input 32,50:long")
+        raise UsageError(field="inputs", rule="dtype must be one of " + ", ".join(sorted({**_FLOATS, **_INTS})),
+                         value=dtype, hint="for example '32,50:long' as {inputs}")
     try:
         shape = tuple(int(p) for p in shape_text.split(","))
     except ValueError:
-        raise UsageError(f"--input must be a comma-separated shape with an optional :dtype (got {text!r})",
-                         hint="for example --input 32,50:long or --input 7,4,16") from None
+        raise UsageError(field="inputs", rule="must be a comma-separated shape with an optional :dtype", value=text,
+                         hint="for example '32,50:long' or '7,4,16' as {inputs}") from None
     if any(d < 0 for d in shape):
-        raise UsageError(f"--input dimensions must be >= 0 (got {text!r})")
+        raise UsageError(field="inputs", rule="dimensions must be >= 0", value=text)
     return InputSpec(shape, _FLOATS.get(dtype) or _INTS[dtype])
 
 
@@ -210,8 +210,9 @@ def trace(target: str, inputs=(), *, calls: int = 1, train: bool = False, batch:
     elif example is not None:
         args = to_device(example, device)
     else:
-        raise UsageError(f"{target} gives a module without example inputs: say what to feed it (got no --input)",
-                         hint="--input SHAPE[:DTYPE], e.g. --input 32,50:long for token ids, once per argument")
+        raise UsageError(field="inputs", message=escape(target) + " gives a module without example inputs: say what "
+                         "to feed it (got no {inputs})", hint="give {inputs}: a SHAPE[:DTYPE] per argument, e.g. "
+                         "'32,50:long' for token ids")
     model = model.to(device)
     recorder = Recorder(model, kernels=True)
     with contextlib.redirect_stdout(echo):
