@@ -303,7 +303,8 @@ def _with_attributes(m: Recovered, attributes, onnx=None) -> Recovered:
     if m.spec is None:
         return m
     untorchable = tuple(v for k, v in attributes if k == "untorchable" and isinstance(v, str))
-    known = {k: v for k, v in attributes if k != "untorchable"}
+    conventions = dict(v for k, v in attributes if k == "convention")  # {option: why}: the format's rule, unrecorded
+    known = {k: v for k, v in attributes if k not in ("untorchable", "convention")}
     if onnx is not None:
         known.setdefault("batch_first", onnx.layout == 1)
         # a recurrent node's notes are what torch computes otherwise; a cell made of products notes naming facts
@@ -324,14 +325,15 @@ def _with_attributes(m: Recovered, attributes, onnx=None) -> Recovered:
                          **{**{"nonlinearity": module.nonlinearity}, **changes})
     except (UsageError, TypeError, ValueError):
         return dataclasses.replace(m, untorchable=untorchable)
-    said = ", ".join(f"{k}={v!r}" for k, v in changes.items())
+    said = ", ".join(f"{k}={v!r}" for k, v in changes.items() if k not in conventions)
+    ruled = tuple(f"{k}={v!r}: {conventions[k]}" for k, v in changes.items() if k in conventions)
     notes = tuple(n for n in m.notes if "nonlinearity" not in n or "nonlinearity" not in changes)
     module = spec.modules()[0]  # the candidates differ only in the nonlinearity: they show the stored rest too
     candidates = () if "nonlinearity" in changes else tuple(
         dataclasses.replace(c, constructor=constructor_line(dataclasses.replace(module, nonlinearity=c.nonlinearity)))
         for c in m.candidates)
     return dataclasses.replace(m, spec=spec, candidates=candidates,
-                               notes=notes + ((f"stored in the file: {said}",) if said else ()),
+                               notes=notes + ((f"stored in the file: {said}",) if said else ()) + ruled,
                                stored=tuple(changes), untorchable=untorchable)
 
 
