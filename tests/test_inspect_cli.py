@@ -202,3 +202,26 @@ def test_a_wrong_prefix_is_worded_per_edge(cli, model_file):
     assert "'encoder', 'decoder'" in err.value.hint
     r = cli("inspect", model_file, "--prefix", "nope")
     assert r.code == 2 and "error: --prefix names no recurrent module" in r.stderr
+
+
+def test_one_array_is_one_tensor_not_one_tensors(cli, tmp_path):
+    import numpy as np
+
+    path = tmp_path / "one.npy"
+    np.save(path, np.zeros((4, 3), dtype=np.float32))
+    r = cli("inspect", str(path))
+    assert r.code == 0, r.stderr
+    assert "1 tensor ·" in r.stdout and "0 recurrent modules" in r.stdout and "1 tensors" not in r.stdout
+    assert "(1 tensor, none named like" in r.stderr
+
+
+def test_one_step_is_one_step_not_one_steps(cli):
+    from torch import nn
+
+    import torch
+
+    out, _ = nn.LSTM(10, 20)(torch.zeros(1, 1, 10))  # L = N = 1: torch runs a single step
+    assert out.shape[:2] == (1, 1)
+    r = cli("lstm", "--seq-len", "1", "--batch", "1", "--dry-run")
+    assert r.code == 0, r.stderr
+    assert "1 step × " in r.stdout and "1 steps" not in r.stdout

@@ -99,11 +99,12 @@ def inspect_command(
 def show(file: str, prefix: str | None, json_out: bool, console=None) -> int:
     """Print every recurrent module of ``file`` (or the one under ``prefix``); exit status 0."""
     from rnnshape.checkpoint.inspection import inspect_checkpoint
+    from rnnshape.render.fmt import counted
 
     ins = inspect_checkpoint(file, prefix)
     if not ins.modules:
         note(f"{file} holds no recurrent module "
-             f"({len(ins.checkpoint.entries)} tensors, none named like weight_ih_l0 or weight_ih)")
+             f"({counted(len(ins.checkpoint.entries), 'tensor')}, none named like weight_ih_l0 or weight_ih)")
     if json_out:
         from rnnshape.render.inspect import inspection_dict
         from rnnshape.render.jsonout import dumps
