@@ -145,4 +145,5 @@ def test_trace_without_inputs_names_the_keyword(cli):
         trace("tests/trace_models.py:TextClassifier")
     assert "got no inputs" in str(err.value) and "--" not in str(err.value) + err.value.hint
     r = cli("trace", "tests/trace_models.py:TextClassifier")
-    assert r.code == 2 and "(got no --input)" in r.stderr and "hint: give --input: a SHAPE[:DTYPE] per argument" in r.stderr
+    assert r.code == 2 and "(got no --input)" in r.stderr
+    assert "hint: give --input: a SHAPE[:DTYPE] per argument" in r.stderr

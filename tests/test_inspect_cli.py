@@ -216,9 +216,8 @@ def test_one_array_is_one_tensor_not_one_tensors(cli, tmp_path):
 
 
 def test_one_step_is_one_step_not_one_steps(cli):
-    from torch import nn
-
     import torch
+    from torch import nn
 
     out, _ = nn.LSTM(10, 20)(torch.zeros(1, 1, 10))  # L = N = 1: torch runs a single step
     assert out.shape[:2] == (1, 1)
