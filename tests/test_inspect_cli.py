@@ -224,3 +224,14 @@ def test_one_step_is_one_step_not_one_steps(cli):
     r = cli("lstm", "--seq-len", "1", "--batch", "1", "--dry-run")
     assert r.code == 0, r.stderr
     assert "1 step × " in r.stdout and "1 steps" not in r.stdout
+
+
+@pytest.mark.parametrize("against, hint", [
+    ("lstm --foo", "hint: see 'rnnshape lstm --help' for its options"),
+    ("gru --num-layer 3", "hint: did you mean --num-layers? see 'rnnshape gru --help'"),
+])
+def test_an_unknown_option_inside_against_has_a_hint(cli, model_file, against, hint):
+    r = cli("inspect", model_file, "--against", against)
+    assert r.code == 2
+    assert "error: --against: No such option: " + against.split()[1] in r.stderr
+    assert hint in r.stderr
