@@ -147,3 +147,22 @@ def test_trace_without_inputs_names_the_keyword(cli):
     r = cli("trace", "tests/trace_models.py:TextClassifier")
     assert r.code == 2 and "(got no --input)" in r.stderr
     assert "hint: give --input: a SHAPE[:DTYPE] per argument" in r.stderr
+
+
+def test_compare_given_a_list_says_how_to_call_it():
+    from torch import nn
+
+    from rnnshape import compare
+    from rnnshape.errors import UsageTypeError
+
+    with pytest.raises(TypeError) as err:
+        compare(["lstm", "gru"], dry_run=True)
+    assert isinstance(err.value, UsageTypeError)
+    assert "configs" in str(err.value) and "['lstm', 'gru']" in str(err.value)
+    assert "compare('lstm', 'gru')" in err.value.hint and "compare(*configs)" in err.value.hint
+    with pytest.raises(UsageTypeError, match="configs"):
+        compare(5, dry_run=True)
+    # called as the hint says, it compares both
+    c = compare(*["lstm", "gru"], input_size=10, hidden_size=20, dry_run=True)
+    want = [sum(p.numel() for p in m.parameters()) for m in (nn.LSTM(10, 20), nn.GRU(10, 20))]
+    assert [e.report.totals.parameters for e in c.entries] == want
