@@ -359,4 +359,21 @@ def watch(model, batch: int | None = None) -> Watch:
     watched loop a state carried with its graph across a ``backward()`` or an optimizer step is flagged; one
     carried between calls within a step (BPTT, a per-token decoder) is not.
     """
+    import torch
+
+    from rnnshape.errors import UsageError, UsageTypeError, escape
+
+    if not isinstance(model, torch.nn.Module):
+        raise UsageTypeError(field="model", rule="must be a torch.nn.Module", got=escape(_short(model)),
+                             hint="watch the model you call: with rnnshape.watch(model) as t: model(x)")
+    if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int)):
+        raise UsageTypeError(field="batch", rule="must be an integer", value=batch)
+    if batch is not None and batch < 1:
+        raise UsageError(field="batch", rule="must be >= 1", value=batch,
+                         hint="your input's batch size, or leave it out")
     return Watch(model, batch)
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
