@@ -477,7 +477,7 @@ def test_keras_batch_major_is_said_as_the_convention_not_as_stored(cli):
     notes = " ".join(m["notes"])
     assert "the file holds no model configuration" in notes
     assert "stored in the file" not in notes
-    assert "batch_first=True: Keras's recurrent layers are batch-major" in notes
+    assert "batch_first=True: Keras layers are batch-major; the file does not store it" in notes
     # the printed module takes what the Keras layer takes: (batch, time, features)
     x = torch.zeros(2, 7, 59)
     out, _ = _printed(m)(x)

@@ -326,7 +326,8 @@ def _with_attributes(m: Recovered, attributes, onnx=None) -> Recovered:
     except (UsageError, TypeError, ValueError):
         return dataclasses.replace(m, untorchable=untorchable)
     said = ", ".join(f"{k}={v!r}" for k, v in changes.items() if k not in conventions)
-    ruled = tuple(f"{k}={v!r}: {conventions[k]}" for k, v in changes.items() if k in conventions)
+    ruled = tuple(f"{k}={v!r}: {conventions[k]}; the file does not store it" for k, v in changes.items()
+                  if k in conventions)
     notes = tuple(n for n in m.notes if "nonlinearity" not in n or "nonlinearity" not in changes)
     module = spec.modules()[0]  # the candidates differ only in the nonlinearity: they show the stored rest too
     candidates = () if "nonlinearity" in changes else tuple(
