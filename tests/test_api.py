@@ -110,3 +110,59 @@ def test_sweep_from_python_measures_every_point():
     assert s.to_dict()["vary"] and "<Sweep of 4 points" in repr(s)
     with pytest.raises(ValueError, match="vary keys must be one of"):
         sweep("gru", vary={"layers": [1, 2]}, dry_run=True)
+
+
+@pytest.mark.parametrize("kwargs, needle", [({"calls": 0}, "calls must be >= 1 (got 0)"),
+                                            ({"batch": 0}, "batch must be >= 1 (got 0)")])
+def test_trace_bounds_name_the_keyword(kwargs, needle, cli):
+    from rnnshape.api.trace import trace
+
+    with pytest.raises(UsageError) as err:
+        trace("tests/trace_models.py:Seq2Seq", **kwargs)
+    assert str(err.value).startswith(needle) and "--" not in str(err.value)
+    flag, value = next(iter(kwargs.items()))
+    r = cli("trace", "--example", "seq2seq:Seq2Seq", f"--{flag}", str(value))
+    assert r.code == 2 and f"error: --{needle}" in r.stderr
+
+
+@pytest.mark.parametrize("inputs, needle", [(["4,7:lng"], "inputs dtype must be one of"),
+                                            (["4,x"], "inputs must be a comma-separated shape"),
+                                            (["4,-7"], "inputs dimensions must be >= 0")])
+def test_trace_inputs_name_the_keyword(inputs, needle, cli):
+    from rnnshape.api.trace import trace
+
+    with pytest.raises(UsageError) as err:
+        trace("tests/trace_models.py:Seq2Seq", inputs)
+    assert str(err.value).startswith(needle) and "--" not in str(err.value) + (err.value.hint or "")
+    r = cli("trace", "--example", "seq2seq:Seq2Seq", "--input", inputs[0])
+    assert r.code == 2 and "error: --input " + needle.split(" ", 1)[1] in r.stderr
+
+
+def test_trace_without_inputs_names_the_keyword(cli):
+    from rnnshape.api.trace import trace
+
+    with pytest.raises(UsageError) as err:
+        trace("tests/trace_models.py:TextClassifier")
+    assert "got no inputs" in str(err.value) and "--" not in str(err.value) + err.value.hint
+    r = cli("trace", "tests/trace_models.py:TextClassifier")
+    assert r.code == 2 and "(got no --input)" in r.stderr
+    assert "hint: give --input: a SHAPE[:DTYPE] per argument" in r.stderr
+
+
+def test_compare_given_a_list_says_how_to_call_it():
+    from torch import nn
+
+    from rnnshape import compare
+    from rnnshape.errors import UsageTypeError
+
+    with pytest.raises(TypeError) as err:
+        compare(["lstm", "gru"], dry_run=True)
+    assert isinstance(err.value, UsageTypeError)
+    assert "configs" in str(err.value) and "['lstm', 'gru']" in str(err.value)
+    assert "compare('lstm', 'gru')" in err.value.hint and "compare(*configs)" in err.value.hint
+    with pytest.raises(UsageTypeError, match="configs"):
+        compare(5, dry_run=True)
+    # called as the hint says, it compares both
+    c = compare(*["lstm", "gru"], input_size=10, hidden_size=20, dry_run=True)
+    want = [sum(p.numel() for p in m.parameters()) for m in (nn.LSTM(10, 20), nn.GRU(10, 20))]
+    assert [e.report.totals.parameters for e in c.entries] == want

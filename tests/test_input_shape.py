@@ -58,3 +58,21 @@ def test_misfits_say_the_fix(cli, args, needle, hint):
 def test_spec_rule_lives_in_spec():
     with pytest.raises(UsageError):
         make_spec("rnn", input_shape=(4, 3, 99))
+
+
+@pytest.mark.parametrize(
+    "shape, needle",
+    [
+        ((32, 50, 300), "input_shape=32,50,300: the last dimension 300 is not input_size 100"),
+        ((0, 3, 100), "input_shape=0,3,100: every dimension must be >= 1"),
+        ((100,), "input_shape=100: RNN, LSTM and GRU modules take"),
+    ],
+)
+def test_python_misfits_name_keywords_not_flags(shape, needle):
+    # torch itself refuses these tensors: the error is about a real misfit, worded in Python's terms
+    with pytest.raises(Exception):  # noqa: B017, PT011 - torch's own error type varies by misfit
+        nn.LSTM(100, 20)(torch.zeros(shape))
+    with pytest.raises(UsageError) as err:
+        make_spec("lstm", input_size=100, input_shape=shape)
+    assert needle in str(err.value)
+    assert "--" not in str(err.value) and "--" not in (err.value.hint or "")

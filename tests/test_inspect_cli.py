@@ -8,6 +8,9 @@ import sys
 import pytest
 from checkpoint_files import build, save
 
+import rnnshape
+from rnnshape.errors import UsageError
+
 
 @pytest.fixture
 def proj_file(tmp_path):
@@ -189,3 +192,46 @@ def test_inspect_help_does_not_import_torch():
             "assert 'torch' not in sys.modules, 'torch imported'")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_wrong_prefix_is_worded_per_edge(cli, model_file):
+    """Python names the keyword (prefix), the command line the flag (--prefix): one structured error."""
+    with pytest.raises(UsageError) as err:
+        rnnshape.inspect(model_file, prefix="nope")
+    assert str(err.value).startswith("prefix names no recurrent module") and "--" not in str(err.value)
+    assert "'encoder', 'decoder'" in err.value.hint
+    r = cli("inspect", model_file, "--prefix", "nope")
+    assert r.code == 2 and "error: --prefix names no recurrent module" in r.stderr
+
+
+def test_one_array_is_one_tensor_not_one_tensors(cli, tmp_path):
+    import numpy as np
+
+    path = tmp_path / "one.npy"
+    np.save(path, np.zeros((4, 3), dtype=np.float32))
+    r = cli("inspect", str(path))
+    assert r.code == 0, r.stderr
+    assert "1 tensor ·" in r.stdout and "0 recurrent modules" in r.stdout and "1 tensors" not in r.stdout
+    assert "(1 tensor, none named like" in r.stderr
+
+
+def test_one_step_is_one_step_not_one_steps(cli):
+    import torch
+    from torch import nn
+
+    out, _ = nn.LSTM(10, 20)(torch.zeros(1, 1, 10))  # L = N = 1: torch runs a single step
+    assert out.shape[:2] == (1, 1)
+    r = cli("lstm", "--seq-len", "1", "--batch", "1", "--dry-run")
+    assert r.code == 0, r.stderr
+    assert "1 step × " in r.stdout and "1 steps" not in r.stdout
+
+
+@pytest.mark.parametrize("against, hint", [
+    ("lstm --foo", "hint: see 'rnnshape lstm --help' for its options"),
+    ("gru --num-layer 3", "hint: did you mean --num-layers? see 'rnnshape gru --help'"),
+])
+def test_an_unknown_option_inside_against_has_a_hint(cli, model_file, against, hint):
+    r = cli("inspect", model_file, "--against", against)
+    assert r.code == 2
+    assert "error: --against: No such option: " + against.split()[1] in r.stderr
+    assert hint in r.stderr

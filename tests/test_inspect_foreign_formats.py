@@ -467,3 +467,21 @@ def test_a_hostile_torchscript_archive_runs_nothing(cli, tmp_path, monkeypatch):
     r = cli("inspect", path)
     assert not marker.exists()
     assert r.code == 2 and "holds no tensors" in r.stderr and "io.open" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_keras_batch_major_is_said_as_the_convention_not_as_stored(cli):
+    """A weights-only Keras file holds no configuration: batch_first=True is Keras's batch-major convention."""
+    pytest.importorskip("h5py", reason="needs the keras extra: pip install 'rnnshape[keras]'")
+    doc = _inspect(cli, DATA / "chars2vec_eng_50_weights.h5")
+    m = _module(doc, "lstm_1")
+    notes = " ".join(m["notes"])
+    assert "the file holds no model configuration" in notes
+    assert "stored in the file" not in notes
+    assert "batch_first=True: Keras layers are batch-major; the file does not store it" in notes
+    # the printed module takes what the Keras layer takes: (batch, time, features)
+    x = torch.zeros(2, 7, 59)
+    out, _ = _printed(m)(x)
+    assert out.shape == nn.LSTM(59, 50, batch_first=True)(x)[0].shape == (2, 7, 50)
+    # a Keras 2 model file that records time_major=False does store it
+    ethnicolr = " ".join(_module(_inspect(cli, DATA / "ethnicolr_census2000_ln_lstm.h5"), "lstm")["notes"])
+    assert "stored in the file: batch_first=True" in ethnicolr

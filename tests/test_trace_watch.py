@@ -223,3 +223,24 @@ def test_trace_device_that_is_no_device_is_a_usage_error(cli, user_file, device)
     assert r.code == 2, r.stderr
     assert r.stderr.startswith(f"rnnshape: error: --device must be auto, cpu, cuda, cuda:N or meta (got {device!r})")
     assert "internal error" not in r.stderr and len(r.stderr.strip().splitlines()) <= 2
+
+
+@pytest.mark.parametrize("args, kind, needle", [
+    (("not a model",), TypeError, "model must be a torch.nn.Module (got 'not a model')"),
+    ((nn.LSTM(3, 4),), None, None),
+    ((nn.LSTM(3, 4), 0), ValueError, "batch must be >= 1 (got 0)"),
+    ((nn.LSTM(3, 4), -2), ValueError, "batch must be >= 1 (got -2)"),
+    ((nn.LSTM(3, 4), "2"), TypeError, "batch must be an integer (got '2')"),
+])
+def test_watch_refuses_what_it_cannot_watch(args, kind, needle):
+    from rnnshape.errors import UsageError
+
+    if kind is None:  # the accepted call still records what torch ran
+        with rnnshape.watch(*args, batch=2) as t:
+            out, _ = args[0](torch.zeros(5, 2, 3))
+        assert len(t.calls) == 1
+        assert out.shape == (5, 2, 4)
+        return
+    with pytest.raises(kind) as err:
+        rnnshape.watch(*args)
+    assert isinstance(err.value, UsageError) and needle in str(err.value)

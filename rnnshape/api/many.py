@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 
 from rnnshape.api import results
 from rnnshape.api.engine import Interrupted, analyze_many
-from rnnshape.errors import UsageError
+from rnnshape.errors import UsageError, UsageTypeError, escape
 from rnnshape.model.enums import Kind
 from rnnshape.model.many import VARIABLES, Point, Vary, comparison, grid, sweep_result
 from rnnshape.model.options import KIND_ONLY
@@ -83,6 +83,14 @@ def _measure(labels, specs, dry_run, min_time, threads, backward, make):
 def _configuration(config: str | Mapping | Spec, shared: Mapping) -> tuple[str, Spec]:
     if isinstance(config, Spec):
         return config.kind.value, config
+    if isinstance(config, (list, tuple)):
+        shown = ", ".join(repr(c) for c in config[:3]) + (", ..." if len(config) > 3 else "")
+        raise UsageTypeError(field="configs", rule="takes each configuration as its own argument", value=config,
+                             got=escape(f"a {type(config).__name__}: {config!r}"),
+                             hint=escape(f"compare({shown}), or compare(*configs) for a list you hold"))
+    if not isinstance(config, (str, Mapping)):
+        raise UsageTypeError(field="configs", rule="must be kinds, dicts with a 'kind', or Specs",
+                             got=escape(repr(config)), hint="for example compare('lstm', 'gru')")
     own = {"kind": config} if isinstance(config, str) else dict(config)
     if "kind" not in own:
         raise UsageError(f"a configuration needs a 'kind' (got {own!r})")

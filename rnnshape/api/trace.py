@@ -102,15 +102,15 @@ def parse_input(text: str) -> InputSpec:
     shape_text, _, dtype = text.partition(":")
     dtype = dtype.strip().lower() or "float32"
     if dtype not in _FLOATS and dtype not in _INTS:
-        raise UsageError(f"--input dtype must be one of {', '.join(sorted({**_FLOATS, **_INTS}))} (got {dtype!r})",
-                         hint="for example --input 32,50:long")
+        raise UsageError(field="inputs", rule="dtype must be one of " + ", ".join(sorted({**_FLOATS, **_INTS})),
+                         value=dtype, hint="for example '32,50:long' as {inputs}")
     try:
         shape = tuple(int(p) for p in shape_text.split(","))
     except ValueError:
-        raise UsageError(f"--input must be a comma-separated shape with an optional :dtype (got {text!r})",
-                         hint="for example --input 32,50:long or --input 7,4,16") from None
+        raise UsageError(field="inputs", rule="must be a comma-separated shape with an optional :dtype", value=text,
+                         hint="for example '32,50:long' or '7,4,16' as {inputs}") from None
     if any(d < 0 for d in shape):
-        raise UsageError(f"--input dimensions must be >= 0 (got {text!r})")
+        raise UsageError(field="inputs", rule="dimensions must be >= 0", value=text)
     return InputSpec(shape, _FLOATS.get(dtype) or _INTS[dtype])
 
 
@@ -192,9 +192,9 @@ def trace(target: str, inputs=(), *, calls: int = 1, train: bool = False, batch:
     from rnnshape.run.trace import Recorder, load, run_forwards, to_device
 
     if calls < 1:
-        raise UsageError(f"--calls must be >= 1 (got {calls})")
+        raise UsageError(field="calls", rule="must be >= 1", value=calls)
     if batch is not None and batch < 1:
-        raise UsageError(f"--batch must be >= 1 (got {batch})")
+        raise UsageError(field="batch", rule="must be >= 1", value=batch)
     if not isinstance(device, str) or not DEVICE.match(device):  # the kinds' rule: torch's own error is no usage error
         raise UsageError(field="device", rule="must be auto, cpu, cuda, cuda:N or meta", got=escape(repr(device)))
     specs = [parse_input(s) if isinstance(s, str) else s for s in inputs]
@@ -210,8 +210,9 @@ def trace(target: str, inputs=(), *, calls: int = 1, train: bool = False, batch:
     elif example is not None:
         args = to_device(example, device)
     else:
-        raise UsageError(f"{target} gives a module without example inputs: say what to feed it (got no --input)",
-                         hint="--input SHAPE[:DTYPE], e.g. --input 32,50:long for token ids, once per argument")
+        raise UsageError(field="inputs", message=escape(target) + " gives a module without example inputs: say what "
+                         "to feed it (got no {inputs})", hint="give {inputs}: a SHAPE[:DTYPE] per argument, e.g. "
+                         "'32,50:long' for token ids")
     model = model.to(device)
     recorder = Recorder(model, kernels=True)
     with contextlib.redirect_stdout(echo):
@@ -358,4 +359,21 @@ def watch(model, batch: int | None = None) -> Watch:
     watched loop a state carried with its graph across a ``backward()`` or an optimizer step is flagged; one
     carried between calls within a step (BPTT, a per-token decoder) is not.
     """
+    import torch
+
+    from rnnshape.errors import UsageError, UsageTypeError, escape
+
+    if not isinstance(model, torch.nn.Module):
+        raise UsageTypeError(field="model", rule="must be a torch.nn.Module", got=escape(_short(model)),
+                             hint="watch the model you call: with rnnshape.watch(model) as t: model(x)")
+    if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int)):
+        raise UsageTypeError(field="batch", rule="must be an integer", value=batch)
+    if batch is not None and batch < 1:
+        raise UsageError(field="batch", rule="must be >= 1", value=batch,
+                         hint="your input's batch size, or leave it out")
     return Watch(model, batch)
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

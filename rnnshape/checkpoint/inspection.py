@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rnnshape.checkpoint.entries import Entry
-from rnnshape.errors import UsageError
+from rnnshape.errors import UsageError, escape
 from rnnshape.model.predict import predict
 from rnnshape.model.report import Prediction, Shows
 from rnnshape.model.spec import Dtype, Kind, Module, Spec, make_spec
@@ -263,8 +263,8 @@ def select(modules: tuple[Recovered, ...], prefix: str, file: str) -> Recovered:
             return m
     here = ", ".join(repr(m.prefix) for m in modules)
     raise UsageError(
-        f"--prefix (--module) names no recurrent module in {file} (got {prefix!r})",
-        hint=f"the recurrent modules there are {here}" if modules else f"{file} holds no recurrent module",
+        field="prefix", rule=f"names no recurrent module in {escape(file)}", value=prefix,
+        hint=escape(f"the recurrent modules there are {here}" if modules else f"{file} holds no recurrent module"),
     )
 
 
@@ -303,7 +303,8 @@ def _with_attributes(m: Recovered, attributes, onnx=None) -> Recovered:
     if m.spec is None:
         return m
     untorchable = tuple(v for k, v in attributes if k == "untorchable" and isinstance(v, str))
-    known = {k: v for k, v in attributes if k != "untorchable"}
+    conventions = dict(v for k, v in attributes if k == "convention")  # {option: why}: the format's rule, unrecorded
+    known = {k: v for k, v in attributes if k not in ("untorchable", "convention")}
     if onnx is not None:
         known.setdefault("batch_first", onnx.layout == 1)
         # a recurrent node's notes are what torch computes otherwise; a cell made of products notes naming facts
@@ -324,14 +325,16 @@ def _with_attributes(m: Recovered, attributes, onnx=None) -> Recovered:
                          **{**{"nonlinearity": module.nonlinearity}, **changes})
     except (UsageError, TypeError, ValueError):
         return dataclasses.replace(m, untorchable=untorchable)
-    said = ", ".join(f"{k}={v!r}" for k, v in changes.items())
+    said = ", ".join(f"{k}={v!r}" for k, v in changes.items() if k not in conventions)
+    ruled = tuple(f"{k}={v!r}: {conventions[k]}; the file does not store it" for k, v in changes.items()
+                  if k in conventions)
     notes = tuple(n for n in m.notes if "nonlinearity" not in n or "nonlinearity" not in changes)
     module = spec.modules()[0]  # the candidates differ only in the nonlinearity: they show the stored rest too
     candidates = () if "nonlinearity" in changes else tuple(
         dataclasses.replace(c, constructor=constructor_line(dataclasses.replace(module, nonlinearity=c.nonlinearity)))
         for c in m.candidates)
     return dataclasses.replace(m, spec=spec, candidates=candidates,
-                               notes=notes + ((f"stored in the file: {said}",) if said else ()),
+                               notes=notes + ((f"stored in the file: {said}",) if said else ()) + ruled,
                                stored=tuple(changes), untorchable=untorchable)
 
 

@@ -234,7 +234,8 @@ def _torch_shapes(layer: KerasLayer) -> dict[str, tuple[int, ...]]:
 
 def _attributes(layer: KerasLayer) -> tuple:
     """What the Keras layer fixes that a state_dict does not: batch-major input, a SimpleRNN's activation."""
-    kept = [("batch_first", not layer.config.get("time_major", False))]
+    tm = layer.config.get("time_major")  # None (weights-only, Keras 3): batch-major is Keras's rule, unrecorded
+    kept = [("batch_first", not tm)] + [("convention", ("batch_first", "Keras layers are batch-major"))] * (tm is None)
     activation = _name(layer.config.get("activation"))
     if layer.kind == "rnn" and activation in ("tanh", "relu"):
         kept.append(("nonlinearity", activation))

@@ -93,17 +93,28 @@ def inspect_command(
         return sub.main(args[1:] + extra, prog_name=args[0], standalone_mode=False,
                         obj={"prefix": prefix})
     except click_exceptions.UsageError as err:
-        raise UsageError(f"--against: {usage_message(err, args)}") from None
+        raise UsageError(f"--against: {usage_message(err, args)}", hint=_kind_hint(err, args[0])) from None
+
+
+def _kind_hint(err, kind: str) -> str:
+    """The kind's help, and the closest of its options when click found some (--num-layer -> --num-layers)."""
+    import difflib
+
+    see = f"see 'rnnshape {kind} --help'"
+    close = difflib.get_close_matches(getattr(err, "option_name", "") or "", getattr(err, "possibilities", None) or [],
+                                      n=1, cutoff=0)
+    return f"did you mean {close[0]}? {see}" if close else f"{see} for its options"
 
 
 def show(file: str, prefix: str | None, json_out: bool, console=None) -> int:
     """Print every recurrent module of ``file`` (or the one under ``prefix``); exit status 0."""
     from rnnshape.checkpoint.inspection import inspect_checkpoint
+    from rnnshape.render.fmt import counted
 
     ins = inspect_checkpoint(file, prefix)
     if not ins.modules:
         note(f"{file} holds no recurrent module "
-             f"({len(ins.checkpoint.entries)} tensors, none named like weight_ih_l0 or weight_ih)")
+             f"({counted(len(ins.checkpoint.entries), 'tensor')}, none named like weight_ih_l0 or weight_ih)")
     if json_out:
         from rnnshape.render.inspect import inspection_dict
         from rnnshape.render.jsonout import dumps

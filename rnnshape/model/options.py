@@ -188,8 +188,8 @@ def cli_name(name: str, value: str | None = None) -> str:
     value where one is given; a switch given as its own value (``{bias=False}``) is just its flag."""
     opt = OPTIONS.get(name)
     if opt is None:
-        return {"kind": "the command"}.get(name, "--" + name.replace("_", "-")) + ("" if value is None else
-                                                                                  f" {value}")
+        words = {"kind": "the command", "inputs": "--input"}.get(name, "--" + name.replace("_", "-"))
+        return words + ("" if value is None else f" {value}")
     if opt.type is bool and value is not None:
         on = value not in ("False", "false", "0")
         if on != opt.negate:

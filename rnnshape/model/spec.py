@@ -444,19 +444,19 @@ class Reading:
 
 def read_shape(shape: tuple[int, ...], *, input_size: int, batch_first: bool, cell: bool) -> Reading:
     """The seq_len / batch / unbatched a tensor of this shape means to the module, or a UsageError."""
-    flag = f"--input-shape {','.join(str(d) for d in shape)}"
+    flag = "{input_shape=%s}" % ",".join(str(d) for d in shape)  # worded per edge: input_shape= / --input-shape
     if any(d < 1 for d in shape):
-        raise UsageError(f"{flag}: every dimension must be >= 1 (got {min(shape)})")
+        raise UsageError(field="input_shape", message=f"{flag}: every dimension must be >= 1 (got {min(shape)})")
     rank = len(shape)
     if rank not in (2, 3):
         what = "a cell loop takes" if cell else "RNN, LSTM and GRU modules take"
         raise UsageError(
-            f"{flag}: {what} a 3-D (L, N, H_in) or 2-D (L, H_in) tensor (got {rank}-D)",
+            field="input_shape", message=f"{flag}: {what} a 3-D (L, N, H_in) or 2-D (L, H_in) tensor (got {rank}-D)",
             hint=_rank_hint(shape, cell),
         )
     if shape[-1] != input_size:
         raise UsageError(
-            f"{flag}: the last dimension {shape[-1]} is not --input-size {input_size}; "
+            field="input_shape", message=f"{flag}: the last dimension {shape[-1]} is not {{input_size}} {input_size}; "
             f"torch reads the last dimension as the features",
             hint=_features_hint(shape, input_size),
         )
@@ -471,7 +471,7 @@ def _rank_hint(shape: tuple[int, ...], cell: bool) -> str:
         return "one time step of one sequence: add the time dimension, e.g. x.unsqueeze(0) -> (1, H_in)"
     if len(shape) == 4:
         return "merge or drop a dimension first, e.g. x.flatten(2) if the last two are features"
-    return "add the time dimension: (L, N, H_in), or (N, L, H_in) with --batch-first"
+    return "add the time dimension: (L, N, H_in), or (N, L, H_in) with {batch_first=True}"
 
 
 def _features_hint(shape: tuple[int, ...], input_size: int) -> str:
@@ -479,6 +479,6 @@ def _features_hint(shape: tuple[int, ...], input_size: int) -> str:
         at = shape.index(input_size)
         return (
             f"dimension {at} is {input_size}: move the features last (x.movedim({at}, -1)), "
-            f"or use --input-size {shape[-1]}"
+            f"or use {{input_size={shape[-1]}}}"
         )
-    return f"use --input-size {shape[-1]} if that is your feature width"
+    return f"use {{input_size={shape[-1]}}} if that is your feature width"

@@ -92,7 +92,8 @@ def _forward(r: VariantResult) -> RenderableType:
         return Text("—")
     unit = fmt.time_unit(s.median)
     spread = "(spread unknown)" if s.runs < MIN_RUNS else f"± {fmt.seconds(s.iqr, unit).rsplit(' ', 1)[0]}"
-    return Text(f"{fmt.seconds(s.median, unit)} {spread} · {s.runs} runs", style="yellow" if s.noisy else "")
+    return Text(f"{fmt.seconds(s.median, unit)} {spread} · {fmt.counted(s.runs, 'run')}",
+                style="yellow" if s.noisy else "")
 
 
 def _ratio(x: float | None) -> str:

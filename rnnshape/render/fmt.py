@@ -11,6 +11,11 @@ def count(n: int) -> str:
     return f"{n:,}"
 
 
+def counted(n: int, noun: str) -> str:
+    """``1 tensor``, ``2 tensors``: a count with its noun, plural for every n but 1."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def shape(s: tuple[int, ...]) -> str:
     return "(" + ", ".join(str(d) for d in s) + ("," if len(s) == 1 else "") + ")"
 
@@ -111,7 +116,7 @@ def time_cell(s: Stats | None, unit: tuple[str, float] | None = None) -> str:
     text = f"{number(s.median, u)} ± {number(s.iqr, u)}" + ("!" if s.iqr > s.median else "")
     if s.stalled:
         text += " stalled"
-    return text if unit else f"{text} {u[0]} ({s.runs} runs)"
+    return text if unit else f"{text} {u[0]} ({counted(s.runs, 'run')})"
 
 
 def time_marks(stats: list[Stats | None]) -> list[str]:

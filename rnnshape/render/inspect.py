@@ -48,8 +48,8 @@ def render_inspection(ins: Inspection) -> RenderableType:
 def _file_line(ins: Inspection) -> Words:
     ckpt = ins.checkpoint
     n = len(ins.modules)
-    return Words([Text(ckpt.file, style="bold"), ckpt.format, f"{fmt.count(len(ckpt.entries))} tensors",
-                  f"{n} recurrent module{'' if n == 1 else 's'}"], sep=" · ")
+    return Words([Text(ckpt.file, style="bold"), ckpt.format, fmt.counted(len(ckpt.entries), "tensor"),
+                  fmt.counted(n, "recurrent module")], sep=" · ")
 
 
 def _notes(notes) -> list[Words]:
@@ -97,7 +97,7 @@ def render_module(m: Recovered) -> RenderableType:
         why = Text.assemble(("not recognised: ", "red"), m.reason or "")
         return Group(title, why, *_candidates(m), _raw_table(m))
     spec = m.spec
-    facts = Words([spec.dtype.value, f"{len(m.entries)} tensors, names and shapes exactly as predicted",
+    facts = Words([spec.dtype.value, f"{fmt.counted(len(m.entries), 'tensor')}, names and shapes exactly as predicted",
                    f"tensors for a dummy batch L={spec.seq_len}, N={spec.batch}"], sep=" · ")
     title = Group(title, Verbatim(m.constructor, style="bold green"))
     report = Report(m.prediction, verified=False, torch_version=None, timing=None)
@@ -169,7 +169,7 @@ def render_load_check(c: LoadCheck) -> RenderableType:
 def render_conversion(c: Conversion) -> RenderableType:
     """What was written, into which module it loads, and how each was checked."""
     n = sum(len(m.keys) for m in c.modules)
-    parts: list[RenderableType] = [Words([Text(c.out, style="bold"), c.format, f"{fmt.count(n)} tensors",
+    parts: list[RenderableType] = [Words([Text(c.out, style="bold"), c.format, fmt.counted(n, "tensor"),
                                           f"from {c.file}"], sep=" · ")]
     for m in c.modules:
         parts += [Text(), Rule(Text(prefix_text(m.prefix), style="bold"), align="left"),

@@ -140,7 +140,7 @@ def totals_table(report: Report) -> Fit:
     table.add_row("parameters", fmt.count(t.parameters), _keras_note(report))
     table.add_row("parameter memory", fmt.nbytes(t.parameter_bytes), f"{fmt.count(t.parameter_bytes)} B at {dtype}")
     table.add_row("MACs / forward", fmt.count(t.macs),
-                  f"{fmt.count(t.steps)} steps × {fmt.count(weights)} weights (biases excluded) · "
+                  f"{fmt.counted(t.steps, 'step')} × {fmt.count(weights)} weights (biases excluded) · "
                   f"{steps_defined(p.spec)}")
     flops_note = "2 × MACs"
     if report.flops_counted is not None:
