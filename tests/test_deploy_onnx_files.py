@@ -13,6 +13,7 @@ built here with If/Loop/Scan.
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import json
 import sys
@@ -234,15 +235,19 @@ def test_word_language_model_exports_name_the_rnn_and_compute_as_torch(cli, tmp_
     path = tmp_path / "wlm.onnx"
     _export(model, (tokens, hidden), path, dynamo)
     doc = _inspect(cli, path)
-    if dynamo and rnn_type == "RNN_RELU":  # the dynamo exporter has no RNN node for relu: MatMul + Relu per step
-        assert doc["modules"] == [] and "exported unrolled" in doc["onnx"][0]["error"]
-        return
     (m,) = doc["modules"]
     assert m["prefix"] == "rnn" and m["constructor"] == _constructor(model.rnn)
     assert doc["onnx"][0]["named_from"] == ("metadata scopes" if dynamo else "node names")
     state = onnx_state_dicts(str(path))["rnn"]
+    assert set(state) == set(model.rnn.state_dict())
     assert all(np.array_equal(state[k], v.detach().numpy()) for k, v in model.rnn.state_dict().items())
-    assert _witness(path, doc, m) <= 1e-5
+    if dynamo and rnn_type == "RNN_RELU":  # no RNN node: MatMul, Add, Relu per step, rebuilt into nn.RNN
+        assert doc["onnx"][0]["op"] == "MatMul" and doc["onnx"][0]["num_layers"] == 2
+        rebuilt = copy.deepcopy(model)
+        rebuilt.rnn = _loaded(path, m)  # the printed module with the read weights, in the model's place
+        assert _whole_file(path, rebuilt, (tokens, hidden)) <= 1e-5
+    else:
+        assert _witness(path, doc, m) <= 1e-5
     flags = {"LSTM": "lstm", "GRU": "gru", "RNN_RELU": "rnn"}[rnn_type]
     extra = ["--nonlinearity", "relu"] if rnn_type == "RNN_RELU" else []
     r = cli("inspect", path, "--against", " ".join([flags, "--input-size 8 --hidden-size 10 --layers 2", *extra]))
@@ -250,6 +255,95 @@ def test_word_language_model_exports_name_the_rnn_and_compute_as_torch(cli, tmp_
     r = cli(flags, "--input-size", "8", "--hidden-size", "10", "--layers", "2", *extra, "--check", path,
             "--dry-run")
     assert r.code == 0, r.stderr
+
+
+def _whole_file(path, module: nn.Module, args) -> float:
+    """max |module(*args) - ONNX Runtime running the whole file| over every output."""
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {i.name: a.numpy() for i, a in zip(session.get_inputs(), args)})
+    with torch.no_grad():
+        want = module(*args)
+    want = [t for w in want for t in (w if isinstance(w, tuple) else (w,))]
+    return max(float(np.abs(w.numpy() - g).max()) for w, g in zip(want, got, strict=True))
+
+
+class _Wrapped(nn.Module):
+    def __init__(self, rnn: nn.Module):
+        super().__init__()
+        self.rnn = rnn
+
+    def forward(self, x):
+        return self.rnn(x)
+
+
+@pytest.mark.parametrize("kwargs, flags, arguments", [
+    (dict(num_layers=2, bidirectional=True, nonlinearity="relu"), "--layers 2 --bidirectional --nonlinearity relu",
+     "num_layers=2, nonlinearity='relu', bidirectional=True"),
+    (dict(num_layers=3, nonlinearity="relu"), "--layers 3 --nonlinearity relu", "num_layers=3, nonlinearity='relu'"),
+    (dict(batch_first=True, bias=False, nonlinearity="relu"), "--batch-first --no-bias --nonlinearity relu",
+     "nonlinearity='relu', bias=False, batch_first=True"),
+    (dict(num_layers=2, bidirectional=True), "--layers 2 --bidirectional",  # tanh: unrolled too (torch 2.13)
+     "num_layers=2, bidirectional=True"),
+])
+def test_rnn_unrolled_by_the_dynamo_exporter_is_rebuilt_exactly(cli, tmp_path, kwargs, flags, arguments):
+    """torch's dynamo exporter writes nn.RNN as MatMul + Add + Relu/Tanh per step, its weights stored
+    transposed under names like val_23: layers, directions and biases come back from the data flow."""
+    torch.manual_seed(0)
+    model = _Wrapped(nn.RNN(5, 6, **kwargs)).eval()
+    x = torch.randn((3, 4, 5) if kwargs.get("batch_first") else (4, 3, 5))
+    path = tmp_path / "rnn.onnx"
+    _export(model, (x,), path, True)
+    doc = _inspect(cli, path)
+    (m,) = doc["modules"]
+    assert m["prefix"] == "rnn" and m["constructor"] == f"nn.RNN(input_size=5, hidden_size=6, {arguments})"
+    state = onnx_state_dicts(str(path))["rnn"]
+    assert set(state) == set(model.rnn.state_dict())
+    assert all(np.array_equal(state[k], v.detach().numpy()) for k, v in model.rnn.state_dict().items())
+    loaded = _loaded(path, m)
+    loaded.batch_first = m["batch_first"]  # the file's Transpose of the input, reported as batch_first
+    assert m["batch_first"] == kwargs.get("batch_first", False)
+    assert _whole_file(path, _Wrapped(loaded).eval(), (x,)) <= 1e-5
+    r = cli("inspect", str(path), "--against", f"rnn --input-size 5 --hidden-size 6 {flags}")
+    assert r.code == 0, r.stderr
+    out = tmp_path / "rnn.safetensors"
+    r = cli("inspect", str(path), "--save-state-dict", str(out))
+    assert r.code == 0, r.stderr
+    saved = read_tensors(out)
+    assert set(saved) == set(model.rnn.state_dict())  # one module: saved under its local names, loadable as is
+    assert all(np.array_equal(saved[k].numpy(), v.detach().numpy()) for k, v in model.rnn.state_dict().items())
+
+
+def test_rnn_unrolled_over_one_step_says_its_recurrent_weights_are_gone(cli, tmp_path):
+    """One time step and no state: the exporter folds weight_hh·0 + bias_hh into a constant, so nothing stores
+    weight_hh: said, not guessed."""
+    path = tmp_path / "rnn.onnx"
+    _export(_Wrapped(nn.RNN(5, 6, nonlinearity="relu")).eval(), (torch.randn(1, 3, 5),), path, True)
+    doc = _inspect(cli, path)
+    assert doc["modules"] == [] and "exported unrolled" in doc["onnx"][0]["error"]
+
+
+class _Twice(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.RNN(6, 6, nonlinearity="relu", bias=False)
+
+    def forward(self, x):
+        return self.rnn(self.rnn(x)[0])
+
+
+def test_rnn_called_twice_unrolled_is_one_layer_called_twice(cli, tmp_path):
+    """input_size == hidden_size, no bias: the second call's products read the same stored weights, which must
+    not pass for a second layer."""
+    torch.manual_seed(0)
+    model, x, path = _Twice().eval(), torch.randn(4, 3, 6), tmp_path / "twice.onnx"
+    _export(model, (x,), path, True)
+    doc = _inspect(cli, path)
+    (m,) = doc["modules"]
+    assert m["constructor"] == "nn.RNN(input_size=6, hidden_size=6, nonlinearity='relu', bias=False)"
+    assert len(doc["onnx"][0]["calls"]) == 1
+    rebuilt = _Twice().eval()
+    rebuilt.rnn = _loaded(path, m)
+    assert _whole_file(path, rebuilt, (x,)) <= 1e-5
 
 
 def _constructor(rnn: nn.Module) -> str:

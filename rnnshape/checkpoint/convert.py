@@ -317,7 +317,7 @@ def _compare_onnx(ckpt: Checkpoint, m: Recovered, module, local: dict):
 
     grp = next((g for g in ckpt.onnx if g.prefix == m.prefix), None)
     if grp is None or grp.op not in ("LSTM", "GRU", "RNN"):
-        return "it was exported as matrix products (a cell, or a Loop), not one recurrent node to run"
+        return "it was exported as matrix products (a cell, a Loop, unrolled steps), not one recurrent node to run"
     try:
         import onnxruntime  # noqa: F401
     except ImportError:

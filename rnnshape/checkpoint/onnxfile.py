@@ -13,6 +13,8 @@ add, and this reader follows:
   weights the node reads (``decoder.rnn.weight_ih``), else the node's name (``/encoder/rnn/LSTM``);
 - cells exported as plain ops (torch writes nn.LSTMCell/GRUCell/RNNCell as Gemm/MatMul + Sigmoid/Tanh):
   found from the stored weights' torch names or the metadata's ``class_hierarchy``;
+- nn.RNN that torch's dynamo exporter unrolls (MatMul, Add, Relu/Tanh per time step, no RNN node): rebuilt
+  from its steps by rnnshape.checkpoint.onnxfold.unrolled_rnn;
 - one node that cannot be read becomes an entry saying which and why; the others are still reported.
 
 Layers of one module are consecutive nodes each reading the previous one's Y; nothing else is merged,
@@ -33,6 +35,7 @@ from rnnshape.checkpoint.onnxfold import keras_cells as _keras_cells
 from rnnshape.checkpoint.onnxfold import loop_constants as _loop_constants
 from rnnshape.checkpoint.onnxfold import plain as _plain
 from rnnshape.checkpoint.onnxfold import stored as _stored
+from rnnshape.checkpoint.onnxfold import unrolled_rnn as _unrolled_rnn
 from rnnshape.errors import EnvironmentUnfit, UsageError
 from rnnshape.model.deploy import GATES, KIND_OF_OP, OnnxLayer, OnnxRecurrent
 
@@ -331,11 +334,8 @@ def _cells(scope: _Scope, onnx) -> list[OnnxRecurrent]:
                 entry["biases"].setdefault(param.replace("weight", "bias"), bias[0])
     out = [g for g in (_cell_group(prefix, e, scope) for prefix, e in found.items()) if g is not None]
     for prefix, cls in unrolled.items():  # dropped by _distinct when a recurrent node of that module was found
-        out.append(OnnxRecurrent(prefix=prefix, op="MatMul", kind=KIND_OF_OP[cls], hidden_size=0, input_size=0,
-                                 branch=scope.branch, where_named="metadata scopes",
-                                 error=f"{prefix} (nn.{cls}) was exported unrolled, as matrix products per time "
-                                       f"step with no {cls} node; rnnshape does not rebuild a layer module from "
-                                       f"its unrolled steps"))
+        nodes = [n for n in scope.graph.node if len(s := _metadata(n, _SCOPES)) >= 2 and s[-2] == prefix]
+        out.append(_unrolled_rnn(scope, onnx, prefix, cls, nodes))
     return out
 
 

@@ -293,3 +293,134 @@ def keras_cells(scope: Scope, onnx) -> list:
                                  activations=acts, dtype=str(w_ih.dtype), notes=notes,
                                  params=tuple((k, tuple(v.shape)) for k, v in tensors.items()), tensors=tensors))
     return out
+
+
+def unrolled_rnn(scope: Scope, onnx, prefix: str, cls: str, nodes: list):
+    """A layer module (``cls``: RNN, GRU, LSTM) the exporter wrote as products per time step, ``nodes`` its own
+    (its metadata scope): nn.RNN rebuilt from its steps (``_rnn_steps``); anything else, or anything not read
+    exactly, an entry that says so."""
+    from rnnshape.model.deploy import KIND_OF_OP, OnnxLayer, OnnxRecurrent
+
+    base = dict(prefix=prefix, op="MatMul", kind=KIND_OF_OP[cls], hidden_size=0, input_size=0, branch=scope.branch,
+                where_named="metadata scopes")
+    why = "rnnshape rebuilds only nn.RNN from its unrolled steps"
+    if cls == "RNN":
+        try:
+            read = _rnn_steps(scope, onnx, nodes)
+        except Unreadable as err:
+            why = str(err)
+        else:
+            t = read["tensors"]
+            steps = sum(n.op_type == read["act"] for n in nodes) // (len(read["nodes"]) + len(read["calls"]))
+            return OnnxRecurrent(**{**base, "hidden_size": int(t["weight_hh_l0"].shape[0]),
+                                    "input_size": int(t["weight_ih_l0"].shape[1])},
+                                 direction="bidirectional" if read["bidirectional"] else "forward",
+                                 layers=tuple(OnnxLayer(n, (), (), None) for n in read["nodes"]),
+                                 activations=(read["act"],), layout=read["layout"], dtype=str(t["weight_ih_l0"].dtype),
+                                 notes=(f"unrolled into {steps} time steps of MatMul, Add and {read['act']} (no RNN "
+                                        f"node): weights read from each layer's and direction's products",),
+                                 params=tuple((k, tuple(v.shape)) for k, v in t.items()), tensors=t,
+                                 calls=tuple(f"{c} ({scope.branch or 'top level'})" for c in read["calls"]))
+    return OnnxRecurrent(**base, error=f"{prefix} (nn.{cls}) was exported unrolled, as matrix products per time "
+                                       f"step with no {cls} node; {why}")
+
+
+def _rnn_steps(scope: Scope, onnx, nodes: list) -> dict:
+    """An nn.RNN that torch's dynamo exporter wrote unrolled (it writes no ONNX RNN node for it): per layer and
+    direction one MatMul of the whole input by ``weight_ih`` (stored transposed, ``val_23 (in, H)``) plus
+    ``bias_ih``, cut into steps (``flip``-ped first for ``_reverse``), and per step a MatMul of the previous
+    Relu/Tanh by ``weight_hh`` plus ``bias_hh``, added, then Relu/Tanh. The biases keep torch's names, the
+    weights do not: layers and directions come from the data flow in the exporter's order (l0, l0_reverse,
+    l1, ...), checked against the bias names; batch_first from the Transpose of the input. Returns
+    {"tensors": torch's local names -> arrays, "act", "nodes", "layout", "bidirectional", "calls": the input
+    products of the module's later calls}; anything not read exactly is ``Unreadable``."""
+    import numpy as np
+
+    users: dict[str, list] = {}
+    for n in nodes:
+        for i in n.input:
+            users.setdefault(i, []).append(n)
+    acts = {n.op_type for n in nodes if n.op_type in ("Relu", "Tanh")}
+    act_out = {o for n in nodes if n.op_type in acts for o in n.output}
+    products = [n for n in nodes if n.op_type == "MatMul" and len(n.input) == 2]
+    recurrent = {n.input[1] for n in products if n.input[0] in act_out}
+    chains = [n for n in products if n.input[1] not in recurrent]
+    if len(acts) != 1 or not chains:
+        raise Unreadable(f"its steps apply {' and '.join(sorted(acts)) or 'no Relu or Tanh'} "
+                         f"({len(chains)} input products)")
+    fold = Folder(scope, onnx)
+    found = []  # per input product: (flipped, W_ih, W_hh, b_ih, b_hh)
+    for node in chains:
+        flipped, reached, todo, seen = False, set(), [node.output[0]], set()
+        while todo:  # forward from the input product to each step's activation, whose next product reads W_hh
+            for user in users.get(todo.pop(), []):
+                if id(user) in seen:
+                    continue
+                seen.add(id(user))
+                if user.op_type in acts:
+                    reached.update(m.input[1] for o in user.output for m in users.get(o, [])
+                                   if m.op_type == "MatMul" and m.input[1] in recurrent)
+                    continue
+                if user.op_type == "Slice" and len(user.input) > 4 and user.input[4]:
+                    flipped |= bool((fold.value(user.input[4], "steps")[0] < 0).any())
+                todo.extend(user.output)
+        if len(reached) != 1:
+            raise Unreadable(f"the steps after its product {node.name!r} read {len(reached)} recurrent weights, "
+                             f"not 1 (with a single time step the exporter folds weight_hh away)")
+        hh = reached.pop()
+        w_ih, w_hh = (np.array(fold.value(n, role)[0].T) for n, role in ((node.input[1], "weight_ih"),
+                                                                         (hh, "weight_hh")))
+        b_hh = [_bias(m.output[0], users, fold) for m in products if m.input[1] == hh and m.input[0] in act_out]
+        same = all(b is None if b_hh[0] is None else b is not None and b[1] == b_hh[0][1] and
+                   np.array_equal(b[0], b_hh[0][0]) for b in b_hh)
+        found.append((flipped, w_ih, w_hh, _bias(node.output[0], users, fold), b_hh[0] if same else ("several",)))
+    keys = [(w_ih.tobytes(), w_hh.tobytes()) for _, w_ih, w_hh, *_ in found]
+    n = len(dict.fromkeys(keys))  # a module called several times runs the same products again, in order
+    if keys != keys[:n] * (len(keys) // n):
+        raise Unreadable("its products reuse weights in an order that no call of one module gives")
+    found, calls = found[:n], [c.name or c.output[0] for c in chains[n:]]
+    flips = [f for f, *_ in found]
+    d = 2 if any(flips) else 1
+    if d == 2 and flips != [False, True] * (len(found) // 2):
+        raise Unreadable("its forward and reverse products do not alternate as torch's exporter writes them")
+    h = int(found[0][2].shape[0])
+    tensors: dict = {}
+    for k, (_, w_ih, w_hh, b_ih, b_hh) in enumerate(found):
+        sfx = f"_l{k // d}" + ("_reverse" if k % d else "")
+        if w_ih.ndim != 2 or w_hh.shape != (h, h) or w_ih.shape[0] != h or (k >= d and w_ih.shape[1] != d * h):
+            raise Unreadable(f"its products for {sfx[1:]} read weights {tuple(w_ih.shape)} and "
+                             f"{tuple(w_hh.shape)} (hidden_size {h}, {d} direction{'s' if d > 1 else ''})")
+        tensors[f"weight_ih{sfx}"], tensors[f"weight_hh{sfx}"] = w_ih, w_hh
+        for param, bias in (("bias_ih", b_ih), ("bias_hh", b_hh)):
+            if bias is None:
+                continue
+            if len(bias) != 2 or bias[0].shape != (h,):
+                raise Unreadable(f"the products of {sfx[1:]} add several different {param} vectors")
+            names = {n.rsplit(".", 1)[-1] for n in bias[1]}
+            if names and f"{param}{sfx}" not in names:
+                raise Unreadable(f"the {param}{sfx} position reads {', '.join(sorted(names))}")
+            tensors[f"{param}{sfx}"] = np.array(bias[0])
+    if len([k for k in tensors if k.startswith("bias")]) not in (0, 2 * len(found)):
+        raise Unreadable("only some of its biases are stored")
+    first = scope.producer.get(chains[0].input[0])
+    layout = int(first is not None and first.op_type == "Transpose"
+                 and first.output[0] in {o for n in nodes for o in n.output}
+                 and list(next((plain(onnx.helper.get_attribute_value(a)) for a in first.attribute
+                                if a.name == "perm"), [])) == [1, 0, 2])
+    return {"tensors": tensors, "act": acts.pop(), "nodes": [c.name or c.output[0] for c in chains[:n]],
+            "layout": layout, "bidirectional": d == 2, "calls": calls}
+
+
+def _bias(name: str, users: dict, fold: Folder):
+    """The stored vector added to a product's output: (array, names), or None."""
+    for user in users.get(name, []):
+        if user.op_type != "Add":
+            continue
+        other = user.input[1] if user.input[0] == name else user.input[0]
+        try:
+            value, names = fold.value(other, "bias")
+        except Unreadable:
+            continue
+        if value.ndim == 1:
+            return value, frozenset(names)
+    return None

@@ -315,7 +315,9 @@ def group_dict(g: OnnxRecurrent) -> dict:
         "input_size": g.input_size if g.error is None else None,
         "hidden_size": g.hidden_size if g.error is None else None,
         "direction": g.direction,
-        "num_layers": (1 if products or g.cell else len(g.layers)) if g.error is None else None,
+        "num_layers": (1 if g.cell else len(g.layers) if not products else  # unrolled layers: their _lK names
+                       len({n.split("_l")[1].split("_")[0] for n, _ in g.params if "_l" in n}) or 1)
+        if g.error is None else None,
         "activations": list(g.activations),
         "linear_before_reset": g.linear_before_reset,
         "layout": g.layout,
