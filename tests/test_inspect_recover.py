@@ -175,3 +175,23 @@ def test_candidates_show_what_the_file_does_store():
         "nn.RNN(input_size=4, hidden_size=3, nonlinearity='relu', batch_first=True)"]
     for c in m.candidates:  # each is a module torch builds, with these weights
         eval(c.constructor, {"nn": nn}).load_state_dict(nn.RNN(4, 3).state_dict(), strict=True)
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
+def test_a_stored_batch_first_moves_the_batch_dimension_in_the_tensors(tmp_path, kind):
+    """A whole pickled module records batch_first=True: the tables inspect prints read the prediction, which must
+    be of that configuration (it was of the bare state_dict's, time-major), held to torch's own forward."""
+    import torch
+
+    import rnnshape
+
+    module = getattr(torch.nn, kind)(7, 5, num_layers=2, batch_first=True)
+    path = tmp_path / "whole.pt"
+    torch.save(module, path)
+    (found,) = rnnshape.inspect(path).modules
+    inputs = {t.name: t.shape for t in found.prediction.inputs}
+    outputs = {t.name: t.shape for t in found.prediction.outputs}
+    with torch.no_grad():
+        out = module(torch.zeros(inputs["input"]))
+    assert outputs["output"] == tuple(out[0].shape)
+    assert outputs["h_n"] == tuple((out[1][0] if kind == "LSTM" else out[1]).shape)

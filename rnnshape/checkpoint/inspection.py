@@ -333,7 +333,8 @@ def _with_attributes(m: Recovered, attributes, onnx=None) -> Recovered:
     candidates = () if "nonlinearity" in changes else tuple(
         dataclasses.replace(c, constructor=constructor_line(dataclasses.replace(module, nonlinearity=c.nonlinearity)))
         for c in m.candidates)
-    return dataclasses.replace(m, spec=spec, candidates=candidates,
+    # the tables read the prediction: it must be of the spec shown (batch_first moves the batch dimension)
+    return dataclasses.replace(m, spec=spec, candidates=candidates, prediction=predict(spec),
                                notes=notes + ((f"stored in the file: {said}",) if said else ()) + ruled,
                                stored=tuple(changes), untorchable=untorchable)
 
