@@ -16,7 +16,6 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
-import sys
 import warnings
 from pathlib import Path
 
@@ -33,8 +32,17 @@ ort = pytest.importorskip("onnxruntime", reason="needs the deploy extra: pip ins
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 FILES = Path(__file__).parent / "onnx_files"
-sys.path.insert(0, str(FILES))
-from word_language_model import RNNModel  # noqa: E402
+
+
+def _corpus_class(name: str):
+    """A class of the public models in tests/corpus (pytorch/examples' word_language_model, as its authors wrote it)."""
+    spec = importlib.util.spec_from_file_location("corpus_wlm_onnx", Path(__file__).parent / "corpus" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+RNNModel = _corpus_class("word_language_model").RNNModel
 
 CLASSES = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 

@@ -100,7 +100,8 @@ def test_silero_vad_torchscript_model_two_lstm_cells(cli, monkeypatch):
 
 
 def _word_language_model():
-    spec = importlib.util.spec_from_file_location("word_language_model", DATA / "word_language_model.py")
+    spec = importlib.util.spec_from_file_location("word_language_model",
+                                                  Path(__file__).parent / "corpus" / "word_language_model.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.RNNModel
