@@ -166,3 +166,14 @@ def test_compare_given_a_list_says_how_to_call_it():
     c = compare(*["lstm", "gru"], input_size=10, hidden_size=20, dry_run=True)
     want = [sum(p.numel() for p in m.parameters()) for m in (nn.LSTM(10, 20), nn.GRU(10, 20))]
     assert [e.report.totals.parameters for e in c.entries] == want
+
+
+def test_sweep_from_python_refuses_the_grid_the_command_line_refuses(cli):
+    """The grid limit is one rule: `sweep(vary=...)` in Python refuses what `--vary` refuses, in its own words."""
+    from rnnshape.api import sweep
+
+    with pytest.raises(UsageError, match=r"^vary makes a grid of 1,600 points, more than 1,000"):
+        sweep("lstm", vary={"seq_len": range(1, 41), "batch": range(1, 41)}, dry_run=True)
+    r = cli("sweep", "lstm", "--vary", "seq-len=" + ",".join(map(str, range(1, 41))),
+            "--vary", "batch=" + ",".join(map(str, range(1, 41))), "--dry-run")
+    assert r.code == 2 and "--vary makes a grid of 1,600 points, more than 1,000" in r.stderr

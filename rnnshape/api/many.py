@@ -18,7 +18,7 @@ from rnnshape.api import results
 from rnnshape.api.engine import Interrupted, analyze_many
 from rnnshape.errors import UsageError, UsageTypeError, escape
 from rnnshape.model.enums import Kind
-from rnnshape.model.many import VARIABLES, Point, Vary, comparison, grid, sweep_result
+from rnnshape.model.many import VARIABLES, Point, Vary, check_grid, comparison, grid, sweep_result
 from rnnshape.model.options import KIND_ONLY
 from rnnshape.model.spec import Spec, enum, make_spec
 from rnnshape.run.measure import DEFAULT_MIN_TIME
@@ -64,6 +64,7 @@ def sweep(kind: str, vary: Mapping[str, Sequence[int]], *, dry_run: bool = False
         if key in options:
             raise UsageError(f"{key} is both varied and set (got {key}={options[key]!r})")
         varies.append(Vary(fields[key][0], fields[key][1], key, tuple(values)))
+    check_grid(varies, "vary")
     points = grid(varies)
     specs = [make_spec(kind, **options, **dict(zip(vary, values))) for values in points]
     return _measure([str(p) for p in points], specs, dry_run, min_time, threads, backward,

@@ -254,11 +254,17 @@ def check_varies(varies: Sequence[Vary], given: dict[str, str]) -> None:
         if v.param in given:
             raise UsageError(f"{given[v.param]} cannot be set while --vary {v.option} varies it",
                              hint=f"drop {given[v.param]}")
+    check_grid(varies, "--vary")
+
+
+def check_grid(varies: Sequence[Vary], what: str) -> None:
+    """A grid of sane size, named as the caller's edge names it (``--vary`` on the command line, ``vary``
+    in Python)."""
     points = 1
     for v in varies:
         points *= len(v.values)
     if points > MAX_POINTS:
-        raise UsageError(f"--vary makes a grid of {points:,} points, more than {MAX_POINTS:,}",
+        raise UsageError(f"{what} makes a grid of {points:,} points, more than {MAX_POINTS:,}",
                          hint="sweep fewer values, or one option at a time")
 
 
