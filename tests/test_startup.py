@@ -47,7 +47,8 @@ def test_version_and_module_entry():
 
 def test_a_run_imports_torch_with_the_collector_paused_and_freezes_what_it_made():
     # issue 21: full collections over torch's objects cost 0.2-0.3 s a run; frozen, later ones skip them
-    code = ("import gc, json, sys; from rnnshape.run.build import load_torch, resolve_device; "
+    code = ("import gc, json, sys; import rnnshape.run; rnnshape.run.FREEZE_AFTER_TORCH_IMPORT = True; "
+            "from rnnshape.run.build import load_torch, resolve_device; "
             "calls = []; gc.callbacks.append(lambda phase, info: calls.append(phase)); "
             "assert 'torch' not in sys.modules; assert resolve_device('cpu') == 'cpu'; same = load_torch() is "
             "sys.modules['torch']; print(json.dumps([gc.isenabled(), gc.get_freeze_count(), len(calls), same]))")
@@ -55,3 +56,16 @@ def test_a_run_imports_torch_with_the_collector_paused_and_freezes_what_it_made(
     enabled, frozen, collections, same = json.loads(out.stdout)
     assert enabled and same and collections == 0  # no collection ran during the import; the collector is back on
     assert frozen > 50_000  # torch's objects, out of every later collection
+
+
+def test_the_python_api_leaves_the_callers_collector_as_it_was():
+    """gc.freeze() would keep a caller's own objects out of every later collection: only the command line's
+    process freezes (test above); analyze() from Python imports torch without it, and the CLI entry does."""
+    api = ("import gc, json; import rnnshape; rnnshape.analyze('lstm', time=False); "
+           "print(json.dumps([gc.isenabled(), gc.get_freeze_count()]))")
+    out = subprocess.run([sys.executable, "-c", api], capture_output=True, text=True, timeout=120)
+    assert json.loads(out.stdout) == [True, 0], out.stderr
+    cli = ("import gc, sys; from rnnshape.cli import main; main(['lstm', '--no-time', '--json']); "
+           "sys.stderr.write(str(gc.get_freeze_count()))")
+    out = subprocess.run([sys.executable, "-c", cli], capture_output=True, text=True, timeout=120)
+    assert int(out.stderr.strip().splitlines()[-1]) > 50_000, out.stderr

@@ -55,5 +55,8 @@ for _info in app.registered_commands:  # help without trailing spaces when piped
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console-script entry point."""
+    """Console-script entry point (``rnnshape``, ``python -m rnnshape``): the process is rnnshape's own."""
+    import rnnshape.run
+
+    rnnshape.run.FREEZE_AFTER_TORCH_IMPORT = True  # see rnnshape.run.build.load_torch
     return typer.main.get_command(app).main(argv, prog_name="rnnshape", standalone_mode=False)

@@ -48,10 +48,14 @@ def load_torch():
     overloads): the collector's passes over them during the import, and the full collections that the run's
     next allocations trigger, took 0.2-0.3 s of a 1.2 s start and freed nothing (measured with gc.callbacks,
     issue 21). ``gc.freeze()`` moves them to the permanent generation, so later collections see only the
-    run's own objects. The run's first touch of torch (:func:`resolve_device`) comes through here.
+    run's own objects; only the command line asks for it (``rnnshape.run.FREEZE_AFTER_TORCH_IMPORT``), since it
+    would freeze a Python caller's objects too. The run's first touch of torch (:func:`resolve_device`) comes
+    through here.
     """
     import gc
     import sys
+
+    from rnnshape import run
 
     if "torch" in sys.modules:
         return sys.modules["torch"]
@@ -60,7 +64,8 @@ def load_torch():
     try:
         import torch
     finally:
-        gc.freeze()
+        if run.FREEZE_AFTER_TORCH_IMPORT:
+            gc.freeze()
         if enabled:
             gc.enable()
     return torch
