@@ -29,6 +29,11 @@ from rnnshape.model.stats import Probe, Stats, ThreadChoice, Timed, timed
 SCHEMA_VERSION = 1  # of every JSON document; bumped only when a key is renamed, removed or retyped
 
 
+def document_header() -> dict:
+    """The two keys every JSON document opens with (a result that declares its keys uses the same two)."""
+    return {"schema_version": SCHEMA_VERSION, "rnnshape_version": __version__}
+
+
 @dataclass(frozen=True)
 class Key:
     """One key of a result's JSON document.

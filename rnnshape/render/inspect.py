@@ -11,15 +11,13 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from rnnshape import __version__
 from rnnshape.checkpoint.against import LoadCheck, command_line
 from rnnshape.checkpoint.convert import TOLERANCE, Conversion
 from rnnshape.checkpoint.inspection import Inspection, Recovered, not_stored
-from rnnshape.model.report import Report
+from rnnshape.model.report import Report, document_header
 from rnnshape.render import fmt, tables
 from rnnshape.render.deploy import group_dict
 from rnnshape.render.fit import Fit
-from rnnshape.render.jsonout import SCHEMA_VERSION
 from rnnshape.render.words import Verbatim, Words
 from rnnshape.views.code import constructor
 
@@ -245,8 +243,7 @@ def module_dict(r: Recovered) -> dict:
 def inspection_dict(ins: Inspection) -> dict:
     ckpt = ins.checkpoint
     return {
-        "schema_version": SCHEMA_VERSION,
-        "rnnshape_version": __version__,
+        **document_header(),
         "file": ckpt.file,
         "format": ckpt.format,
         "location": list(ckpt.location),
@@ -271,8 +268,7 @@ def _plain(value):
 def load_check_dict(c: LoadCheck) -> dict:
     m = c.requested.modules()[0]
     return {
-        "schema_version": SCHEMA_VERSION,
-        "rnnshape_version": __version__,
+        **document_header(),
         "file": c.file,
         "prefix": c.module.prefix,
         "considered": c.considered,
@@ -296,8 +292,7 @@ def load_check_dict(c: LoadCheck) -> dict:
 
 def conversion_dict(c: Conversion) -> dict:
     return {
-        "schema_version": SCHEMA_VERSION,
-        "rnnshape_version": __version__,
+        **document_header(),
         "file": c.file,
         "out": c.out,
         "format": c.format,

@@ -5,11 +5,9 @@ Reads only the frozen Trace / TraceEntry values (rnnshape.model.trace).
 
 from __future__ import annotations
 
-from rnnshape import __version__
-from rnnshape.model.report import Report
+from rnnshape.model.report import Report, document_header
 from rnnshape.model.trace import Seen, Trace, TraceEntry, macs
 from rnnshape.render import fmt
-from rnnshape.render.jsonout import SCHEMA_VERSION
 from rnnshape.render.words import AtWidth
 from rnnshape.views.code import constructor
 
@@ -44,8 +42,7 @@ def entry_dict(e: TraceEntry) -> dict:
 def trace_dict(t: Trace) -> dict:
     err = t.error
     return {
-        "schema_version": SCHEMA_VERSION,
-        "rnnshape_version": __version__,
+        **document_header(),
         "torch_version": t.torch_version,
         "target": t.target,
         "forwards": t.forwards,
