@@ -171,7 +171,8 @@ def test_compare_kernel_path_is_the_dispatch_modes(kw):
 
 def test_the_fused_nodes_compare_looks_for_are_torchs():
     """cuDNN and MIOpen cannot run here: at least their autograd nodes are the names torch generates."""
-    from rnnshape.run.build import FUSED, FUSED_NODES
+    from rnnshape.model.report import FUSED_OPS as FUSED
+    from rnnshape.run.build import FUSED_NODES
 
     assert set(FUSED_NODES) <= set(dir(torch._C._functions))
     assert set(FUSED_NODES.values()) == set(FUSED.values())

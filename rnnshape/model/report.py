@@ -261,6 +261,11 @@ class Prediction:
     reading: tuple[str, ...] = ()  # how torch reads the user's --input-shape, line by line
 
 
+# The fused RNN ops, by the kernel path they belong to ("aten" is every other: a matmul per step); none has a
+# FlopCounterMode formula. The run looks for them, the Timing table names them.
+FUSED_OPS = {"mkldnn_rnn_layer": "onednn", "_cudnn_rnn": "cudnn", "miopen_rnn": "miopen"}
+
+
 @dataclass(frozen=True)
 class Kernel:
     """Which implementation ran one forward, as seen by a TorchDispatchMode, and what FlopCounterMode read."""

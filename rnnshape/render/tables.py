@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rnnshape.model.memory import MARGIN, MARGIN_BYTES, estimate
-from rnnshape.model.report import Kernel, Memory, ParamInfo, Report
+from rnnshape.model.report import FUSED_OPS, Kernel, Memory, ParamInfo, Report
 from rnnshape.model.stats import SLOW_FACTOR, Rates, ThreadChoice, timed
 from rnnshape.render import fmt
 from rnnshape.render.fit import Fit
@@ -259,7 +259,7 @@ def _kernel_text(k: Kernel, flops: int) -> str:
     if k.path == "aten":
         shown = [(n, c) for n, c in k.ops if n in MATMULS]
     else:
-        shown = [(n, c) for n, c in k.ops if n.split(".")[-1] in ("mkldnn_rnn_layer", "_cudnn_rnn", "miopen_rnn")]
+        shown = [(n, c) for n, c in k.ops if n.split(".")[-1] in FUSED_OPS]
     calls = ", ".join(f"{n} × {c}" for n, c in shown) or f"{sum(ops.values())} ops"
     line = f"{PATHS.get(k.path, k.path)} ({calls})\n"
     counted = k.flop_counter_flops

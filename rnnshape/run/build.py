@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from rnnshape.errors import EnvironmentUnfit, UsageError
 from rnnshape.model.enums import InitState
 from rnnshape.model.naming import state_name, suffix
-from rnnshape.model.report import Kernel
+from rnnshape.model.report import FUSED_OPS, Kernel
 from rnnshape.model.spec import Kind, Spec
 
 SEED = 0
@@ -306,8 +306,6 @@ def count_flops(spec: Spec) -> int:
 
 # Which kernel path ran
 
-# The fused RNN ops, by the path they belong to; none has a FlopCounterMode formula.
-FUSED = {"mkldnn_rnn_layer": "onednn", "_cudnn_rnn": "cudnn", "miopen_rnn": "miopen"}
 # The same ops as autograd records them (the node each leaves in the graph of a forward)
 FUSED_NODES = {"MkldnnRnnLayerBackward0": "onednn", "CudnnRnnBackward0": "cudnn", "MiopenRnnBackward0": "miopen"}
 
@@ -356,7 +354,7 @@ def path_of(ops: dict[str, int] | tuple) -> str:
     """
     names = [name for name, _ in (ops.items() if isinstance(ops, dict) else ops)]
     for name in names:
-        path = FUSED.get(name.split(".")[-1])
+        path = FUSED_OPS.get(name.split(".")[-1])
         if path:
             return path
     return "aten"
