@@ -306,7 +306,7 @@ def count_flops(spec: Spec) -> int:
 
 # Which kernel path ran
 
-# The same ops as autograd records them (the node each leaves in the graph of a forward)
+# The fused RNN ops (FUSED_OPS) as autograd records them: the node each leaves in the graph of a forward
 FUSED_NODES = {"MkldnnRnnLayerBackward0": "onednn", "CudnnRnnBackward0": "cudnn", "MiopenRnnBackward0": "miopen"}
 
 
