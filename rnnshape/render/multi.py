@@ -31,14 +31,12 @@ from rnnshape.model.report import Report, TensorInfo, document, dumps
 from rnnshape.model.stats import Stats
 from rnnshape.render import fmt
 from rnnshape.render.fit import Fit
-from rnnshape.render.tables import LineChart, Series
+from rnnshape.render.tables import PATHS, LineChart, Series
 from rnnshape.render.words import AtWidth, Words, prose
 
 RATIO_STYLE = "cyan"
 TIME_GAP = 0.15  # exponent difference beyond which time and work are said to part ways
 GOOD_FIT = 0.9  # R² below this: the times do not follow one power law (noise, or a regime change)
-# The kernel path each configuration ran (rnnshape.run.build.graph_path): why one kind is slower than another
-PATHS = {"onednn": "oneDNN fused", "cudnn": "cuDNN fused", "miopen": "MIOpen fused", "aten": "aten per step"}
 
 
 @dataclass(frozen=True)
@@ -110,6 +108,12 @@ def state_tensors(report: Report) -> list[TensorInfo]:
     return [t for t in report.prediction.outputs if not t.name.startswith("output")]
 
 
+def _path_words(report: Report) -> str:
+    """The kernel path the configuration ran (rnnshape.run.build.graph_path): why one kind is slower than another."""
+    path = _path(report)
+    return PATHS[path][0] if path in PATHS else (path or "–")
+
+
 def _path(report: Report) -> str | None:
     return getattr(report.timing, "path", None)
 
@@ -165,7 +169,7 @@ COMPARE = (
     *SHAPES,
     *(Column(f"relative_{name}", "", csv=((f"relative_{name}", lambda r, n=name: _none(getattr(r.relative, n))),))
       for name in ("parameters", "macs", "memory_bytes", "forward", "backward")),
-    Column("kernel", "kernel", lambda r, u: PATHS.get(_path(r.report) or "", _path(r.report) or "–"),
+    Column("kernel", "kernel", lambda r, u: _path_words(r.report),
            csv=(("kernel_path", lambda r: _none(_path(r.report))),), left=True,
            shown=lambda rows: any(_path(r.report) for r in rows)),
     TRAINING_CSV,

@@ -184,11 +184,12 @@ def steps_defined(spec) -> str:
 # The Timing table
 
 LABELS = {"forward": "forward", "backward": "fwd+bwd", "loop": "loop", "padded": "padded"}
+# Each kernel path (rnnshape.model.report.Kernel.path) in words: (a compare column's, the Timing table's)
 PATHS = {
-    "onednn": "oneDNN fused kernel",
-    "cudnn": "cuDNN fused kernel",
-    "miopen": "MIOpen fused kernel",
-    "aten": "plain aten ops: matmuls step by step",
+    "onednn": ("oneDNN fused", "oneDNN fused kernel"),
+    "cudnn": ("cuDNN fused", "cuDNN fused kernel"),
+    "miopen": ("MIOpen fused", "MIOpen fused kernel"),
+    "aten": ("aten per step", "plain aten ops: matmuls step by step"),
 }
 TEXT_WIDTH = 71  # 80 columns less the label column
 MATMULS = ("aten.addmm", "aten.mm", "aten.bmm", "aten.baddbmm", "aten.linear", "aten.matmul")
@@ -261,7 +262,7 @@ def _kernel_text(k: Kernel, flops: int) -> str:
     else:
         shown = [(n, c) for n, c in k.ops if n.split(".")[-1] in FUSED_OPS]
     calls = ", ".join(f"{n} × {c}" for n, c in shown) or f"{sum(ops.values())} ops"
-    line = f"{PATHS.get(k.path, k.path)} ({calls})\n"
+    line = f"{PATHS[k.path][1] if k.path in PATHS else k.path} ({calls})\n"
     counted = k.flop_counter_flops
     if counted == 0 and flops:
         return line + f"FlopCounterMode counts 0 of {fmt.count(flops)} FLOPs (the fused op hides them)"
