@@ -73,16 +73,13 @@ def read_tensors(path: str | os.PathLike, names=None) -> dict:
         for file in read_checkpoint(path).files:
             out.update(read_tensors(file))
     elif fmt == "onnx":
-        from rnnshape.checkpoint import onnxfile
-
-        modules = getattr(onnxfile, "onnx_state_dicts", None)  # D's: {prefix: {local name: numpy array}}
-        if modules is None:
-            raise UsageError(f"{path}: this build reads the shapes of ONNX files, not their values")
         import numpy as np
         import torch
 
+        from rnnshape.checkpoint.onnxfile import onnx_state_dicts  # {prefix: {local name: numpy array}}
+
         out = {(f"{prefix}.{name}" if prefix else name): torch.from_numpy(np.ascontiguousarray(value))
-               for prefix, state in modules(path).items() for name, value in state.items()}
+               for prefix, state in onnx_state_dicts(path).items() for name, value in state.items()}
     elif fmt in ("safetensors", "npy", "npz"):
         out = _array_tensors(path, fmt)
     elif fmt in ("keras", "hdf5"):

@@ -309,7 +309,7 @@ def _with_attributes(m: Recovered, attributes, onnx=None) -> Recovered:
         known.setdefault("batch_first", onnx.layout == 1)
         # a recurrent node's notes are what torch computes otherwise; a cell made of products notes naming facts
         recurrent_node = onnx.op in ("LSTM", "GRU", "RNN")
-        untorchable += tuple(getattr(onnx, "untorchable", onnx.notes if recurrent_node else ()))
+        untorchable += tuple(onnx.notes) if recurrent_node else ()
     mode = known.pop("mode", None)
     if mode in ("RNN_TANH", "RNN_RELU"):
         known["nonlinearity"] = mode[4:].lower()

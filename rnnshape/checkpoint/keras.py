@@ -32,7 +32,7 @@ from rnnshape.errors import EnvironmentUnfit, UsageError
 # Keras class -> (torch kind, Keras's row blocks in its order); torch's order is the kind table's.
 _CLASSES = {"LSTM": "lstm", "CuDNNLSTM": "lstm", "GRU": "gru", "CuDNNGRU": "gru", "SimpleRNN": "rnn"}
 _KERAS_GATES = {"lstm": "ifco", "gru": "zrh", "rnn": "h"}
-_TORCH_GATES = {"lstm": "ifco", "gru": "rzh", "rnn": "h"}  # torch's g is Keras's c, n is h
+TORCH_FROM_KERAS = {"lstm": (0, 1, 2, 3), "gru": (1, 0, 2), "rnn": (0,)}  # torch block k = Keras block [k]
 _TORCH_CLASS = {"lstm": "LSTM", "gru": "GRU", "rnn": "SimpleRNN"}
 _PARTS = ("kernel", "recurrent_kernel", "bias")
 
@@ -201,7 +201,7 @@ def _convert(layer: KerasLayer, arrays: dict) -> dict:
     import numpy as np
 
     h = layer.hidden
-    order = [_KERAS_GATES[layer.kind].index(g) for g in _TORCH_GATES[layer.kind]]  # torch block j = Keras block
+    order = TORCH_FROM_KERAS[layer.kind]  # torch block j = Keras block order[j]
 
     def rows(matrix):  # (G·H, ...) in Keras's block order -> torch's
         return np.concatenate([matrix[k * h:(k + 1) * h] for k in order], axis=0)

@@ -220,7 +220,6 @@ def plain(value):
 
 _KERAS_CELL = re.compile(r"^(?P<path>(?:[^/]+/)*?(?P<layer>[^/]+))/(?P<cell>gru|lstm|simple_rnn)_cell(?:_\d+)?/")
 _KERAS_KIND = {"gru": "GRU", "lstm": "LSTM", "simple_rnn": "RNN"}
-_KERAS_ORDER = {"GRU": (1, 0, 2), "LSTM": (0, 1, 2, 3), "RNN": (0,)}  # torch block k = Keras block ORDER[k]
 
 
 def _is_stored(name: str, scope: Scope) -> bool:
@@ -235,6 +234,7 @@ def keras_cells(scope: Scope, onnx) -> list:
     zero bias_hh). A GRU with reset_after=False (one bias vector) computes what torch's nn.GRU cannot: said."""
     import numpy as np
 
+    from rnnshape.checkpoint.keras import TORCH_FROM_KERAS
     from rnnshape.model.deploy import KIND_OF_OP, OnnxLayer, OnnxRecurrent
 
     layers: dict[str, dict] = {}
@@ -272,7 +272,7 @@ def keras_cells(scope: Scope, onnx) -> list:
         except Unreadable as err:
             out.append(OnnxRecurrent(**base, error=f"Keras {e['kind']} layer {layer!r} cannot be read: {err}"))
             continue
-        order = [j for b in _KERAS_ORDER[e["kind"]] for j in range(b * h, (b + 1) * h)]
+        order = [j for b in TORCH_FROM_KERAS[kind.value] for j in range(b * h, (b + 1) * h)]
         w_ih, w_hh = kernel[0].T[order], recurrent[0].T[order]
         bias = next((b for b in biases if b.shape in ((g * h,), (2, g * h))), None)
         if kind.value == "gru" and bias is not None and bias.shape == (g * h,):
