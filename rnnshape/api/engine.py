@@ -11,9 +11,9 @@ from dataclasses import replace
 from rnnshape.api import results
 from rnnshape.errors import WitnessMismatch
 from rnnshape.model import modes
-from rnnshape.model.memory import check_memory, check_meta
+from rnnshape.model.memory import check_memory, check_meta, estimate
 from rnnshape.model.predict import dry_report, predict
-from rnnshape.model.report import Prediction, Report
+from rnnshape.model.report import Memory, Prediction, Report
 from rnnshape.model.spec import Spec, validate, with_device
 from rnnshape.run.measure import DEFAULT_MIN_TIME, TimingOptions
 
@@ -34,11 +34,6 @@ def with_training_estimate(report: Report, backward: bool) -> Report:
     carries its measurement under ``timing.memory``."""
     if not backward or (report.timing is not None and report.timing.memory is not None):
         return report
-    from dataclasses import replace
-
-    from rnnshape.model.memory import estimate
-    from rnnshape.model.report import Memory
-
     parts, total = estimate(report.prediction, backward=True)
     return replace(report, memory=Memory(parts=parts, estimate_bytes=total, peak_of="forward+backward"))
 
@@ -157,8 +152,6 @@ def _reports(prepared: list, timings, *, timed: bool) -> list[Report]:
 
 def _deployed(reports: list[Report], prepared: list, timing_options: TimingOptions | None) -> list[Report]:
     """Each report with its Deployment, timed on the threads its forward was timed on."""
-    from dataclasses import replace
-
     from rnnshape.checkpoint.onnxfile import read_states
     from rnnshape.model.deploy import noise_warning
     from rnnshape.run.deploy import deploy

@@ -93,6 +93,11 @@ def _quiet(ctx, param, value: bool) -> bool:
     return value
 
 
+def json_option(help: str = "One JSON document on stdout."):
+    """--json/-j with the option table's flags, for the commands outside the table (inspect, trace, why)."""
+    return typer.Option(*OPTIONS["json"].flags, help=help)
+
+
 def quiet_option():
     """--quiet/-q as the option table declares it, for a command that does not take it as a parameter."""
     from typer.core import TyperOption

@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from rnnshape.cli.edge import json_option
 from rnnshape.cli.output import emit, note
 from rnnshape.cli.output import show as show_renderable
 from rnnshape.errors import UsageError
@@ -39,7 +40,7 @@ def inspect_command(
     ] = None,
     trust: Annotated[bool, typer.Option(
         "--trust", help="With --save-state-dict: run a TorchScript file's own code to compare outputs.")] = False,
-    json_out: Annotated[bool, typer.Option("--json", "-j", help="One JSON document on stdout.")] = False,
+    json_out: Annotated[bool, json_option()] = False,
 ) -> int:
     """Find the recurrent modules in a checkpoint, recover their configuration, and say why one won't load.
 

@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from rnnshape.cli.edge import json_option
 from rnnshape.errors import RnnshapeError, UsageError
 
 
@@ -35,7 +36,7 @@ def trace_command(
                         "vector; a token-id shape alone never does).")] = None,
     device: Annotated[str, typer.Option("--device", metavar="cpu|cuda|cuda:N",
                                         help="Move the model and the inputs here first.")] = "cpu",
-    json_out: Annotated[bool, typer.Option("--json", "-j", help="One JSON document on stdout.")] = False,
+    json_out: Annotated[bool, json_option()] = False,
     example: Annotated[bool, typer.Option(
         "--example", help="TARGET is a model shipped with rnnshape: seq2seq:Seq2Seq, bptt:LanguageModel, "
                           "bptt:Carried (no clone needed).")] = False,

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from rnnshape.cli.edge import json_option
 from rnnshape.cli.output import emit
 from rnnshape.errors import RnnshapeError, UsageError
 
@@ -29,7 +30,7 @@ def why_command(
     message: Annotated[list[str], typer.Argument(
         metavar="MESSAGE", help="torch's error message (quote it), or - to read it (or a whole traceback) "
                                 "from stdin.", show_default=False)],
-    json_out: Annotated[bool, typer.Option("--json", "-j", help="One JSON document on stdout.")] = False,
+    json_out: Annotated[bool, json_option()] = False,
 ) -> int:
     """Explain a PyTorch RNN/LSTM/GRU error message without the model: which tensor, which dimension, the
     rule, the likely cause, the fix, and the rnnshape command that shows the right shapes.

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from rnnshape.errors import UsageError
+from rnnshape.model.options import OPTIONS
 from rnnshape.model.report import SCHEMA_VERSION, Key, Report, Shows, keys, with_keys
 from rnnshape.model.stats import Stats
 
@@ -193,15 +194,11 @@ def _solve(a: list[list[float]], b: list[float]) -> list[float] | None:
 # Sweep: the grid and its points
 
 # --vary name -> (the kind command's parameter (the option table's name), the Spec field / JSON key)
-VARIABLES = {
-    "seq-len": ("seq_len", "seq_len"),
-    "batch": ("batch", "batch"),
-    "hidden-size": ("hidden_size", "hidden_size"),
-    "input-size": ("input_size", "input_size"),
-    "layers": ("num_layers", "num_layers"),
-    "proj-size": ("proj_size", "proj_size"),
-}
-ALIASES = {"num-layers": "layers"}
+# (the two are one name since the option table): the names and flags are the table's (rnnshape.model.options)
+_VARIED = ("seq_len", "batch", "hidden_size", "input_size", "num_layers", "proj_size")
+VARIABLES = {OPTIONS[n].flag.removeprefix("--"): (n, n) for n in _VARIED}  # seq-len, batch, ..., layers, proj-size
+ALIASES = {f.removeprefix("--"): OPTIONS[n].flag.removeprefix("--") for n in _VARIED  # num-layers -> layers
+           for f in OPTIONS[n].flags if f.startswith("--") and f != OPTIONS[n].flag}
 MAX_POINTS = 1000
 EXAMPLE = "for example --vary seq-len=16,64,256,1024"
 

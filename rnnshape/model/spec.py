@@ -26,8 +26,6 @@ from rnnshape.model.options import OPTIONS, SPEC, SPEC_NAMES
 
 __all__ = ["Dtype", "InitState", "Kind", "Module", "Nonlinearity", "Spec", "make_spec", "validate", "with_device"]
 
-DEFAULT_INPUT_SIZE = OPTIONS["input_size"].default
-DEFAULT_HIDDEN_SIZE = OPTIONS["hidden_size"].default
 DEFAULT_SEQ_LEN = OPTIONS["seq_len"].spec_default
 DEFAULT_BATCH = OPTIONS["batch"].spec_default
 DEVICE = re.compile(r"^(auto|cpu|meta|cuda(:\d+)?)$")

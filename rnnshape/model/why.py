@@ -22,6 +22,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from rnnshape.model.kinds import KINDS
+
 STATE_RULE = ("states are (D·num_layers, N, H_out) for batched input and (D·num_layers, H_out) unbatched, "
               "never batch-first; c is hidden_size wide, h is proj_size wide when there is a projection")
 CELL_RULE = "a cell's states are (N, H) for input (N, H_in), and (H,) for one unbatched sample (H_in,)"
@@ -199,7 +201,7 @@ def _input_rank(m: re.Match, line: str) -> Why:
         what = "2-D or 3-D"
     return Why(line, "cell vs layer" if rank in (1, 3) else "rank", "input",
                f"input is {rank}-D, nn.{cls} expects {what}", rule, cause, fix, None, None,
-               _kind_cmd(kind if kind in ("rnn", "lstm", "gru") else "lstm", cell=cell))
+               _kind_cmd(kind if kind in KINDS else "lstm", cell=cell))
 
 
 def _seq_len(m: re.Match, line: str) -> Why:
@@ -403,6 +405,8 @@ def _build(m: re.Match, line: str) -> Why:
                None, None, _kind_cmd("lstm", **example))
 
 
+_MODULES = "|".join(info.torch_name for info in KINDS.values())  # RNN|LSTM|GRU, as torch's messages name them
+
 _RULES: list[tuple[re.Pattern, Callable[[re.Match, str], Why]]] = [
     (re.compile(r"Expected hidden(?:\[(?P<index>[01])\])? size \((?P<want>[\d, ]+)\), got \[(?P<got>[\d, ]+)\]"),
      _hidden),
@@ -412,14 +416,14 @@ _RULES: list[tuple[re.Pattern, Callable[[re.Match, str], Why]]] = [
      _input_size),
     (re.compile(r"input has inconsistent input_size: got (?P<got>\d+) expected (?P<want>\d+)"),
      _input_size),
-    (re.compile(r"(?P<cls>(?:RNN|GRU|LSTM)(?:Cell)?): Expected input to be (?:2D or 3D|1D or 2D), got (?P<rank>\d)D"),
+    (re.compile(rf"(?P<cls>(?:{_MODULES})(?:Cell)?): Expected input to be (?:2D or 3D|1D or 2D), got (?P<rank>\d)D"),
      _input_rank),
     (re.compile(r"Expected sequence length to be larger than 0 in RNN"), _seq_len),
     (re.compile(r"hidden(?P<idx>[01]) has inconsistent hidden_size: got (?P<got>\d+), expected (?P<want>\d+)"),
      _cell_hidden),
     (re.compile(r"Input batch size (?P<n>\d+) doesn't match hidden(?P<idx>[01]) batch size (?P<got>\d+)"),
      _cell_batch),
-    (re.compile(r"(?P<cls>(?:RNN|GRU|LSTM)Cell): Expected (?:hidden|hx\[(?P<idx>[01])\]) to be 1D or 2D, "
+    (re.compile(rf"(?P<cls>(?:{_MODULES})Cell): Expected (?:hidden|hx\[(?P<idx>[01])\]) to be 1D or 2D, "
                 r"got (?P<rank>\d)D"), _cell_state_rank),
     (re.compile(r"lstm_cell\(\): argument 'hx' .* must be tuple of Tensors|lstm_cell expects two hidden states"),
      _lstm_cell_tuple),
